@@ -1,0 +1,87 @@
+import express, { type Request, type Response } from 'express';
+import { ValidationError } from './kernel/errors.js';
+import { canonicalizeKeys } from './platform/http/json-keys.js';
+import { errorHandler } from './platform/http/error-handler.js';
+import { buildOpenApiDocument } from './platform/http/openapi.js';
+import { checkReadiness, type ReadinessChecks } from './platform/http/readiness.js';
+import { requestContext } from './platform/http/request-context.js';
+import type { RouteSpec } from './platform/http/route-spec.js';
+import { withCorrelationId } from './platform/observability/correlation.js';
+import type { Logger } from './platform/observability/logger.js';
+import type { Metrics } from './platform/observability/metrics.js';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppDependencies {
+  routes: RouteSpec[];
+  metrics: Metrics;
+  logger: Logger;
+  readiness: ReadinessChecks;
+  readinessTimeoutMs: number;
+  bodyLimit: string;
+}
+
+/** Builds the Express app without listening: main.ts serves it, tests drive it with supertest. */
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.metrics, deps.logger));
+  // Bodies are JSON whatever their Content-Type says, as the Go service read them.
+  app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
+
+  app.get('/healthcheck', (_req, res) => {
+    res.locals.route = '/healthcheck';
+    res.json({ status: 'OK' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    res.locals.route = '/readyz';
+    const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.locals.route = '/metrics';
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, [
+    { path: '/healthcheck', summary: 'Liveness: 200 while the process runs' },
+    { path: '/readyz', summary: 'Readiness: PostgreSQL, Redis and RabbitMQ checks' },
+    { path: '/metrics', summary: 'Prometheus metrics' },
+    { path: '/openapi.json', summary: 'This document' },
+  ]);
+  app.get('/openapi.json', (_req, res) => {
+    res.locals.route = '/openapi.json';
+    res.json(openApi);
+  });
+
+  for (const route of deps.routes) {
+    const pattern = `${API_PREFIX}${route.path}`;
+    const handler = async (req: Request, res: Response) => {
+      res.locals.route = pattern;
+      const correlationId = res.locals.correlationId as string;
+      const result = await withCorrelationId(correlationId, () =>
+        route.handle({ params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId }),
+      );
+      if (route.success.status === 204) res.status(204).end();
+      else res.status(200).json(result);
+    };
+    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, handler);
+  }
+
+  app.use((req, res) => {
+    res.status(404).json({ message: 'route not found', data: `${req.method} ${req.path}` });
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** The request body as an object with canonical keys; routes without a body schema get {}. */
+function bodyOf(req: Request, route: RouteSpec): Record<string, unknown> {
+  if (!route.request.body) return {};
+  const body: unknown = req.body;
+  if (body === undefined) throw new ValidationError('request body must be a JSON object', '');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('request body must be a JSON object', JSON.stringify(body).slice(0, 100));
+  }
+  return canonicalizeKeys(body as Record<string, unknown>, route.request.body);
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { Mediator } from '../kernel/mediator.js';
+import { listPageSchema, listParams } from '../kernel/schemas.js';
+import type { RouteSpec } from '../platform/http/route-spec.js';
+import { CreateProduct } from './create-product.js';
+import { RenameProduct } from './rename-product.js';
+import { GetProductByName, ListProducts } from './product-queries.js';
+import { productJson } from './product-json.js';
+
+export function productRoutes(mediator: Mediator): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/products',
+      tag: 'products',
+      summary: 'Create a product',
+      request: { body: CreateProduct.schema },
+      success: { status: 204, description: 'created' },
+      errors: [400, 409],
+      handle: ({ body, correlationId }) => mediator.send(CreateProduct, body, correlationId),
+    },
+    {
+      method: 'put',
+      path: '/products/:productID/productName',
+      tag: 'products',
+      summary: 'Rename a product',
+      request: { params: z.object({ productID: z.string() }), body: RenameProduct.schema.pick({ productName: true }) },
+      success: { status: 204, description: 'renamed' },
+      errors: [400, 404, 409],
+      handle: ({ params, body, correlationId }) =>
+        mediator.send(RenameProduct, { productName: body.productName, productID: params.productID }, correlationId),
+    },
+    {
+      method: 'get',
+      path: '/products',
+      tag: 'products',
+      summary: 'List products sorted by price',
+      request: { query: listParams },
+      success: { status: 200, description: 'a page of products', schema: listPageSchema('products', productJson) },
+      errors: [400],
+      handle: ({ query, correlationId }) => mediator.ask(ListProducts, query, correlationId),
+    },
+    {
+      method: 'get',
+      path: '/products/:productName',
+      tag: 'products',
+      summary: 'Get a product by name',
+      request: { params: z.object({ productName: z.string() }) },
+      success: { status: 200, description: 'the product', schema: productJson },
+      errors: [404],
+      handle: ({ params, correlationId }) => mediator.ask(GetProductByName, params, correlationId),
+    },
+  ];
+}

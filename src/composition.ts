@@ -1,0 +1,121 @@
+import 'reflect-metadata';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { TOKENS } from './tokens.js';
+import { Mediator } from './kernel/mediator.js';
+import { loggingBehavior } from './kernel/behaviors/logging.js';
+import { metricsBehavior } from './kernel/behaviors/metrics.js';
+import { validationBehavior } from './kernel/behaviors/validation.js';
+import { transactionBehavior } from './kernel/behaviors/transaction.js';
+import { createDatabase, type Database } from './platform/database/prisma.js';
+import { createTransactionRunner } from './platform/database/transaction-runner.js';
+import { createLogger, type Logger } from './platform/observability/logger.js';
+import { Metrics } from './platform/observability/metrics.js';
+import { createRedis } from './platform/cache/redis.js';
+import { RabbitConnection } from './platform/messaging/rabbitmq-connection.js';
+import type { ReadinessChecks } from './platform/http/readiness.js';
+import type { RouteSpec } from './platform/http/route-spec.js';
+import { OutboxSignal } from './outbox/outbox-signal.js';
+import { OutboxWriter } from './outbox/outbox-writer.js';
+import { PrismaProductRepository } from './catalog/prisma-product-repository.js';
+import { PrismaOrderRepository } from './orders/persistence/prisma-order-repository.js';
+import { ALL_MESSAGES, messageHandlers } from './messages.js';
+import { productRoutes } from './catalog/product-routes.js';
+import { customerRoutes } from './customers/customer-routes.js';
+import { orderRoutes } from './orders/http/order-routes.js';
+
+/** Everything one instance of the service is made of. Tests build several in one process. */
+export interface Service {
+  config: Config;
+  container: DependencyContainer;
+  logger: Logger;
+  metrics: Metrics;
+  database: Database;
+  redis: Redis;
+  rabbit: RabbitConnection;
+  mediator: Mediator;
+  outboxSignal: OutboxSignal;
+  routes: RouteSpec[];
+  readiness: ReadinessChecks;
+  /** Closes connections; roles must be stopped first. */
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  logger?: Logger;
+  clock?: () => Date;
+  /** Off in tests that build many instances: default metrics add timers per registry. */
+  defaultMetrics?: boolean;
+  redisKeyPrefix?: string;
+}
+
+/** The composition root: registers every dependency in a child container of its own and wires the mediator. */
+export function composeService(config: Config, options: ComposeOptions = {}): Service {
+  const container = rootContainer.createChildContainer();
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const database = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix });
+  const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
+  const clock = options.clock ?? (() => new Date());
+
+  container.register(TOKENS.Config, { useValue: config });
+  container.register(TOKENS.Logger, { useValue: logger });
+  container.register(TOKENS.Metrics, { useValue: metrics });
+  container.register(TOKENS.Database, { useValue: database });
+  container.register(TOKENS.Redis, { useValue: redis });
+  container.register(TOKENS.Rabbit, { useValue: rabbit });
+  container.register(TOKENS.Clock, { useValue: clock });
+  container.register(TOKENS.OutboxSignal, { useValue: new OutboxSignal() });
+  container.registerSingleton(TOKENS.OutboxWriter, OutboxWriter);
+  container.registerSingleton(TOKENS.ProductRepository, PrismaProductRepository);
+  container.registerSingleton(TOKENS.OrderRepository, PrismaOrderRepository);
+
+  const mediator = new Mediator({
+    messages: ALL_MESSAGES,
+    handlers: messageHandlers({
+      config,
+      database,
+      clock,
+      products: container.resolve<PrismaProductRepository>(TOKENS.ProductRepository),
+      orders: container.resolve<PrismaOrderRepository>(TOKENS.OrderRepository),
+    }),
+    // Order matters and is pinned by test/unit/mediator.test.ts: log everything (even invalid input), time it,
+    // validate before opening a transaction, and keep the transaction as short as the handler.
+    behaviors: [
+      loggingBehavior(logger),
+      metricsBehavior(metrics.messageDuration),
+      validationBehavior(),
+      transactionBehavior(createTransactionRunner(database, { timeoutMs: config.DEPENDENCY_TIMEOUT })),
+    ],
+  });
+  container.register(TOKENS.Mediator, { useValue: mediator });
+
+  const readiness: ReadinessChecks = {
+    postgres: () => database.$queryRaw`SELECT 1`,
+    redis: () => redis.ping(),
+    rabbitmq: async () => {
+      if (!rabbit.isConnected) throw new Error('rabbitmq not connected');
+    },
+  };
+
+  return {
+    config,
+    container,
+    logger,
+    metrics,
+    database,
+    redis,
+    rabbit,
+    mediator,
+    outboxSignal: container.resolve<OutboxSignal>(TOKENS.OutboxSignal),
+    routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...orderRoutes(mediator)],
+    readiness,
+    async close() {
+      await rabbit.close();
+      redis.disconnect();
+      await database.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Mediator } from '../kernel/mediator.js';
+import type { RouteSpec } from '../platform/http/route-spec.js';
+import { CreateAddress } from './create-address.js';
+import { CreateUser } from './create-user.js';
+
+export function customerRoutes(mediator: Mediator): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/addresses',
+      aliases: ['/address'],
+      tag: 'customers',
+      summary: 'Create an address',
+      request: { body: CreateAddress.schema },
+      success: { status: 204, description: 'created' },
+      errors: [400, 409],
+      handle: ({ body, correlationId }) => mediator.send(CreateAddress, body, correlationId),
+    },
+    {
+      method: 'post',
+      path: '/users',
+      tag: 'customers',
+      summary: 'Create a user living at an existing address',
+      request: { body: CreateUser.schema },
+      success: { status: 204, description: 'created' },
+      errors: [400, 404, 409],
+      handle: ({ body, correlationId }) => mediator.send(CreateUser, body, correlationId),
+    },
+  ];
+}

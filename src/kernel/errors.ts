@@ -1,0 +1,41 @@
+/**
+ * Errors that mean something to a client. The HTTP layer maps each kind to one status in one place
+ * (platform/http/error-handler.ts); anything else that escapes a handler is a bug and answers 500.
+ * `data` is the offending value or id, as CONTRACT.md's error body wants it.
+ */
+export abstract class ApplicationError extends Error {
+  abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large';
+
+  constructor(
+    message: string,
+    readonly data: string = '',
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The request breaks a rule of the contract or the domain (400). */
+export class ValidationError extends ApplicationError {
+  readonly kind = 'invalid' as const;
+}
+
+/** A named id does not exist, or is no longer visible (404). */
+export class NotFoundError extends ApplicationError {
+  readonly kind = 'not_found' as const;
+}
+
+/** The request collides with existing state: duplicate id or name, an order whose state forbids the action (409). */
+export class ConflictError extends ApplicationError {
+  readonly kind = 'conflict' as const;
+}
+
+/** A dependency (PostgreSQL, Redis, RabbitMQ) cannot be reached now; the client may retry (503). */
+export class UnavailableError extends ApplicationError {
+  readonly kind = 'unavailable' as const;
+}
+
+/** The request body is larger than the configured limit (413). */
+export class PayloadTooLargeError extends ApplicationError {
+  readonly kind = 'too_large' as const;
+}

@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+
+/**
+ * A command or query type: a name, the zod schema of its payload, and (phantom) the type of its result.
+ * Handlers and senders refer to this object, so a message nobody handles is caught when the mediator is built.
+ */
+export interface MessageType<Schema extends z.ZodType = z.ZodType, Result = unknown> {
+  readonly kind: 'command' | 'query';
+  readonly name: string;
+  readonly schema: Schema;
+  /** Never set; carries the result type for the compiler. */
+  readonly __result?: Result;
+}
+
+export type PayloadOf<M> = M extends MessageType<infer S, unknown> ? z.output<S> : never;
+export type InputOf<M> = M extends MessageType<infer S, unknown> ? z.input<S> : never;
+export type ResultOf<M> = M extends MessageType<z.ZodType, infer R> ? R : never;
+
+export function defineCommand<Schema extends z.ZodType, Result = void>(name: string, schema: Schema): MessageType<Schema, Result> {
+  return Object.freeze({ kind: 'command', name, schema });
+}
+
+export function defineQuery<Schema extends z.ZodType, Result>(name: string, schema: Schema): MessageType<Schema, Result> {
+  return Object.freeze({ kind: 'query', name, schema });
+}
+
+/** What every behaviour and handler sees besides the payload. */
+export interface MessageContext {
+  readonly type: MessageType;
+  readonly correlationId: string;
+}
+
+/** A message on its way through the pipeline: payload is raw until the validation behaviour has parsed it. */
+export interface Envelope {
+  readonly context: MessageContext;
+  payload: unknown;
+}

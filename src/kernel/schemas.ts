@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * A UUID in canonical 8-4-4-4-12 form, either case, normalised to lower case. Any version is accepted (the
+ * Go service's clients send all kinds, including hand-made ones such as 00000000-0000-0000-0000-000000000001).
+ */
+export const uuid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID such as 3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11')
+  .transform((value) => value.toLowerCase())
+  .meta({ format: 'uuid', example: '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11' });
+
+const MAX_LIMIT = 1000;
+
+/** A query parameter holding a non-negative integer written in plain digits ("10", not "1e1" or "10.0"). */
+const integerParam = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `${name} must be an integer`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `${name} must be from ${min} to ${max}`);
+
+/** limit (1..1000, default 1000), offset (>= 0, default 0), order (asc|desc, default asc). Anything else is a 400. */
+export const listParams = z.object({
+  limit: integerParam('limit', 1, MAX_LIMIT).default(MAX_LIMIT),
+  offset: integerParam('offset', 0, 999_999_999).default(0),
+  order: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(['asc', 'desc'], { error: 'order must be asc or desc' }))
+    .default('asc'),
+});
+export type ListParams = z.output<typeof listParams>;
+
+/** The contract's list envelope: the items under their own key, then count, total, limit, offset, order. */
+export type ListPage<Key extends string, Item> = { [K in Key]: Item[] } & {
+  count: number;
+  total: number;
+  limit: number;
+  offset: number;
+  order: 'asc' | 'desc';
+};
+
+export function listPage<Key extends string, Item>(key: Key, items: Item[], total: number, params: ListParams): ListPage<Key, Item> {
+  return { [key]: items, count: items.length, total, limit: params.limit, offset: params.offset, order: params.order } as ListPage<Key, Item>;
+}
+
+/** The zod schema of a list envelope, for the OpenAPI document. */
+export function listPageSchema<Key extends string>(key: Key, item: z.ZodType) {
+  return z.object({
+    [key]: z.array(item),
+    count: z.number().int(),
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+    order: z.enum(['asc', 'desc']),
+  });
+}

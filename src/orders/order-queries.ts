@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { defineQuery } from '../kernel/message.js';
+import type { Handler } from '../kernel/mediator.js';
+import { NotFoundError } from '../kernel/errors.js';
+import { listPage, listParams, uuid, type ListPage } from '../kernel/schemas.js';
+import type { Database } from '../platform/database/prisma.js';
+import { ORDER_READ_INCLUDE, toOrderJson, type OrderJson } from './order-json.js';
+
+export const GetOrder = defineQuery<z.ZodObject<{ orderID: typeof uuid }>, OrderJson>('GetOrder', z.object({ orderID: uuid }));
+export const ListOrders = defineQuery<typeof listParams, ListPage<'orders', OrderJson>>('ListOrders', listParams);
+
+/** Any order a client can still see: not deleted, and pending or approved. */
+export function getOrderHandler(database: Database): Handler<typeof GetOrder> {
+  return async ({ orderID }) => {
+    const row = await database.order.findFirst({
+      where: { id: orderID, deletedAt: null, sagaStatus: { in: ['Pending', 'Approved'] } },
+      include: ORDER_READ_INCLUDE,
+    });
+    if (!row) throw new NotFoundError('order not found', orderID);
+    return toOrderJson(row);
+  };
+}
+
+/** Approved, not deleted orders by creation time, read from PostgreSQL. */
+export function listOrdersHandler(database: Database): Handler<typeof ListOrders> {
+  return async (params) => {
+    const where = { sagaStatus: 'Approved', deletedAt: null };
+    const [rows, total] = await Promise.all([
+      database.order.findMany({
+        where,
+        include: ORDER_READ_INCLUDE,
+        orderBy: [{ createdAt: params.order }, { serialNumber: params.order }],
+        skip: params.offset,
+        take: params.limit,
+      }),
+      database.order.count({ where }),
+    ]);
+    return listPage('orders', rows.map(toOrderJson), total, params);
+  };
+}

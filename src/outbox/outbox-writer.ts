@@ -1,0 +1,78 @@
+import { inject, injectable } from 'tsyringe';
+import { TOKENS } from '../tokens.js';
+import type { DomainEvent } from '../kernel/aggregate-root.js';
+import { onCommit, requireTransaction } from '../platform/database/transaction-context.js';
+import { currentCorrelationId } from '../platform/observability/correlation.js';
+import type { OutboxSignal } from './outbox-signal.js';
+import { OutboxStatus } from './outbox-status.js';
+
+export interface OutboxEntry {
+  event: DomainEvent;
+  exchange: string;
+  routingKey: string;
+  /** Ready to publish now, or Held until the aggregate's saga releases it. */
+  status: typeof OutboxStatus.Ready | typeof OutboxStatus.Held;
+  /** Position among the aggregate's events: the relay publishes an aggregate's rows in this order. */
+  sequence: number;
+}
+
+/** The message body as published: the event's envelope fields, then its own fields. */
+export function messageBody(event: DomainEvent): Record<string, unknown> {
+  return {
+    eventID: event.eventId,
+    eventType: event.eventType,
+    eventTimeStamp: event.occurredAt.toISOString(),
+    orderID: event.aggregateId,
+    ...event.payload,
+  };
+}
+
+/** Writes events as outbox rows inside the current command's transaction; never outside one. */
+@injectable()
+export class OutboxWriter {
+  constructor(@inject(TOKENS.OutboxSignal) private readonly signal: OutboxSignal) {}
+
+  async append(entries: OutboxEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const tx = requireTransaction();
+    const correlationId = currentCorrelationId() ?? null;
+    await tx.outboxMessage.createMany({
+      data: entries.map((entry) => ({
+        eventId: entry.event.eventId,
+        aggregateId: entry.event.aggregateId,
+        sequence: entry.sequence,
+        exchange: entry.exchange,
+        routingKey: entry.routingKey,
+        eventType: entry.event.eventType,
+        payload: messageBody(entry.event) as object,
+        correlationId,
+        status: entry.status,
+        readyAt: entry.status === OutboxStatus.Ready ? new Date() : null,
+      })),
+    });
+    if (entries.some((entry) => entry.status === OutboxStatus.Ready)) this.wakeRelayAfterCommit();
+  }
+
+  /** The saga approved: the aggregate's held rows become ready, keeping their recorded sequence. */
+  async releaseHeld(aggregateId: string): Promise<number> {
+    const { count } = await requireTransaction().outboxMessage.updateMany({
+      where: { aggregateId, status: OutboxStatus.Held },
+      data: { status: OutboxStatus.Ready, readyAt: new Date(), nextAttemptAt: new Date() },
+    });
+    if (count > 0) this.wakeRelayAfterCommit();
+    return count;
+  }
+
+  /** The saga ended without approval: the held rows will never be published. */
+  async discardHeld(aggregateId: string): Promise<number> {
+    const { count } = await requireTransaction().outboxMessage.updateMany({
+      where: { aggregateId, status: OutboxStatus.Held },
+      data: { status: OutboxStatus.Discarded },
+    });
+    return count;
+  }
+
+  private wakeRelayAfterCommit(): void {
+    onCommit(() => this.signal.readyRowsCommitted());
+  }
+}

@@ -1,0 +1,51 @@
+import type { ErrorRequestHandler } from 'express';
+import { ApplicationError } from '../../kernel/errors.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { ErrorBody } from './error-body.js';
+
+const STATUS_BY_KIND: Record<ApplicationError['kind'], number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unavailable: 503,
+};
+
+/** The one place where errors become HTTP statuses. Expected errors are the client's; anything else is our bug. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const [status, body] = describe(error);
+    if (status >= 500 && status !== 503) {
+      logger.error('unhandled error', { error: error?.stack ?? String(error), method: req.method, url: req.originalUrl });
+    } else if (status === 503) {
+      logger.warn('dependency unavailable', { error: error?.message ?? String(error), method: req.method, url: req.originalUrl });
+    }
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  };
+}
+
+function describe(error: unknown): [number, ErrorBody] {
+  if (error instanceof ApplicationError) return [STATUS_BY_KIND[error.kind], { message: error.message, data: error.data }];
+  const parserError = error as { type?: string; status?: number; body?: unknown; limit?: number; charset?: string };
+  switch (parserError.type) {
+    case 'entity.parse.failed':
+      return [400, { message: 'malformed JSON body', data: snippet(parserError.body) }];
+    case 'entity.too.large':
+      return [413, { message: `request body is larger than ${parserError.limit} bytes`, data: String(parserError.limit) }];
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return [400, { message: 'unsupported body encoding', data: String(parserError.charset ?? '') }];
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return [400, { message: 'incomplete request body', data: '' }];
+  }
+  if (isDatabaseUnavailable(error)) return [503, { message: 'database unavailable, try again', data: 'postgres' }];
+  return [500, { message: 'internal error', data: '' }];
+}
+
+function snippet(body: unknown): string {
+  const text = typeof body === 'string' ? body : '';
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text;
+}

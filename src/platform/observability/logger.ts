@@ -1,0 +1,21 @@
+import winston from 'winston';
+import { currentCorrelationId } from './correlation.js';
+
+export type Logger = winston.Logger;
+
+const addCorrelationId = winston.format((info) => {
+  const correlationId = currentCorrelationId();
+  if (correlationId && info.correlationId === undefined) info.correlationId = correlationId;
+  return info;
+});
+
+/** JSON lines on stdout, one object per event, each with the correlation id of the work that logged it. */
+export function createLogger(options: { level: string; service?: string; silent?: boolean }): Logger {
+  return winston.createLogger({
+    level: options.level,
+    silent: options.silent ?? false,
+    defaultMeta: { service: options.service ?? 'order-service', pid: process.pid },
+    format: winston.format.combine(addCorrelationId(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+}

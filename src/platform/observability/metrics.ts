@@ -1,0 +1,122 @@
+import client from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * Every metric the service exports, in one registry owned by one app instance (tests build several apps in
+ * one process). Names follow Prometheus conventions: base units (_seconds), counters end in _total, and labels
+ * are low-cardinality (route patterns and kinds, never ids or raw URLs).
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly httpRequestDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern, method and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly messageDuration = new client.Histogram({
+    name: 'mediator_message_duration_seconds',
+    help: 'Duration of commands and queries handled by the mediator, by kind, type and outcome',
+    labelNames: ['kind', 'type', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly outboxPublished = new client.Counter({
+    name: 'outbox_published_total',
+    help: 'Outbox rows confirmed by RabbitMQ and marked published',
+    registers: [this.registry],
+  });
+
+  readonly outboxPublishFailures = new client.Counter({
+    name: 'outbox_publish_failures_total',
+    help: 'Failed publish attempts of outbox rows, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxPublishLatency = new client.Histogram({
+    name: 'outbox_publish_latency_seconds',
+    help: 'Time from an outbox row becoming ready (commit or saga release) to its broker confirm',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Set by the relay from the outbox table on each sweep (and read fresh on scrape). */
+  readonly outboxReadyBacklog = new client.Gauge({
+    name: 'outbox_ready_backlog',
+    help: 'Outbox rows ready to publish (including rows backing off after a failure)',
+    registers: [this.registry],
+  });
+
+  readonly outboxOldestReadyAge = new client.Gauge({
+    name: 'outbox_oldest_ready_age_seconds',
+    help: 'Age of the oldest ready outbox row; grows when publishing stalls',
+    registers: [this.registry],
+  });
+
+  readonly outboxParkedRows = new client.Gauge({
+    name: 'outbox_parked_rows',
+    help: 'Outbox rows parked after the maximum publish attempts; need an operator (npm run outbox -- retry-parked)',
+    registers: [this.registry],
+  });
+
+  readonly sagaOutcomes = new client.Counter({
+    name: 'saga_outcomes_total',
+    help: 'Customer sagas ended, by result (approved, rejected, timed_out)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sagaTimeToOutcome = new client.Histogram({
+    name: 'saga_time_to_outcome_seconds',
+    help: 'Time from order creation to the end of its saga, by result',
+    labelNames: ['result'] as const,
+    buckets: SLOW_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new client.Counter({
+    name: 'messages_dead_lettered_total',
+    help: 'Consumed messages sent to a dead-letter queue, by queue and reason',
+    labelNames: ['queue', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumedMessages = new client.Counter({
+    name: 'messages_consumed_total',
+    help: 'Messages handled by the service consumers, by queue and outcome (applied, duplicate, ignored, retried, dead_lettered)',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionLag = new client.Histogram({
+    name: 'projection_lag_seconds',
+    help: 'Time from an event being recorded to the Redis projection applying it',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly projectionReads = new client.Counter({
+    name: 'projection_reads_total',
+    help: 'Reads of the per-user order projection, by result (hit, miss, degraded)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionRebuilds = new client.Counter({
+    name: 'projection_rebuilds_total',
+    help: 'Per-user projections rebuilt from PostgreSQL, by trigger (read, command)',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,12 @@
+import { loadConfig } from '../config.js';
+import { ensureDatabase, migrate } from '../platform/database/migrate.js';
+
+/** `npm run migrate`: creates the database if missing and applies pending migrations. */
+const config = loadConfig();
+const created = await ensureDatabase(config.DATABASE_URL);
+const result = await migrate(config.DATABASE_URL);
+const where = new URL(config.DATABASE_URL);
+console.log(
+  `database ${where.pathname.slice(1)} on ${where.host}: ${created ? 'created, ' : ''}` +
+    `${result.applied.length} migration(s) applied, ${result.alreadyApplied.length} already applied`,
+);
