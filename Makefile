@@ -1,0 +1,28 @@
+# The two commands a new user needs: `make run` and `make test`. Both install what they need first.
+# Settings come from the environment, then .env, then .env.example (see README.md, "Configuration").
+
+.PHONY: run test install faults bench typecheck
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+install: node_modules/.package-lock.json
+
+## Install, generate the Prisma client, create and migrate the database, start every role in the foreground.
+run: install
+	npm start
+
+## Install, generate, type-check, then run the whole suite against the local PostgreSQL, Redis and RabbitMQ.
+test: install
+	npm test
+
+## Slow fault and soak suites (not part of `make test`).
+faults: install
+	npm run --silent generate && npm run test:faults
+
+## Benchmarks: print figures and write bench/REPORT.md.
+bench: install
+	npm run --silent generate && npm run bench
+
+typecheck: install
+	npm run --silent generate && npm run typecheck

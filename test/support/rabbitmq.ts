@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+
+const run = promisify(execFile);
+const BROKER = process.env.TEST_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/**
+ * A RabbitMQ virtual host of one test file: the contract's exchange and queue names stay exact, and files
+ * running in parallel never see each other's messages. delete() removes the vhost and everything in it.
+ */
+export async function createTestVhost(): Promise<{ name: string; url: string; delete(): Promise<void> }> {
+  const name = `os_test_${inject('testRunId')}_${randomBytes(4).toString('hex')}`;
+  await rabbitmqctl('add_vhost', name);
+  await rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*');
+  return {
+    name,
+    url: `${BROKER}/${encodeURIComponent(name)}`,
+    delete: () => rabbitmqctl('delete_vhost', name).then(() => undefined),
+  };
+}
+
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  return stdout;
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import supertest from 'supertest';
+import type { Express } from 'express';
+import { parseConfig, type Config } from '../../src/config.js';
+import { composeService, type Service } from '../../src/composition.js';
+import { createApp } from '../../src/app.js';
+import { createLogger } from '../../src/platform/observability/logger.js';
+import { createTestDatabase } from './database.js';
+import { createTestVhost } from './rabbitmq.js';
+
+export interface TestService {
+  service: Service;
+  config: Config;
+  app: Express;
+  http: ReturnType<typeof supertest>;
+  databaseUrl: string;
+  amqpUrl: string;
+  redisPrefix: string;
+  /** Builds another instance on the same database, vhost and Redis prefix (e.g. with other settings). */
+  sibling(env?: Record<string, string>): TestService;
+  close(): Promise<void>;
+}
+
+/**
+ * One service instance on its own database, vhost and Redis key prefix. Roles are not started: a test starts
+ * the ones it exercises. LOG_LEVEL=debug in the environment shows the service's logs.
+ */
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const vhost = await createTestVhost();
+  const redisPrefix = `os_test:${randomBytes(4).toString('hex')}:`;
+  const build = (extra: Record<string, string>, owner: boolean): TestService => {
+    const config = parseConfig({
+      DATABASE_URL: database.url,
+      AMQP_URL: vhost.url,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+      DATABASE_POOL_SIZE: '5',
+      ...env,
+      ...extra,
+    });
+    const logger = createLogger({ level: config.LOG_LEVEL });
+    const service = composeService(config, { logger, defaultMetrics: false, redisKeyPrefix: redisPrefix });
+    const app = createApp({
+      routes: service.routes,
+      metrics: service.metrics,
+      logger,
+      readiness: service.readiness,
+      readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
+      bodyLimit: config.BODY_LIMIT,
+    });
+    return {
+      service,
+      config,
+      app,
+      http: supertest(app),
+      databaseUrl: database.url,
+      amqpUrl: vhost.url,
+      redisPrefix,
+      sibling: (more = {}) => build({ ...extra, ...more }, false),
+      async close() {
+        await service.close();
+        if (!owner) return;
+        const redis = (await import('ioredis')).Redis;
+        const cleaner = new redis(config.REDIS_URL);
+        const keys = await cleaner.keys(`${redisPrefix}*`);
+        if (keys.length > 0) await cleaner.del(...keys);
+        cleaner.disconnect();
+        await vhost.delete();
+        await database.drop();
+      },
+    };
+  };
+  return build({}, true);
+}
