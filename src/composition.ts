@@ -8,6 +8,8 @@ import { loggingBehavior } from './kernel/behaviors/logging.js';
 import { metricsBehavior } from './kernel/behaviors/metrics.js';
 import { validationBehavior } from './kernel/behaviors/validation.js';
 import { transactionBehavior } from './kernel/behaviors/transaction.js';
+import { errorTranslationBehavior } from './kernel/behaviors/error-translation.js';
+import { isDatabaseUnavailable, toUnavailable } from './platform/database/database-errors.js';
 import { createDatabase, type Database } from './platform/database/prisma.js';
 import { createTransactionRunner } from './platform/database/transaction-runner.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
@@ -82,10 +84,11 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
       orders: container.resolve<PrismaOrderRepository>(TOKENS.OrderRepository),
     }),
     // Order matters and is pinned by test/unit/mediator.test.ts: log everything (even invalid input), time it,
-    // validate before opening a transaction, and keep the transaction as short as the handler.
+    // see dependency failures as 503s, validate before opening a transaction, keep the transaction as short as the handler.
     behaviors: [
       loggingBehavior(logger),
       metricsBehavior(metrics.messageDuration),
+      errorTranslationBehavior((error) => (isDatabaseUnavailable(error) ? toUnavailable() : undefined)),
       validationBehavior(),
       transactionBehavior(createTransactionRunner(database, { timeoutMs: config.DEPENDENCY_TIMEOUT })),
     ],

@@ -12,6 +12,8 @@ import { CreateUser, createUserHandler } from './customers/create-user.js';
 import { CreateOrder, createOrderHandler } from './orders/create-order.js';
 import { DeleteOrder, deleteOrderHandler } from './orders/delete-order.js';
 import { GetOrder, ListOrders, getOrderHandler, listOrdersHandler } from './orders/order-queries.js';
+import { ApproveOrder, approveOrderHandler } from './orders/saga/approve-order.js';
+import { RejectOrder, rejectOrderHandler } from './orders/saga/reject-order.js';
 
 /** The catalogue of messages the application sends. The mediator refuses to start unless each has exactly one handler. */
 export const ALL_MESSAGES: readonly MessageType[] = [
@@ -25,6 +27,8 @@ export const ALL_MESSAGES: readonly MessageType[] = [
   DeleteOrder,
   GetOrder,
   ListOrders,
+  ApproveOrder,
+  RejectOrder,
 ];
 
 export interface HandlerDependencies {
@@ -49,6 +53,8 @@ export function messageHandlers(deps: HandlerDependencies): [MessageType, Handle
     [DeleteOrder, deleteOrderHandler(orders, clock) as Handler<never>],
     [GetOrder, getOrderHandler(database) as Handler<never>],
     [ListOrders, listOrdersHandler(database) as Handler<never>],
+    [ApproveOrder, approveOrderHandler(orders, clock) as Handler<never>],
+    [RejectOrder, rejectOrderHandler(orders, clock) as Handler<never>],
   ];
   return pairs;
 }

@@ -32,6 +32,19 @@ describe('operational routes', () => {
     await broken.close();
   });
 
+  it('when PostgreSQL is unreachable, then writes and reads answer 503 in the error shape, not 500', async () => {
+    const broken = t.sibling({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', DEPENDENCY_TIMEOUT: '300ms' });
+    const write = await broken.http
+      .post('/api/v1/addresses')
+      .send({ addressID: '00000000-0000-0000-0000-000000000001', buildingNumber: 1, streetName: 's', city: 'c', country: 'x' });
+    expect(write.status).toBe(503);
+    expect(write.body).toEqual({ message: 'database unavailable, try again', data: 'postgres' });
+    const read = await broken.http.get('/api/v1/products');
+    expect(read.status).toBe(503);
+    expect(read.body).toEqual({ message: 'database unavailable, try again', data: 'postgres' });
+    await broken.close();
+  });
+
   it('when a request was served, then /metrics exports its duration by route pattern, never the raw URL', async () => {
     await t.http.get('/api/v1/products/SomeName');
     const res = await t.http.get('/metrics');

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../support/service.js';
+import { connectPg } from '../support/database.js';
+import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
+import { Mediator, type Handler } from '../../src/kernel/mediator.js';
+import { validationBehavior } from '../../src/kernel/behaviors/validation.js';
+import { transactionBehavior } from '../../src/kernel/behaviors/transaction.js';
+import { createTransactionRunner } from '../../src/platform/database/transaction-runner.js';
+import { CreateOrder, createOrderHandler } from '../../src/orders/create-order.js';
+import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { RejectOrder } from '../../src/orders/saga/reject-order.js';
+import { TOKENS } from '../../src/tokens.js';
+
+let t: TestService;
+let catalog: Catalog;
+beforeAll(async () => {
+  t = await startTestService();
+  catalog = await seedCatalog(t, 2, [100, 9.99]);
+});
+afterAll(() => t.close());
+
+interface Row {
+  sequence: number;
+  exchange: string;
+  routing_key: string;
+  event_type: string;
+  status: string;
+  payload: Record<string, unknown>;
+  correlation_id: string;
+  event_id: string;
+}
+
+async function outboxRows(orderId: string): Promise<Row[]> {
+  const client = await connectPg(t.databaseUrl);
+  const { rows } = await client.query('SELECT * FROM outbox WHERE aggregate_id = $1 ORDER BY sequence', [orderId]);
+  await client.end();
+  return rows;
+}
+
+describe('outbox rows written by commands', () => {
+  it('when an order is created, then its saga request is ready and its announcement is held, in order, with the request id', async () => {
+    const body = orderBody(catalog);
+    await expect204(t.http.post('/api/v1/orders').set('X-Request-Id', 'req-create-1').send(body));
+    const rows = await outboxRows(body.orderID);
+    expect(rows.map((r) => [r.sequence, r.event_type, r.routing_key, r.status])).toEqual([
+      [1, 'OrderCreateSaga', 'Order.Saga.Create', 'Ready'],
+      [2, 'OrderAddProduct', 'Order.AddProduct', 'Sagas'],
+      [3, 'OrderAddProduct', 'Order.AddProduct', 'Sagas'],
+      [4, 'OrderCreated', 'Order.Create', 'Sagas'],
+    ]);
+    expect(rows.every((r) => r.exchange === 'Orders' && r.correlation_id === 'req-create-1')).toBe(true);
+    const [saga, first, second, created] = rows;
+    const envelope = (row: Row) => ({ eventID: row.event_id, eventType: row.event_type, eventTimeStamp: expect.stringMatching(/Z$/), orderID: body.orderID });
+    expect(saga!.payload).toEqual({ ...envelope(saga!), clientID: catalog.userId, productsIDs: body.productsIDs, totalPrice: 95 });
+    expect(first!.payload).toEqual({
+      ...envelope(first!),
+      clientID: catalog.userId,
+      productID: catalog.products[0]!.id,
+      productName: catalog.products[0]!.name,
+      productPrice: 90,
+      orderPrice: 90,
+    });
+    expect(second!.payload).toMatchObject({ productPrice: 5, orderPrice: 95 });
+    expect(created!.payload).toEqual({
+      ...envelope(created!),
+      client: { clientID: catalog.userId, username: 'test' },
+      orderStatus: 'New',
+      paymentMethod: 'Card',
+      deliveryAddress: { addressID: catalog.addressId, fullAddress: 'Russia, Moscow, Pushkina, 44' },
+      serialNumber: expect.any(Number),
+      totalPrice: 95,
+      createdAt: expect.stringMatching(/Z$/),
+    });
+  });
+
+  it('when the saga approves and the order is deleted, then held rows become ready and OrderDeleted follows them', async () => {
+    const body = orderBody(catalog);
+    await expect204(t.http.post('/api/v1/orders').send(body));
+    expect(await t.service.mediator.send(ApproveOrder, { orderID: body.orderID }, 'c')).toBe('applied');
+    expect(await t.service.mediator.send(ApproveOrder, { orderID: body.orderID }, 'c')).toBe('ignored');
+    await expect204(t.http.delete(`/api/v1/orders/${body.orderID}`).set('X-Request-Id', 'req-delete-1'));
+    const rows = await outboxRows(body.orderID);
+    expect(rows.map((r) => [r.sequence, r.event_type, r.status])).toEqual([
+      [1, 'OrderCreateSaga', 'Ready'],
+      [2, 'OrderAddProduct', 'Ready'],
+      [3, 'OrderAddProduct', 'Ready'],
+      [4, 'OrderCreated', 'Ready'],
+      [5, 'OrderDeleted', 'Ready'],
+    ]);
+    expect(rows[4]!.correlation_id).toBe('req-delete-1');
+    expect(rows[4]!.payload).toEqual({ eventID: rows[4]!.event_id, eventType: 'OrderDeleted', eventTimeStamp: expect.any(String), orderID: body.orderID });
+  });
+
+  it('when the saga rejects, then held rows are discarded and OrderCanceled Rejected is ready', async () => {
+    const body = orderBody(catalog);
+    await expect204(t.http.post('/api/v1/orders').send(body));
+    await t.service.mediator.send(RejectOrder, { orderID: body.orderID }, 'c');
+    const rows = await outboxRows(body.orderID);
+    expect(rows.map((r) => [r.sequence, r.event_type, r.status])).toEqual([
+      [1, 'OrderCreateSaga', 'Ready'],
+      [2, 'OrderAddProduct', 'Discarded'],
+      [3, 'OrderAddProduct', 'Discarded'],
+      [4, 'OrderCreated', 'Discarded'],
+      [5, 'OrderCanceled', 'Ready'],
+    ]);
+    expect(rows[4]!.payload).toMatchObject({ eventType: 'OrderCanceled', reason: 'Rejected', orderID: body.orderID });
+  });
+
+  it('when a command fails after saving, then neither the order nor any outbox row is left', async () => {
+    const service = t.service;
+    const realHandler = createOrderHandler(service.container.resolve(TOKENS.OrderRepository), service.container.resolve(TOKENS.ProductRepository), () => new Date(), () => 60_000);
+    const failingAfterSave: Handler<typeof CreateOrder> = async (payload, context) => {
+      await realHandler(payload, context);
+      throw new Error('failure after the save');
+    };
+    const mediator = new Mediator({
+      messages: [CreateOrder],
+      handlers: [[CreateOrder, failingAfterSave as Handler<never>]],
+      behaviors: [validationBehavior(), transactionBehavior(createTransactionRunner(service.database, { timeoutMs: 5_000 }))],
+    });
+    const body = orderBody(catalog);
+    await expect(mediator.send(CreateOrder, body, 'c')).rejects.toThrow('failure after the save');
+    expect(await outboxRows(body.orderID)).toEqual([]);
+    expect((await t.http.get(`/api/v1/orders/${body.orderID}`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import type { TestService } from './service.js';
+
+export interface Catalog {
+  addressId: string;
+  userId: string;
+  products: { id: string; name: string; price: number; discount: number }[];
+}
+
+/** Creates an address, a user living there and `count` products through the HTTP API. */
+export async function seedCatalog(t: TestService, count = 2, prices: number[] = [100, 9.99]): Promise<Catalog> {
+  const addressId = randomUUID();
+  const userId = randomUUID();
+  await expect204(t.http.post('/api/v1/addresses').send({ addressID: addressId, buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' }));
+  await expect204(t.http.post('/api/v1/users').send({ userID: userId, username: 'test', addressID: addressId }));
+  const products = [];
+  for (let i = 0; i < count; i++) {
+    const product = { id: randomUUID(), name: `Product ${randomUUID()}`, price: prices[i % prices.length]!, discount: i === 0 ? 10 : 50 };
+    await expect204(t.http.post('/api/v1/products').send({ productID: product.id, name: product.name, description: 'd', price: product.price, discount: product.discount }));
+    products.push(product);
+  }
+  return { addressId, userId, products };
+}
+
+export function orderBody(catalog: Catalog, over: Record<string, unknown> = {}) {
+  return {
+    orderID: randomUUID(),
+    paymentMethod: 'Card',
+    productsIDs: catalog.products.map((p) => p.id),
+    userID: catalog.userId,
+    deliveryAddress: catalog.addressId,
+    ...over,
+  };
+}
+
+export async function expect204(request: PromiseLike<{ status: number; body: unknown; text: string }>): Promise<void> {
+  const res = await request;
+  if (res.status !== 204) throw new Error(`expected 204, got ${res.status}: ${res.text}`);
+}
