@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Role } from './config.js';
 import type { Service } from './composition.js';
 import { createApp } from './app.js';
+import { startConsumersRole } from './consumers-role.js';
 
 /** A started role: stop() finishes in-flight work and releases what the role holds. */
 export interface RunningRole {
@@ -41,6 +42,6 @@ async function startHttp(service: Service): Promise<RunningRole> {
 export const ROLE_STARTERS: Record<Role, RoleStarter> = {
   http: startHttp,
   relay: async () => ({ name: 'relay', stop: async () => undefined }),
-  consumers: async () => ({ name: 'consumers', stop: async () => undefined }),
+  consumers: startConsumersRole,
   scheduler: async () => ({ name: 'scheduler', stop: async () => undefined }),
 };

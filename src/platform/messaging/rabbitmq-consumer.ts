@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { RabbitConnection } from './rabbitmq-connection.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { acceptCorrelationId, withCorrelationId } from '../observability/correlation.js';
+
+/** What handling a message did; all three are acknowledged. */
+export type MessageOutcome = 'applied' | 'duplicate' | 'ignored';
+
+/** A message that can never be handled (bad JSON, unknown type, unknown order): dead-lettered with `reason`, never retried. */
+export class PoisonMessageError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+export interface ConsumerOptions {
+  queue: string;
+  /** Messages in flight at once on this consumer. */
+  prefetch: number;
+  handle(message: ConsumeMessage): Promise<MessageOutcome>;
+  /** True for failures that will pass by themselves (database down, conflict): retried without limit. */
+  isTransient(error: unknown): boolean;
+  /** Attempts for an unexpected (non-transient, non-poison) error before the message is dead-lettered. */
+  maxAttempts?: number;
+}
+
+const HEADER_REASON = 'x-dead-letter-reason';
+const HEADER_ERROR = 'x-dead-letter-error';
+
+/**
+ * Consumes one queue with manual acknowledgement: a message is acked only after its handler finished (and so
+ * after its transaction committed). A poison message is copied to `<queue>.dead` with the reason in a header,
+ * then acked. A transient failure is retried with capped exponential backoff while the message is held,
+ * then nacked for redelivery, so it never loops hot and is never lost. Channels and the consumer are re-created
+ * on every reconnection.
+ */
+export class RabbitConsumer {
+  private channel: ConfirmChannel | undefined;
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly attempts = new Map<string, number>();
+  private stopped = false;
+
+  constructor(
+    private readonly rabbit: RabbitConnection,
+    private readonly options: ConsumerOptions,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.rabbit.onConnect((model) => this.attach(model));
+  }
+
+  /** Stops taking messages, waits for those in flight, closes the channel. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const channel = this.channel;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+    await channel?.close().catch(() => undefined);
+    this.channel = undefined;
+  }
+
+  private async attach(model: ChannelModel): Promise<void> {
+    if (this.stopped) return;
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn('consumer channel error', { queue: this.options.queue, error: error.message }));
+    await channel.prefetch(this.options.prefetch);
+    this.channel = channel;
+    const { consumerTag } = await channel.consume(this.options.queue, (message) => {
+      if (!message) return; // the broker cancelled the consumer; the next reconnection re-creates it
+      const work = this.process(channel, message).finally(() => this.inFlight.delete(work));
+      this.inFlight.add(work);
+    });
+    this.consumerTag = consumerTag;
+  }
+
+  private async process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const { queue } = this.options;
+    const headers = message.properties.headers ?? {};
+    const correlationId = acceptCorrelationId(headers['x-correlation-id'] ?? message.properties.correlationId ?? message.properties.messageId);
+    await withCorrelationId(correlationId, async () => {
+      const key = messageKey(message);
+      for (;;) {
+        try {
+          const outcome = await this.options.handle(message);
+          this.attempts.delete(key);
+          this.metrics.consumedMessages.inc({ queue, outcome });
+          this.settle(channel, () => channel.ack(message));
+          return;
+        } catch (error) {
+          const attempt = (this.attempts.get(key) ?? 0) + 1;
+          if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message, key);
+          if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) {
+            return this.deadLetter(channel, message, 'handler_error', String((error as Error)?.message ?? error), key);
+          }
+          this.attempts.set(key, attempt);
+          this.metrics.consumedMessages.inc({ queue, outcome: 'retried' });
+          const delay = Math.min(100 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2);
+          this.logger.warn('message handling failed; retrying', { queue, attempt, delay_ms: Math.round(delay), error: String((error as Error)?.message ?? error) });
+          await sleep(delay);
+          // Redeliver through the broker rather than looping here: a broken channel or a stop hands it to another consumer.
+          if (this.stopped || channel !== this.channel) return this.settle(channel, () => channel.nack(message, false, true));
+        }
+      }
+    });
+  }
+
+  private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string, detail: string, key: string): Promise<void> {
+    const { queue } = this.options;
+    this.attempts.delete(key);
+    const deadQueue = `${queue}.dead`;
+    this.logger.warn('message dead-lettered', { queue, dead_queue: deadQueue, reason, detail, messageId: message.properties.messageId });
+    try {
+      channel.sendToQueue(deadQueue, message.content, {
+        ...message.properties,
+        persistent: true,
+        headers: { ...(message.properties.headers ?? {}), [HEADER_REASON]: reason, [HEADER_ERROR]: detail.slice(0, 500), 'x-original-queue': queue },
+      });
+      await channel.waitForConfirms();
+    } catch (error) {
+      // Not copied: leave it unacknowledged so the broker redelivers it and it is not lost.
+      this.logger.error('dead-lettering failed; message left for redelivery', { queue, error: String(error) });
+      return;
+    }
+    this.metrics.deadLettered.inc({ queue, reason });
+    this.metrics.consumedMessages.inc({ queue, outcome: 'dead_lettered' });
+    this.settle(channel, () => channel.ack(message));
+  }
+
+  /** Acks and nacks on a channel that died in the meantime fail; the broker redelivers those messages anyway. */
+  private settle(channel: ConfirmChannel, action: () => void): void {
+    try {
+      if (channel === this.channel) action();
+    } catch (error) {
+      this.logger.warn('could not settle message; it will be redelivered', { queue: this.options.queue, error: String(error) });
+    }
+  }
+}
+
+function messageKey(message: ConsumeMessage): string {
+  return message.properties.messageId ?? `${message.fields.consumerTag}:${message.fields.deliveryTag}`;
+}
