@@ -16,9 +16,11 @@ import { createLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/cache/redis.js';
 import { RabbitConnection } from './platform/messaging/rabbitmq-connection.js';
+import { declareTopology } from './platform/messaging/topology.js';
 import type { ReadinessChecks } from './platform/http/readiness.js';
 import type { RouteSpec } from './platform/http/route-spec.js';
 import { OutboxSignal } from './outbox/outbox-signal.js';
+import { OutboxNotifier } from './outbox/outbox-notifier.js';
 import { OutboxWriter } from './outbox/outbox-writer.js';
 import { PrismaProductRepository } from './catalog/prisma-product-repository.js';
 import { PrismaOrderRepository } from './orders/persistence/prisma-order-repository.js';
@@ -26,6 +28,7 @@ import { ALL_MESSAGES, messageHandlers } from './messages.js';
 import { productRoutes } from './catalog/product-routes.js';
 import { customerRoutes } from './customers/customer-routes.js';
 import { orderRoutes } from './orders/http/order-routes.js';
+import { userOrderRoutes } from './orders/projection/user-order-routes.js';
 
 /** Everything one instance of the service is made of. Tests build several in one process. */
 export interface Service {
@@ -38,6 +41,8 @@ export interface Service {
   rabbit: RabbitConnection;
   mediator: Mediator;
   outboxSignal: OutboxSignal;
+  /** Wakes relays in other processes after this process committed ready rows. */
+  outboxNotifier: OutboxNotifier;
   routes: RouteSpec[];
   readiness: ReadinessChecks;
   /** Closes connections; roles must be stopped first. */
@@ -58,9 +63,11 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   const database = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, timeoutMs: config.DEPENDENCY_TIMEOUT });
-  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix });
+  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix ?? config.REDIS_KEY_PREFIX });
   const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
   const clock = options.clock ?? (() => new Date());
+  // First hook on every (re)connection, so every later hook (publisher, consumers) finds the topology in place.
+  void rabbit.onConnect((model) => declareTopology(model, config.DEPENDENCY_TIMEOUT));
 
   container.register(TOKENS.Config, { useValue: config });
   container.register(TOKENS.Logger, { useValue: logger });
@@ -69,7 +76,10 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   container.register(TOKENS.Redis, { useValue: redis });
   container.register(TOKENS.Rabbit, { useValue: rabbit });
   container.register(TOKENS.Clock, { useValue: clock });
-  container.register(TOKENS.OutboxSignal, { useValue: new OutboxSignal() });
+  const outboxSignal = new OutboxSignal();
+  const outboxNotifier = new OutboxNotifier(config.DATABASE_URL, logger, config.DEPENDENCY_TIMEOUT);
+  outboxNotifier.attach(outboxSignal);
+  container.register(TOKENS.OutboxSignal, { useValue: outboxSignal });
   container.registerSingleton(TOKENS.OutboxWriter, OutboxWriter);
   container.registerSingleton(TOKENS.ProductRepository, PrismaProductRepository);
   container.registerSingleton(TOKENS.OrderRepository, PrismaOrderRepository);
@@ -80,6 +90,9 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
       config,
       database,
       clock,
+      metrics,
+      redis,
+      logger,
       products: container.resolve<PrismaProductRepository>(TOKENS.ProductRepository),
       orders: container.resolve<PrismaOrderRepository>(TOKENS.OrderRepository),
     }),
@@ -112,10 +125,12 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     redis,
     rabbit,
     mediator,
-    outboxSignal: container.resolve<OutboxSignal>(TOKENS.OutboxSignal),
-    routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...orderRoutes(mediator)],
+    outboxSignal,
+    outboxNotifier,
+    routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...userOrderRoutes(mediator), ...orderRoutes(mediator)],
     readiness,
     async close() {
+      await outboxNotifier.close();
       await rabbit.close();
       redis.disconnect();
       await database.$disconnect();

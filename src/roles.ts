@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import type { Role } from './config.js';
 import type { Service } from './composition.js';
 import { createApp } from './app.js';
+import { startRelayRole } from './outbox/relay-role.js';
+import { startSchedulerRole } from './scheduler.js';
 import { startConsumersRole } from './consumers-role.js';
 
 /** A started role: stop() finishes in-flight work and releases what the role holds. */
@@ -41,7 +43,7 @@ async function startHttp(service: Service): Promise<RunningRole> {
 /** Roles filled in by the outbox, saga and projection modules (see their issues); each is independent. */
 export const ROLE_STARTERS: Record<Role, RoleStarter> = {
   http: startHttp,
-  relay: async () => ({ name: 'relay', stop: async () => undefined }),
+  relay: startRelayRole,
   consumers: startConsumersRole,
-  scheduler: async () => ({ name: 'scheduler', stop: async () => undefined }),
+  scheduler: startSchedulerRole,
 };

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { parseConfig, type Config } from '../../src/config.js';
+import { ensureDatabase, migrate } from '../../src/platform/database/migrate.js';
+
+const run = promisify(execFile);
+const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+const BROKER_URL = process.env.BENCH_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** The machine and runtime a figure was measured on, printed first by every benchmark. */
+export function printMachine(title: string, settings: Record<string, unknown>): void {
+  const cpu = cpus();
+  console.log(`# ${title}`);
+  console.log(`machine: ${cpu.length} cpu (nproc), ${cpu[0]?.model ?? 'unknown cpu'}, node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(`settings: ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(', ')}`);
+  printLoad('load before');
+}
+
+/** The 1-minute load average: other work on a shared machine shows up here, and in the figures. */
+export function printLoad(when: string): void {
+  console.log(`${when}: load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+}
+
+export interface BenchEnvironment {
+  databaseUrl: string;
+  amqpUrl: string;
+  vhost: string;
+  config(env?: Record<string, string>): Config;
+  /** A plain pg client for seeding and ANALYZE. */
+  sql(): Promise<pg.Client>;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh migrated database bench_<random> and a RabbitMQ vhost of the same name; cleanup() removes both. */
+export async function createBenchEnvironment(): Promise<BenchEnvironment> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = `${SERVER_URL}/${name}`;
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+  await rabbitmqctl('add_vhost', name);
+  await rabbitmqctl('set_permissions', '--vhost', name, 'guest', '.*', '.*', '.*');
+  const amqpUrl = `${BROKER_URL}/${encodeURIComponent(name)}`;
+  return {
+    databaseUrl,
+    amqpUrl,
+    vhost: name,
+    config: (env = {}) =>
+      parseConfig({ DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, LOG_LEVEL: 'warn', PORT: '0', ...env }),
+    async sql() {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      return client;
+    },
+    async cleanup() {
+      await rabbitmqctl('delete_vhost', name).catch(() => undefined);
+      const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  return stdout;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export const round = (value: number, digits = 1) => Number(value.toFixed(digits));

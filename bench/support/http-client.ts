@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { BenchEnvironment } from './bench-env.js';
+
+export interface OrderClient {
+  /** POSTs one order with two products under this correlation id; resolves with the status, 0 if the request failed. */
+  createOrder(correlationId?: string): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Creates an address, a user and two products through the API, ANALYZEs every table (fresh tables with
+ * foreign keys otherwise get sequential-scan plans for the key checks, ARCHITECTURE.md), and returns a
+ * keep-alive client that creates orders from them.
+ */
+export async function prepareOrderClient(env: BenchEnvironment, port: number): Promise<OrderClient> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const post = (path: string, body: unknown, correlationId: string = randomUUID()) => request(agent, port, path, body, correlationId);
+  const setup = async (path: string, body: unknown) => {
+    const status = await post(path, body);
+    if (status !== 204) throw new Error(`POST ${path} answered ${status}`);
+  };
+  const userId = randomUUID();
+  const addressId = randomUUID();
+  const productIds = [randomUUID(), randomUUID()];
+  await setup('/api/v1/addresses', { addressID: addressId, buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' });
+  await setup('/api/v1/users', { userID: userId, username: 'bench', addressID: addressId });
+  for (const [index, id] of productIds.entries()) {
+    await setup('/api/v1/products', { productID: id, name: `Bench product ${index} ${id}`, description: 'd', price: 100 + index, discount: 10 });
+  }
+  const sql = await env.sql();
+  await sql.query('ANALYZE');
+  await sql.end();
+  return {
+    createOrder: (correlationId) =>
+      post('/api/v1/orders', { orderID: randomUUID(), paymentMethod: 'Card', productsIDs: productIds, userID: userId, deliveryAddress: addressId }, correlationId),
+    close: () => agent.destroy(),
+  };
+}
+
+/** Resolves with the HTTP status, or 0 when the request failed without one; never rejects. */
+function request(agent: http.Agent, port: number, path: string, body: unknown, correlationId: string): Promise<number> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        timeout: 30_000,
+        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-request-id': correlationId },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`POST ${path} timed out`)));
+    req.on('error', () => resolve(0));
+    req.end(payload);
+  });
+}

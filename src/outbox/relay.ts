@@ -1,0 +1,187 @@
+import type { Database } from '../platform/database/prisma.js';
+import type { Logger } from '../platform/observability/logger.js';
+import type { Metrics } from '../platform/observability/metrics.js';
+import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
+import { claimReadyRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './outbox-claim.js';
+import { OutboxStatus } from './outbox-status.js';
+import { retryDelayMs } from './retry-delay.js';
+
+export interface RelayOptions {
+  batchSize: number;
+  /** Failed attempts after which a row is parked. */
+  maxAttempts: number;
+  /** Bounds waiting for a pooled connection; the transaction itself may last a few times longer. */
+  timeoutMs: number;
+  /** Batches in flight at once (one claims and publishes while another awaits its confirms). */
+  concurrency: number;
+}
+
+interface BatchResult {
+  rows: ClaimedRow[];
+  outcomes: PublishOutcome[];
+  failed: FailedRow[];
+}
+
+/**
+ * Moves outbox rows to RabbitMQ: claims a batch, publishes it, waits for the confirms and marks the rows in the
+ * same transaction, so a row is published (at least once) before it is marked, and a crash anywhere leaves it
+ * Ready for the next try. Several relays (in this process or others) share the work through the claim query.
+ *
+ * Up to `concurrency` batches are in flight: a wake-up while one batch awaits its confirms starts another for
+ * the rows committed since, instead of making them wait; beyond that, wake-ups coalesce into one more batch.
+ * Per-order sequence does not depend on this: the claim query only hands out an order's head row.
+ */
+export class OutboxRelay {
+  private readonly workers = new Set<Promise<void>>();
+  private pending = false;
+  private stopped = false;
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(
+    private readonly database: Database,
+    private readonly publisher: RabbitPublisher,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: RelayOptions,
+  ) {}
+
+  /** Starts a batch now, or (all batch slots busy) one more after them. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.workers.size >= this.options.concurrency) {
+      this.pending = true;
+      return;
+    }
+    this.startWorker();
+  }
+
+  /** Drains until nothing more is claimable at once, and resolves then (the sweep awaits this). */
+  drain(): Promise<void> {
+    this.wake();
+    return this.whenIdle();
+  }
+
+  /** Lets the batches in flight finish (published and marked), then starts no other. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.whenIdle();
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.workers.size === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
+  }
+
+  private startWorker(): void {
+    const worker = this.work().finally(() => {
+      this.workers.delete(worker);
+      if (this.pending && !this.stopped) {
+        this.pending = false;
+        this.startWorker();
+      } else if (this.workers.size === 0) {
+        this.idle?.resolve();
+        this.idle = undefined;
+      }
+    });
+    this.workers.add(worker);
+  }
+
+  /** Batches until one leaves nothing claimable at once; a backlog brings in the other batch slots. */
+  private async work(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.runBatch())) {
+        if (this.workers.size < this.options.concurrency) this.startWorker();
+      }
+    } catch (error) {
+      // The database or broker is in trouble: no tight retry loop; the next wake-up or the sweep tries again.
+      this.logger.warn('outbox relay batch failed; will retry on the next wake-up or sweep', { error: String(error) });
+    }
+  }
+
+  /**
+   * One claim-publish-mark transaction. Returns whether to claim again at once: the batch was full, or it
+   * published the head of an order whose next row is already Ready (only heads are claimable).
+   */
+  private async runBatch(): Promise<boolean> {
+    if (!this.publisher.isReady) return false;
+    const { timeoutMs } = this.options;
+    const result = await this.database.$transaction(
+      async (tx): Promise<BatchResult> => {
+        const rows = await claimReadyRows(tx, this.options.batchSize);
+        if (rows.length === 0) return { rows, outcomes: [], failed: [] };
+        const outcomes = await this.publisher.publishBatch(rows.map(toMessage));
+        const failed = this.failedRows(rows, outcomes);
+        await markPublished(
+          tx,
+          rows.filter((_, index) => outcomes[index]!.ok).map((row) => row.id),
+        );
+        await markFailed(tx, failed);
+        return { rows, outcomes, failed };
+      },
+      // The transaction spans the publish: long enough for a slow confirm, bounded so a hang ends in a rollback.
+      { maxWait: timeoutMs, timeout: Math.max(timeoutMs * 5, 10_000) },
+    );
+    this.record(result);
+    const { rows, outcomes } = result;
+    return rows.length >= this.options.batchSize || rows.some((row, index) => row.hasReadySuccessor && outcomes[index]!.ok);
+  }
+
+  private failedRows(rows: ClaimedRow[], outcomes: PublishOutcome[]): FailedRow[] {
+    const failed: FailedRow[] = [];
+    rows.forEach((row, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) return;
+      const parked = row.attempts + 1 >= this.options.maxAttempts;
+      failed.push({
+        id: row.id,
+        status: parked ? OutboxStatus.Parked : OutboxStatus.Ready,
+        delayMs: retryDelayMs(row.attempts + 1),
+        error: `${outcome.reason}: ${outcome.error}`,
+      });
+    });
+    return failed;
+  }
+
+  /** Metrics and logs, once the marks are committed. */
+  private record({ rows, outcomes, failed }: BatchResult): void {
+    let published = 0;
+    rows.forEach((row, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) {
+        published++;
+        this.metrics.outboxPublishLatency.observe(Math.max(0, outcome.confirmedAt - row.readyAt.getTime()) / 1000);
+      } else {
+        this.metrics.outboxPublishFailures.inc({ reason: outcome.reason });
+      }
+    });
+    if (published > 0) this.metrics.outboxPublished.inc(published);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const row of failed) {
+      const claimed = byId.get(row.id)!;
+      const fields = { eventId: claimed.eventId, orderId: claimed.aggregateId, eventType: claimed.eventType, attempts: claimed.attempts + 1, reason: row.error };
+      if (row.status === OutboxStatus.Parked) {
+        this.logger.warn('outbox row parked after its last attempt; `npm run outbox -- retry-parked` puts it back', fields);
+      } else {
+        this.logger.info('outbox publish failed; will retry', { ...fields, retryInMs: row.delayMs });
+      }
+    }
+  }
+}
+
+function toMessage(row: ClaimedRow): OutgoingMessage {
+  return {
+    exchange: row.exchange,
+    routingKey: row.routingKey,
+    body: Buffer.from(row.body),
+    messageId: row.eventId,
+    sequence: row.sequence,
+    type: row.eventType,
+    timestamp: Math.floor(row.createdAt.getTime() / 1000),
+    correlationId: row.correlationId,
+  };
+}

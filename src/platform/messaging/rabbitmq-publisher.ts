@@ -1,0 +1,217 @@
+import { EventEmitter, once } from 'node:events';
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import type { Logger } from '../observability/logger.js';
+import { withTimeout } from '../with-timeout.js';
+import type { RabbitConnection } from './rabbitmq-connection.js';
+import { KnownExchanges } from './known-exchanges.js';
+import { DEAD_LETTER_EXCHANGE, ORDERS_EXCHANGE } from './topology.js';
+
+export interface OutgoingMessage {
+  exchange: string;
+  routingKey: string;
+  /** The JSON body, already serialized. */
+  body: Buffer;
+  messageId: string;
+  type: string;
+  /** Seconds since the epoch, as AMQP's timestamp property has it. */
+  timestamp: number;
+  correlationId: string | null;
+  /** The outbox row's per-order sequence, as header x-event-sequence: consumers order and deduplicate by it. */
+  sequence?: number;
+}
+
+export type PublishFailureReason = 'unroutable' | 'nack' | 'timeout' | 'channel_closed' | 'no_exchange';
+export type PublishOutcome = { ok: true; confirmedAt: number } | { ok: false; reason: PublishFailureReason; error: string };
+
+/** What is known of one message between publish and confirm. */
+interface InFlight {
+  returned: boolean;
+}
+
+/**
+ * Publishes on a confirm channel: a message counts as published only once the broker confirmed it, and a
+ * message that no queue took (mandatory, returned) counts as a failure even though an ack follows its return.
+ * The channel is created on every (re)connection; after a channel-level error it is re-created on next use.
+ */
+export class RabbitPublisher extends EventEmitter {
+  private model: ChannelModel | undefined;
+  private channel: ConfirmChannel | undefined;
+  private blocked = false;
+  private closed = false;
+  private readonly exchanges: KnownExchanges;
+  private readonly inFlight = new Map<string, InFlight>();
+
+  constructor(
+    private readonly rabbit: RabbitConnection,
+    private readonly logger: Logger,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    this.exchanges = new KnownExchanges(timeoutMs);
+  }
+
+  /** Opens the channel on each connection; emits 'ready' whenever publishing becomes possible again. */
+  async start(): Promise<void> {
+    await this.rabbit.onConnect(async (model) => {
+      if (this.closed) return;
+      this.model = model;
+      this.blocked = false;
+      // The topology hook ran first on this connection, so these exist.
+      this.exchanges.reset([ORDERS_EXCHANGE, DEAD_LETTER_EXCHANGE]);
+      model.once('close', () => {
+        if (this.model !== model) return;
+        this.model = undefined;
+        this.channel = undefined;
+      });
+      // A broker short of memory or disk blocks publishers: confirms would not come, and failing rows for it
+      // would park them, so the relay waits instead.
+      model.on('blocked', (reason: string) => {
+        this.blocked = true;
+        this.logger.warn('rabbitmq blocked publishing', { reason });
+      });
+      model.on('unblocked', () => {
+        this.blocked = false;
+        this.emit('ready');
+      });
+      this.channel = await this.openChannel(model);
+      setImmediate(() => this.emit('ready'));
+    }).catch((error) => {
+      // Connected, but no channel now: publishBatch opens one on first use; a broken connection recovers by itself.
+      this.logger.warn('could not open the publisher channel', { error: String(error) });
+    });
+  }
+
+  get isReady(): boolean {
+    return this.model !== undefined && !this.blocked && !this.closed;
+  }
+
+  /**
+   * Publishes every message and waits for each one's confirm; the outcomes are in input order. The whole call
+   * is bounded by the timeout (write-buffer waits included): what is not confirmed by then counts as a timeout.
+   */
+  async publishBatch(messages: OutgoingMessage[]): Promise<PublishOutcome[]> {
+    const outcomes: (PublishOutcome | undefined)[] = new Array(messages.length);
+    const channel = await this.currentChannel();
+    if (!channel) return messages.map(() => ({ ok: false, reason: 'channel_closed', error: 'not connected to RabbitMQ' }));
+    const names = messages.map((message) => message.exchange);
+    const missing = this.model ? await this.exchanges.missing(this.model, names) : new Set<string>();
+    const deadline = Date.now() + this.timeoutMs;
+    const confirms: Promise<void>[] = [];
+    for (const [index, message] of messages.entries()) {
+      if (missing.has(message.exchange)) {
+        outcomes[index] = { ok: false, reason: 'no_exchange', error: `exchange "${message.exchange}" does not exist` };
+        continue;
+      }
+      const { confirmed, written } = this.publishOne(channel, message, (outcome) => (outcomes[index] = outcome));
+      confirms.push(confirmed);
+      // Past the deadline the rest is left unpublished (a timeout) rather than queued behind a stuck socket.
+      if (!written && !(await this.drained(channel, deadline))) break;
+    }
+    try {
+      await withTimeout(Promise.all(confirms), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
+    } catch {
+      // Confirms this late mean the channel is in trouble: start afresh rather than let stale confirms pile up.
+      this.dropChannel(channel);
+    }
+    return messages.map((message, index) => {
+      if (outcomes[index]) return outcomes[index];
+      this.inFlight.delete(message.messageId);
+      return { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const channel = this.channel;
+    this.channel = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  /** Publishes one message; `settle` receives its outcome when the broker confirms, nacks or the channel closes. */
+  private publishOne(channel: ConfirmChannel, message: OutgoingMessage, settle: (outcome: PublishOutcome) => void) {
+    const state: InFlight = { returned: false };
+    this.inFlight.set(message.messageId, state);
+    let written = true;
+    const confirmed = new Promise<void>((resolve) => {
+      const done = (error: Error | null) => {
+        if (this.inFlight.get(message.messageId) === state) this.inFlight.delete(message.messageId);
+        settle(confirmOutcome(message, error, state));
+        resolve();
+      };
+      try {
+        written = channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message), done);
+      } catch (error) {
+        // amqplib throws at once on a channel that has already closed.
+        done(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    return { confirmed, written };
+  }
+
+  /** Waits for the socket buffer to drain, until the deadline; false when it did not. */
+  private async drained(channel: ConfirmChannel, deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    return withTimeout(once(channel, 'drain'), left, 'waiting for the channel to drain').then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async currentChannel(): Promise<ConfirmChannel | undefined> {
+    if (this.channel) return this.channel;
+    if (!this.model || this.closed) return undefined;
+    this.channel = await this.openChannel(this.model).catch((error) => {
+      this.logger.warn('could not open a confirm channel', { error: String(error) });
+      return undefined;
+    });
+    return this.channel;
+  }
+
+  private async openChannel(model: ChannelModel): Promise<ConfirmChannel> {
+    const channel = await withTimeout(model.createConfirmChannel(), this.timeoutMs, 'opening a confirm channel');
+    channel.on('return', (message: Message) => {
+      const state = this.inFlight.get(String(message.properties.messageId));
+      if (state) state.returned = true;
+    });
+    channel.on('error', (error: Error) => {
+      // A channel error closes the channel (for example an exchange deleted since it was checked).
+      this.exchanges.forget();
+      this.logger.warn('rabbitmq publish channel error', { error: error.message });
+    });
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    return channel;
+  }
+
+  private dropChannel(channel: ConfirmChannel): void {
+    if (this.channel === channel) this.channel = undefined;
+    channel.close().catch(() => undefined);
+  }
+}
+
+function publishOptions(message: OutgoingMessage) {
+  return {
+    persistent: true,
+    mandatory: true,
+    contentType: 'application/json',
+    messageId: message.messageId,
+    type: message.type,
+    timestamp: message.timestamp,
+    headers: { ...(message.correlationId ? { 'x-correlation-id': message.correlationId } : {}), ...(message.sequence !== undefined ? { 'x-event-sequence': message.sequence } : {}) },
+  };
+}
+
+function confirmOutcome(message: OutgoingMessage, error: Error | null, state: InFlight): PublishOutcome {
+  if (error) {
+    // amqplib rejects with "channel closed" when the channel (or connection) went away, "message nacked" on a nack.
+    const closed = /closed/i.test(error.message);
+    return { ok: false, reason: closed ? 'channel_closed' : 'nack', error: error.message };
+  }
+  // RabbitMQ sends basic.return before the ack of a mandatory message that no queue took.
+  if (state.returned) {
+    return { ok: false, reason: 'unroutable', error: `no queue is bound to "${message.exchange}" for "${message.routingKey}"` };
+  }
+  return { ok: true, confirmedAt: Date.now() };
+}

@@ -1,0 +1,68 @@
+import type { ChannelModel } from 'amqplib';
+import { withTimeout } from '../with-timeout.js';
+
+/** CONTRACT.md's names: other services and people at the management page rely on them. */
+export const ORDERS_EXCHANGE = 'Orders';
+export const QUEUES = {
+  /** The service's own events; the projector consumes it. */
+  orders: 'Orders',
+  /** Saga requests; the customer service consumes it, not us. */
+  orderSaga: 'OrderSaga',
+  /** Saga replies; the saga consumer consumes it. */
+  customerSaga: 'CustomerSaga',
+} as const;
+
+/**
+ * Where consumed queues send what can never be handled. A direct exchange: each consumed queue dead-letters
+ * with its own name as the routing key (whatever key the message came with), so `<queue>.dead` gets exactly
+ * that queue's rejects. A consumer rejects with nack(requeue=false); RabbitMQ adds the x-death header.
+ */
+export const DEAD_LETTER_EXCHANGE = 'Orders.dead-letters';
+export const deadLetterQueue = (queue: string): string => `${queue}.dead`;
+
+interface QueueSpec {
+  name: string;
+  bindings: string[];
+  /** Consumed by this service, so it gets a dead-letter queue beside it. */
+  consumed: boolean;
+}
+
+// Queue arguments cannot change once a queue exists (RabbitMQ refuses a redeclaration with other arguments),
+// so they are chosen here once: classic durable queues, dead-lettering only on the queues we consume.
+const TOPOLOGY: QueueSpec[] = [
+  // `Order.*` is one word after "Order.": it takes Order.Create but not Order.Saga.Create, as CONTRACT.md says.
+  { name: QUEUES.orders, bindings: ['Order.*'], consumed: true },
+  { name: QUEUES.orderSaga, bindings: ['Order.Saga.*'], consumed: false },
+  { name: QUEUES.customerSaga, bindings: ['Customer.Saga.*'], consumed: true },
+];
+
+/**
+ * Declares the exchanges, queues and bindings. Idempotent: it runs on every (re)connection before any other
+ * hook, so publishers and consumers never see a missing queue after a broker lost its definitions. A queue
+ * that exists with other arguments fails the connection loudly rather than being silently left as it is.
+ */
+export function declareTopology(model: ChannelModel, timeoutMs: number): Promise<void> {
+  return withTimeout(declare(model), timeoutMs, 'declaring the RabbitMQ topology');
+}
+
+async function declare(model: ChannelModel): Promise<void> {
+  const channel = await model.createChannel();
+  try {
+    await channel.assertExchange(ORDERS_EXCHANGE, 'topic', { durable: true });
+    await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+    for (const queue of TOPOLOGY) {
+      await channel.assertQueue(queue.name, {
+        durable: true,
+        ...(queue.consumed ? { deadLetterExchange: DEAD_LETTER_EXCHANGE, deadLetterRoutingKey: queue.name } : {}),
+      });
+      for (const pattern of queue.bindings) await channel.bindQueue(queue.name, ORDERS_EXCHANGE, pattern);
+      if (queue.consumed) {
+        const dead = deadLetterQueue(queue.name);
+        await channel.assertQueue(dead, { durable: true });
+        await channel.bindQueue(dead, DEAD_LETTER_EXCHANGE, queue.name);
+      }
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
