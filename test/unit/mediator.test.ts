@@ -112,7 +112,7 @@ describe('mediator', () => {
 
   it('when the service is composed, then every message of the catalogue has exactly one handler', async () => {
     const { ALL_MESSAGES, messageHandlers } = await import('../../src/messages.js');
-    const handled = messageHandlers({ config: {} as never, database: {} as never, products: {} as never, orders: {} as never, clock: () => new Date() }).map(
+    const handled = messageHandlers({ config: {} as never, database: {} as never, products: {} as never, orders: {} as never, clock: () => new Date(), metrics: {} as never, redis: {} as never, logger: {} as never }).map(
       ([type]) => type,
     );
     expect(new Set(handled)).toEqual(new Set(ALL_MESSAGES));

@@ -1,20 +1,13 @@
-import { z } from 'zod';
 import { defineCommand } from '../../kernel/message.js';
 import type { Handler } from '../../kernel/mediator.js';
-import { NotFoundError } from '../../kernel/errors.js';
-import { uuid } from '../../kernel/schemas.js';
-import type { SagaReplyOutcome } from '../domain/order.js';
-import type { PrismaOrderRepository } from '../persistence/prisma-order-repository.js';
+import { sagaReplySchema, sagaTransitionHandler, type SagaReplyDependencies, type SagaReplyResult } from './saga-transition.js';
 
-export const RejectOrder = defineCommand<z.ZodObject<{ orderID: typeof uuid }>, SagaReplyOutcome>('RejectOrder', z.object({ orderID: uuid }));
+export const RejectOrder = defineCommand<typeof sagaReplySchema, SagaReplyResult>('RejectOrder', sagaReplySchema);
 
-/** The customer service rejected: compensate (discard held events, publish OrderCanceled). Idempotent. */
-export function rejectOrderHandler(orders: PrismaOrderRepository, clock: () => Date): Handler<typeof RejectOrder> {
-  return async ({ orderID }) => {
-    const order = await orders.getForUpdate(orderID);
-    if (!order) throw new NotFoundError('order not found', orderID);
-    const outcome = order.reject(clock());
-    if (outcome === 'applied') await orders.save(order);
-    return outcome;
-  };
+/**
+ * The customer service rejected: compensate. The order becomes invisible (404, absent from lists, id still
+ * reserved), its held rows are discarded, and OrderCanceled {reason: Rejected} is written. Idempotent.
+ */
+export function rejectOrderHandler(deps: SagaReplyDependencies): Handler<typeof RejectOrder> {
+  return sagaTransitionHandler(deps, (order, now) => order.reject(now));
 }

@@ -16,7 +16,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (e.name === 'PrismaClientInitializationError') return true;
     if (e.kind === 'DatabaseNotReachable' || e.kind === 'ConnectionClosed' || e.kind === 'SocketTimeout') return true;
     const message = typeof e.message === 'string' ? e.message : '';
-    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(message)) {
+    // "not currently accepting connections" (SQLSTATE 55000, a code shared with unrelated errors, hence the
+    // message): the database was closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false) for maintenance.
+    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|is not currently accepting connections/i.test(message)) {
       return true;
     }
     current = e.cause;

@@ -32,6 +32,7 @@ export interface ConsumerOptions {
 
 const HEADER_REASON = 'x-dead-letter-reason';
 const HEADER_ERROR = 'x-dead-letter-error';
+const DEAD_LETTER_RETRY_DELAY_MS = 1_000;
 
 /**
  * Consumes one queue with manual acknowledgement: a message is acked only after its handler finished (and so
@@ -72,6 +73,13 @@ export class RabbitConsumer {
     if (this.stopped) return;
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn('consumer channel error', { queue: this.options.queue, error: error.message }));
+    // The broker can close the channel alone while the connection lives on (e.g. its 30-minute ack timeout while a
+    // handler retries through an outage): consume again on a new channel, or nothing would until a reconnection.
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      if (!this.stopped) this.attach(model).catch((error) => this.logger.debug('consumer channel not reopened', { queue: this.options.queue, error: String(error) }));
+    });
     await channel.prefetch(this.options.prefetch);
     this.channel = channel;
     const { consumerTag } = await channel.consume(this.options.queue, (message) => {
@@ -126,8 +134,12 @@ export class RabbitConsumer {
       });
       await channel.waitForConfirms();
     } catch (error) {
-      // Not copied: leave it unacknowledged so the broker redelivers it and it is not lost.
-      this.logger.error('dead-lettering failed; message left for redelivery', { queue, error: String(error) });
+      // Not copied: hand it back for redelivery so it is not lost. Left unacknowledged on a channel that stays
+      // open (the broker nacked the copy), it would hold a prefetch slot for good; after enough of them the
+      // consumer would stall. The pause keeps a broker that keeps refusing from turning this into a hot loop.
+      this.logger.error('dead-lettering failed; message goes back to the queue', { queue, error: String(error) });
+      await sleep(DEAD_LETTER_RETRY_DELAY_MS);
+      this.settle(channel, () => channel.nack(message, false, true));
       return;
     }
     this.metrics.deadLettered.inc({ queue, reason });

@@ -1,0 +1,60 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Service } from '../../composition.js';
+import { NotFoundError, UnavailableError } from '../../kernel/errors.js';
+import { isDatabaseUnavailable, isRetryableConflict } from '../../platform/database/database-errors.js';
+import { PoisonMessageError, type ConsumerOptions } from '../../platform/messaging/rabbitmq-consumer.js';
+import { QUEUES } from '../../platform/messaging/topology.js';
+import { currentCorrelationId } from '../../platform/observability/correlation.js';
+import { ApproveOrder } from './approve-order.js';
+import { RejectOrder } from './reject-order.js';
+import { parseSagaReply } from './saga-reply.js';
+import type { SagaReplyResult } from './saga-transition.js';
+
+/**
+ * Replies handled at once. Replies for different orders run in parallel; each holds one pooled connection
+ * for its transaction, so this stays well under the pool size times the number of consumer processes.
+ */
+const PREFETCH = 32;
+
+/**
+ * The saga-reply consumer (role `consumers`) on CustomerSaga. The generic consumer acks only after handle()
+ * resolved, i.e. after the command's transaction committed. What it cannot use goes to CustomerSaga.dead:
+ * a body that is not a reply (malformed_json, not_an_object, invalid_order_id, unknown_order_type) or a reply
+ * for an order that does not exist (unknown_order). A database that is down or a lost serialization race is
+ * transient: retried with backoff, never dead-lettered.
+ */
+export function sagaReplyConsumer(service: Service): ConsumerOptions {
+  return {
+    queue: QUEUES.customerSaga,
+    prefetch: PREFETCH,
+    handle: (message) => handleSagaReply(service, message),
+    isTransient: (error) => error instanceof UnavailableError || isDatabaseUnavailable(error) || isRetryableConflict(error),
+  };
+}
+
+async function handleSagaReply(service: Service, message: ConsumeMessage): Promise<SagaReplyResult> {
+  const parsed = parseSagaReply(message.content);
+  if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
+  const { orderId, decision } = parsed.reply;
+  const command = decision === 'Approved' ? ApproveOrder : RejectOrder;
+  // The generic consumer runs handle() inside the message's correlation id (header, else message id).
+  const correlationId = currentCorrelationId() ?? orderId;
+  const messageId = inboxKey(message.properties.messageId);
+  try {
+    return await service.mediator.send(command, { orderID: orderId, messageId }, correlationId);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new PoisonMessageError('unknown_order', `order ${orderId} does not exist`);
+    throw error;
+  }
+}
+
+/**
+ * The inbox key: the AMQP message id when the publisher set one (ours and the simulator always do). Replies
+ * typed by hand at the management page usually have none; they go without an inbox row, which the order's
+ * own rule makes safe (see sagaTransitionHandler).
+ */
+function inboxKey(messageId: unknown): string | undefined {
+  if (typeof messageId !== 'string') return undefined;
+  const trimmed = messageId.trim();
+  return trimmed.length > 0 && trimmed.length <= 255 ? trimmed : undefined;
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import winston from 'winston';
+import { ConfigError, loadConfig } from '../config.js';
+import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
+import { declareTopology, QUEUES } from '../platform/messaging/topology.js';
+import { withTimeout } from '../platform/with-timeout.js';
+import { decide, describeRule, parseSagaRequest, parseSimArgs, USAGE, type Decision, type SimRule } from './customer-sim-rules.js';
+import { StatusLine, type SimCounts } from './customer-sim-status.js';
+
+/**
+ * A stand-in customer service: takes the saga requests from OrderSaga, decides by a rule, answers on
+ * CustomerSaga. Like a real one it talks to the order service only through RabbitMQ. A request is acked only
+ * after the broker confirmed its reply, so a crash in between means a redelivered request and a second reply,
+ * which the order service ignores (the saga already ended).
+ *
+ *   npm run customer-sim -- --rule approve-all | --rule credit-limit --limit 100 | --rule percent --approve 80 --seed 42
+ */
+const PREFETCH = 64;
+/** Before a request whose reply failed goes back to the queue: bounds the loop while the broker refuses. */
+const FAILED_REPLY_BACKOFF_MS = 1_000;
+
+class CustomerSimulator {
+  readonly counts: SimCounts = { requests: 0, approved: 0, rejected: 0, skipped: 0, failed: 0 };
+  private consumer: { channel: Channel; tag: string } | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly rule: SimRule,
+    private readonly timeoutMs: number,
+    private readonly logger: winston.Logger,
+  ) {}
+
+  /** Runs on every (re)connection: channels and consumers do not survive a lost connection. */
+  async attach(model: ChannelModel): Promise<void> {
+    // The order service declares the same topology; declaring it here too lets either start first.
+    await declareTopology(model, this.timeoutMs);
+    const replies = await model.createConfirmChannel();
+    const requests = await model.createChannel();
+    for (const channel of [replies, requests]) channel.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
+    await requests.prefetch(PREFETCH);
+    const { consumerTag } = await requests.consume(QUEUES.orderSaga, (message) => {
+      if (!message) return;
+      const work = this.answer(requests, replies, message).finally(() => this.inFlight.delete(work));
+      this.inFlight.add(work);
+    });
+    this.consumer = { channel: requests, tag: consumerTag };
+  }
+
+  /** Stops taking requests and lets the ones in flight finish (bounded). */
+  async stop(): Promise<void> {
+    if (this.consumer) await withTimeout(this.consumer.channel.cancel(this.consumer.tag), this.timeoutMs, 'cancelling').catch(() => undefined);
+    await withTimeout(Promise.allSettled([...this.inFlight]), this.timeoutMs * 3, 'finishing requests').catch(() => undefined);
+  }
+
+  private async answer(requests: Channel, replies: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    this.counts.requests++;
+    const request = parseSagaRequest(message.content.toString('utf8'));
+    if (!request) {
+      // Nothing to answer: no order id. OrderSaga has no dead-letter queue (the order service does not consume it).
+      this.counts.skipped++;
+      this.logger.warn('request without an order id skipped', { body: message.content.toString('utf8').slice(0, 200) });
+      return settle(() => requests.ack(message));
+    }
+    const decision = decide(this.rule, request);
+    try {
+      await this.reply(replies, request.orderId, decision, correlationOf(message));
+      this.counts[decision === 'Approved' ? 'approved' : 'rejected']++;
+      settle(() => requests.ack(message));
+    } catch (error) {
+      this.counts.failed++;
+      this.logger.warn('reply not confirmed; the request goes back to the queue', { orderID: request.orderId, error: String(error) });
+      await sleep(FAILED_REPLY_BACKOFF_MS);
+      settle(() => requests.nack(message, false, true));
+    }
+  }
+
+  /** Publishes the reply to CustomerSaga through the default exchange and waits (bounded) for its confirm. */
+  private reply(channel: ConfirmChannel, orderID: string, orderType: Decision, correlationId: string | undefined): Promise<void> {
+    const body = Buffer.from(JSON.stringify({ orderID, orderType }));
+    const options = {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: randomUUID(),
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: correlationId ? { 'x-correlation-id': correlationId } : {},
+    };
+    const confirmed = new Promise<void>((resolve, reject) => {
+      channel.publish('', QUEUES.customerSaga, body, options, (error: Error | null) => (error ? reject(error) : resolve()));
+    });
+    return withTimeout(confirmed, this.timeoutMs, 'waiting for the reply confirm');
+  }
+}
+
+/** The request's correlation header, so the reply's log lines join the order's; else its message id. */
+function correlationOf(message: ConsumeMessage): string | undefined {
+  const header = message.properties.headers?.['x-correlation-id'];
+  if (typeof header === 'string' && header !== '') return header;
+  return typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined;
+}
+
+/** An ack or nack on a channel lost in the meantime fails; the broker redelivers that request anyway. */
+function settle(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // nothing to do: see above
+  }
+}
+
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+async function main(): Promise<void> {
+  const args = parseSimArgs(process.argv.slice(2));
+  if (!args.ok) {
+    console.error(`${args.error}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const config = loadConfig();
+  // Logs go to stderr, so stdout carries only the status line and the summary.
+  const logger = winston.createLogger({
+    level: 'warn',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+  });
+  const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, logger);
+  const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
+  const status = new StatusLine(simulator.counts, process.stdout);
+
+  let stoppingSince: number | undefined;
+  const shutdown = async () => {
+    // One Ctrl-C can arrive twice (npm and tsx both pass it on); a later one means "now".
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince > 1_000) process.exit(130);
+      return;
+    }
+    stoppingSince = Date.now();
+    await simulator.stop();
+    await rabbit.close();
+    status.finish();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+
+  console.log(`customer-sim: answering ${QUEUES.orderSaga} on ${redact(config.AMQP_URL)} with rule ${describeRule(args.rule)}; Ctrl-C stops`);
+  await rabbit.onConnect((model) => simulator.attach(model));
+  await rabbit.start();
+  status.start();
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});
