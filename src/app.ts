@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { ValidationError } from './kernel/errors.js';
+import { JsonText } from './kernel/json-text.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDependencies): express.Express {
         route.handle({ params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId }),
       );
       if (route.success.status === 204) res.status(204).end();
+      else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
       else res.status(200).json(result);
     };
     for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, handler);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonText } from './json-text.js';
 
 /**
  * A UUID in canonical 8-4-4-4-12 form, either case, normalised to lower case. Any version is accepted (the
@@ -43,6 +44,15 @@ export type ListPage<Key extends string, Item> = { [K in Key]: Item[] } & {
 
 export function listPage<Key extends string, Item>(key: Key, items: Item[], total: number, params: ListParams): ListPage<Key, Item> {
   return { [key]: items, count: items.length, total, limit: params.limit, offset: params.offset, order: params.order } as ListPage<Key, Item>;
+}
+
+/**
+ * The list envelope around items that are already JSON texts: the same bytes as JSON.stringify(listPage(...)),
+ * without parsing the items.
+ */
+export function listPageText(key: string, itemTexts: string[], total: number, params: ListParams): JsonText {
+  const tail = JSON.stringify({ count: itemTexts.length, total, limit: params.limit, offset: params.offset, order: params.order });
+  return new JsonText(`{${JSON.stringify(key)}:[${itemTexts.join(',')}],${tail.slice(1)}`);
 }
 
 /** The zod schema of a list envelope, for the OpenAPI document. */

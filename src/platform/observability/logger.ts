@@ -11,11 +11,14 @@ const addCorrelationId = winston.format((info) => {
 
 /** JSON lines on stdout, one object per event, each with the correlation id of the work that logged it. */
 export function createLogger(options: { level: string; service?: string; silent?: boolean }): Logger {
+  // winston formats every entry before its transports filter by level; drop disabled ones first, since
+  // per-request `http` and per-query `debug` lines would otherwise be stamped and serialized for nothing.
+  const enabled = winston.format((info) => (winston.config.npm.levels[info.level]! <= winston.config.npm.levels[options.level]! ? info : false));
   return winston.createLogger({
     level: options.level,
     silent: options.silent ?? false,
     defaultMeta: { service: options.service ?? 'order-service', pid: process.pid },
-    format: winston.format.combine(addCorrelationId(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(enabled(), addCorrelationId(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
 }

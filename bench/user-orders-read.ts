@@ -1,0 +1,253 @@
+/**
+ * GET /api/v1/orders/user/:userID from the Redis projection, beside a floor: an Express endpoint in the same
+ * server process that answers one Redis string of the same size (GET + send, no parsing, no mediator).
+ * Seeds a fresh database (bench_<random>) with BENCH_USERS users of 10 approved orders each, builds the
+ * projections with the rebuild command's code, then drives each endpoint with BENCH_CONNECTIONS keep-alive
+ * connections for BENCH_SECONDS. Prints requests/s, p50, p99 and the ratio to the floor (target >= 0.6x);
+ * never passes or fails. The server runs in a child process so the load generator does not share its event loop.
+ *
+ * Settings by environment: BENCH_USERS (300), BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
+ * BENCH_SERVER_NODE_ARGS (node options for the server child, e.g. --cpu-prof).
+ */
+import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { composeService, type Service } from '../src/composition.js';
+import { createApp } from '../src/app.js';
+import { createLogger } from '../src/platform/observability/logger.js';
+import { CreateProduct } from '../src/catalog/create-product.js';
+import { CreateAddress } from '../src/customers/create-address.js';
+import { CreateUser } from '../src/customers/create-user.js';
+import { CreateOrder } from '../src/orders/create-order.js';
+import { ApproveOrder } from '../src/orders/saga/approve-order.js';
+import { ProjectionStore } from '../src/orders/projection/projection-store.js';
+import { rebuildAllUsers } from '../src/orders/projection/projection-rebuild.js';
+import { createBenchEnvironment, percentile, printLoad, printMachine, round } from './support/bench-env.js';
+
+const USERS = Number(process.env.BENCH_USERS ?? 300);
+const ORDERS_PER_USER = 10;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const FLOOR_KEY = 'bench:floor';
+/** Extra node options for the server child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+if (process.argv.includes('--serve')) await serve();
+else await measure();
+
+/** Parent: seed, build, start the server child, load both endpoints, print, clean up. */
+async function measure(): Promise<void> {
+  const env = await createBenchEnvironment();
+  const prefix = `${env.vhost}:`;
+  const redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+  let server: ChildProcess | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      server?.kill('SIGTERM');
+      if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
+      await deleteKeys(prefix);
+      redis.disconnect();
+      await env.cleanup();
+    })());
+  // Interrupted (Ctrl-C, a timeout): still drop the database and the keys.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  try {
+    printMachine('GET /api/v1/orders/user/:userID (Redis projection) vs a one-string Redis floor', {
+      users: USERS,
+      orders_per_user: ORDERS_PER_USER,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      warmup_seconds: WARMUP_SECONDS,
+      load_generator: 'node http.Agent keepAlive, in the parent process',
+      server: 'child process: the service app as role http builds it + a bare Express floor app, LOG_LEVEL warn',
+    });
+    const userIds = await seed(env.config({ REDIS_KEY_PREFIX: prefix }));
+    server = fork(process.argv[1]!, ['--serve'], { env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: prefix }, execArgv: [...process.execArgv, ...SERVER_NODE_ARGS] });
+    const [{ port, floorPort }] = (await once(server, 'message')) as [{ port: number; floorPort: number }];
+    const base = `http://127.0.0.1:${port}`;
+    const sample = await fetchText(`${base}/api/v1/orders/user/${userIds[0]}`);
+    await redis.set(FLOOR_KEY, sample);
+    console.log(`response: ${Buffer.byteLength(sample)} bytes (${JSON.parse(sample).count} orders); floor string: ${Buffer.byteLength((await redis.get(FLOOR_KEY))!)} bytes`);
+
+    const projectionPath = () => `/api/v1/orders/user/${userIds[Math.floor(Math.random() * userIds.length)]}`;
+    await load(floorPort, () => '/floor', WARMUP_SECONDS);
+    await load(port, projectionPath, WARMUP_SECONDS);
+    const floor = await withServerCpu(server, () => load(floorPort, () => '/floor', SECONDS));
+    const projection = await withServerCpu(server, () => load(port, projectionPath, SECONDS));
+    report('floor (Express + one Redis GET)', floor);
+    report('projection (GET /api/v1/orders/user/:userID)', projection);
+    console.log(`ratio: ${round(projection.rps / floor.rps, 2)}x the floor's requests/s (target >= 0.6x)`);
+    // On a shared machine requests/s swing with other work; server CPU per request is steadier.
+    console.log(`cpu ratio: ${round(floor.serverCpuMs! / projection.serverCpuMs!, 2)}x (floor's server cpu per request / projection's)`);
+    const reads = (await fetchText(`${base}/metrics`)).split('\n').filter((line) => line.startsWith('projection_reads_total'));
+    console.log(`server counters: ${reads.join(', ')}`);
+    printLoad('load after');
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Users with ORDERS_PER_USER approved orders each, through the mediator; then ANALYZE and a full projection rebuild. */
+async function seed(config: Parameters<typeof composeService>[0]): Promise<string[]> {
+  const started = performance.now();
+  const service = composeService(config, { logger: createLogger({ level: 'warn' }), defaultMetrics: false });
+  const send = service.mediator.send.bind(service.mediator);
+  const addressID = randomUUID();
+  await send(CreateAddress, { addressID, buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' }, 'bench');
+  const products = Array.from({ length: 20 }, (_, i) => ({ productID: randomUUID(), name: `Bench product ${i}`, description: 'd', price: 10 + i * 3.25, discount: i % 30 }));
+  for (const product of products) await send(CreateProduct, product, 'bench');
+  const userIds = Array.from({ length: USERS }, () => randomUUID());
+  await inBatches(userIds, 16, (userID, i) => send(CreateUser, { userID, username: `bench user ${i}`, addressID }, 'bench'));
+  const orders = userIds.flatMap((userID) => Array.from({ length: ORDERS_PER_USER }, () => ({ userID, orderID: randomUUID() })));
+  await inBatches(orders, 16, async ({ userID, orderID }, i) => {
+    const productsIDs = Array.from({ length: 1 + (i % 4) }, (_, k) => products[(i * 7 + k * 3) % products.length]!.productID);
+    await send(CreateOrder, { orderID, userID, paymentMethod: 'Card', productsIDs, deliveryAddress: addressID }, 'bench');
+    await send(ApproveOrder, { orderID }, 'bench');
+  });
+  await service.database.$executeRaw`ANALYZE`;
+  const seeded = performance.now();
+  await whenReady(service.redis);
+  const built = await rebuildAllUsers(service.database, new ProjectionStore(service.redis));
+  console.log(
+    `seeded ${userIds.length} users, ${orders.length} approved orders in ${round((seeded - started) / 1000)} s; ` +
+      `projections rebuilt (${built.users} users, ${built.orders} orders) in ${round((performance.now() - seeded) / 1000, 2)} s`,
+  );
+  await service.close();
+  return userIds;
+}
+
+/**
+ * Child: the service's HTTP app exactly as role `http` builds it, and the floor on a bare Express app beside it,
+ * in the same process (two listeners, so the service's app is not nested and pays no extra routing).
+ */
+async function serve(): Promise<void> {
+  const prefix = process.env.BENCH_PREFIX!;
+  const { parseConfig } = await import('../src/config.js');
+  const config = parseConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0' });
+  const service: Service = composeService(config, { logger: createLogger({ level: 'warn' }) });
+  await whenReady(service.redis);
+  const floor = express();
+  floor.disable('x-powered-by');
+  floor.get('/floor', async (_req, res) => {
+    res.type('application/json').send(await service.redis.get(FLOOR_KEY));
+  });
+  const app = createApp({ routes: service.routes, metrics: service.metrics, logger: service.logger, readiness: service.readiness, readinessTimeoutMs: 2_000, bodyLimit: '1mb' });
+  const listeners = [app.listen(0), floor.listen(0)];
+  for (const listener of listeners) {
+    if (!listener.listening) await once(listener, 'listening');
+    listener.keepAliveTimeout = 65_000;
+  }
+  const [port, floorPort] = listeners.map((listener) => (listener.address() as { port: number }).port);
+  process.send!({ port, floorPort });
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send!(process.cpuUsage());
+  });
+  process.on('SIGTERM', () => {
+    for (const listener of listeners) {
+      listener.close();
+      listener.closeAllConnections();
+    }
+    void service.close().finally(() => process.exit(0));
+  });
+}
+
+interface LoadResult {
+  /** Server process CPU (user + system) per answered request, in ms: what each request costs the server. */
+  serverCpuMs?: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+/** CONNECTIONS loops, each sending its next request when the previous answer is read, for `seconds`. */
+async function load(port: number, path: () => string, seconds: number): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const sent = performance.now();
+      const status = await get(agent, port, path()).catch(() => 0);
+      if (status === 200) latencies.push(performance.now() - sent);
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, errors };
+}
+
+function get(agent: http.Agent, port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10_000 }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+  });
+}
+
+function report(name: string, result: LoadResult): void {
+  console.log(
+    `${name}: ${Math.round(result.rps)} requests/s, p50 ${round(result.p50, 2)} ms, p99 ${round(result.p99, 2)} ms, ` +
+      `server cpu ${round(result.serverCpuMs ?? Number.NaN, 3)} ms/request (${result.requests} requests, ${result.errors} errors)`,
+  );
+}
+
+/** Runs a load phase and adds the server child's CPU time per answered request over it. */
+async function withServerCpu(server: ChildProcess, phase: () => Promise<LoadResult>): Promise<LoadResult> {
+  const cpu = async () => {
+    server.send('cpu');
+    const [usage] = (await once(server, 'message')) as [NodeJS.CpuUsage];
+    return usage.user + usage.system;
+  };
+  const before = await cpu();
+  const result = await phase();
+  const after = await cpu();
+  return { ...result, serverCpuMs: (after - before) / 1000 / result.requests };
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.text();
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < items.length; start += size) {
+    await Promise.all(items.slice(start, start + size).map((item, k) => work(item, start + k)));
+  }
+}
+
+/** The service's client has no offline queue: wait until it is connected before using it. */
+async function whenReady(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), new Promise((_, reject) => setTimeout(() => reject(new Error('redis not ready')), 5_000))]);
+}
+
+/** Removes this run's keys (its prefix only; the Redis server is shared). */
+async function deleteKeys(prefix: string): Promise<void> {
+  const cleaner = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await cleaner.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  cleaner.disconnect();
+}
+

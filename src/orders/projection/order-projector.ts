@@ -1,0 +1,64 @@
+import type { ConsumeMessage } from 'amqplib';
+import { ReplyError } from 'ioredis';
+import type { Service } from '../../composition.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
+import { PoisonMessageError, type ConsumerOptions, type MessageOutcome } from '../../platform/messaging/rabbitmq-consumer.js';
+import { QUEUES } from '../../platform/messaging/topology.js';
+import { parseProjectionEvent } from './projection-events.js';
+import { ProjectionStore, type ApplyStatus } from './projection-store.js';
+
+/**
+ * Messages in flight at once. Events of one order may be applied concurrently and out of order: each script is
+ * atomic and orders them by their outbox sequence, so more prefetch only buys throughput.
+ */
+const PREFETCH = 64;
+
+/** The projector of role `consumers`: keeps the per-user order lists in Redis from the `Orders` queue. */
+export function orderProjectorConsumer(service: Service): ConsumerOptions {
+  const store = new ProjectionStore(service.redis);
+  return {
+    queue: QUEUES.orders,
+    prefetch: PREFETCH,
+    handle: (message) => project(store, service.metrics, message),
+    isTransient: isTransientRedisError,
+    maxAttempts: 5,
+  };
+}
+
+/** Applies one event; the message is acknowledged after the script's write returned. */
+async function project(store: ProjectionStore, metrics: Metrics, message: ConsumeMessage): Promise<MessageOutcome> {
+  const event = parseProjectionEvent(message);
+  let status: ApplyStatus;
+  switch (event.kind) {
+    case 'none':
+      return 'ignored';
+    case 'line':
+      status = await store.applyLine(event.line);
+      break;
+    case 'created':
+      status = await store.applyCreated(event.created);
+      break;
+    case 'end':
+      status = await store.applyEnd(event.orderId, event.sequence);
+      break;
+  }
+  if (status === 'invalid_sequence' || status === 'user_mismatch') {
+    throw new PoisonMessageError(status, `the event does not fit the order's other events (${status})`);
+  }
+  if (status === 'applied') metrics.projectionLag.observe(Math.max(0, Date.now() - event.occurredAt.getTime()) / 1000);
+  return status;
+}
+
+const UNAVAILABLE_MESSAGES = /Connection is closed|Stream isn't writeable|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN/;
+const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/;
+
+/**
+ * Redis unreachable, timing out, loading or full: retried until it is back. Anything else (a script error, a
+ * bug here) will not pass by waiting: the consumer dead-letters it after maxAttempts.
+ */
+export function isTransientRedisError(error: unknown): boolean {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  const text = String(message ?? '');
+  if (error instanceof ReplyError) return UNAVAILABLE_REPLIES.test(text);
+  return name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.test(text);
+}

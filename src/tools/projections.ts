@@ -1,0 +1,77 @@
+import { once } from 'node:events';
+import type { Redis } from 'ioredis';
+import { ConfigError, loadConfig } from '../config.js';
+import { createDatabase } from '../platform/database/prisma.js';
+import { createRedis } from '../platform/cache/redis.js';
+import { createLogger } from '../platform/observability/logger.js';
+import { withTimeout } from '../platform/with-timeout.js';
+import { ProjectionStore } from '../orders/projection/projection-store.js';
+import { rebuildAllUsers, type RebuildProgress } from '../orders/projection/projection-rebuild.js';
+
+const USAGE = `usage: npm run projections -- <command>
+  rebuild   rebuild every user's order list in Redis from PostgreSQL (safe while the service runs)`;
+
+/** `npm run projections -- rebuild`: a progress bar on stderr, one summary line on stdout. */
+async function main(command: string | undefined): Promise<number> {
+  if (command !== 'rebuild') {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ level: 'warn' });
+  const database = createDatabase({ url: config.DATABASE_URL, poolSize: 8, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: config.REDIS_KEY_PREFIX });
+  try {
+    await whenReady(redis, config.DEPENDENCY_TIMEOUT);
+    const started = performance.now();
+    const bar = progressBar(started);
+    const result = await rebuildAllUsers(database, new ProjectionStore(redis), { onProgress: bar.draw });
+    bar.end();
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`projections rebuilt: users=${result.users} orders=${result.orders} seconds=${seconds.toFixed(2)}`);
+    return 0;
+  } finally {
+    redis.disconnect();
+    await database.$disconnect();
+  }
+}
+
+/** The client has no offline queue: commands sent before it is connected would fail instead of waiting. */
+async function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await withTimeout(once(redis, 'ready'), timeoutMs, `connecting to Redis at ${redis.options.host}:${redis.options.port}`);
+}
+
+/** Redraws one line on a terminal; in a log (not a TTY) prints a line every 10%. */
+function progressBar(started: number) {
+  const width = 30;
+  let lastDecile = -1;
+  const line = (p: RebuildProgress) => {
+    const fraction = p.totalUsers === 0 ? 1 : p.users / p.totalUsers;
+    const filled = Math.round(fraction * width);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${p.users}/${p.totalUsers} users  ${p.orders} orders  ${seconds} s`;
+  };
+  return {
+    draw(p: RebuildProgress) {
+      if (process.stderr.isTTY) {
+        process.stderr.write(`\r${line(p)}`);
+        return;
+      }
+      const decile = p.totalUsers === 0 ? 10 : Math.floor((p.users / p.totalUsers) * 10);
+      if (decile > lastDecile) process.stderr.write(`${line(p)}\n`);
+      lastDecile = decile;
+    },
+    end() {
+      if (process.stderr.isTTY) process.stderr.write('\n');
+    },
+  };
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error instanceof ConfigError ? error.message : `projections ${process.argv[2]} failed: ${String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { ConsumeMessage } from 'amqplib';
+import { parseProjectionEvent, type ProjectionEvent } from '../../src/orders/projection/projection-events.js';
+import { toOrderJson, type OrderReadRow } from '../../src/orders/order-json.js';
+import { PoisonMessageError } from '../../src/platform/messaging/rabbitmq-consumer.js';
+
+function message(body: unknown, sequence?: unknown): ConsumeMessage {
+  const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const headers = sequence === undefined ? {} : { 'x-event-sequence': sequence };
+  return { content, fields: {}, properties: { headers } } as unknown as ConsumeMessage;
+}
+
+const orderId = '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11';
+const userId = '0a1b2c3d-0000-4000-8000-000000000001';
+const envelope = { eventID: 'e', eventTimeStamp: '2026-11-21T05:00:00.123Z', orderID: orderId };
+
+const row: OrderReadRow = {
+  id: orderId,
+  serialNumber: 42n,
+  paymentMethod: 'Cash',
+  orderStatus: 'New',
+  sagaStatus: 'Approved',
+  totalCents: 10_499n,
+  createdAt: new Date('2026-11-21T05:00:00.123Z'),
+  userId,
+  user: { username: 'Иван "the" tester' },
+  deliveryAddress: { buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' },
+  lines: [
+    { productId: '11111111-1111-4111-8111-111111111111', productName: 'Phone', actualPriceCents: 9_000n },
+    { productId: '22222222-2222-4222-8222-222222222222', productName: 'Case \\ "quoted"', actualPriceCents: 1_499n },
+  ],
+};
+
+/** The events the outbox holds for `row`, with their sequences (2..N+1 lines, N+2 created). */
+function eventsOf(order: OrderReadRow): { body: object; sequence: number }[] {
+  let running = 0;
+  const lines = order.lines.map((line, index) => {
+    running += Number(line.actualPriceCents);
+    const body = { ...envelope, eventType: 'OrderAddProduct', clientID: order.userId, productID: line.productId, productName: line.productName, productPrice: Number(line.actualPriceCents) / 100, orderPrice: running / 100 };
+    return { body, sequence: index + 2 };
+  });
+  const created = {
+    ...envelope,
+    eventType: 'OrderCreated',
+    client: { clientID: order.userId, username: order.user.username },
+    orderStatus: order.orderStatus,
+    paymentMethod: order.paymentMethod,
+    deliveryAddress: { addressID: '99999999-9999-4999-8999-999999999999', fullAddress: 'Russia, Moscow, Pushkina, 44' },
+    serialNumber: Number(order.serialNumber),
+    totalPrice: Number(order.totalCents) / 100,
+    createdAt: order.createdAt.toISOString(),
+  };
+  return [...lines, { body: created, sequence: order.lines.length + 2 }];
+}
+
+function reason(body: unknown, sequence?: unknown): string {
+  try {
+    parseProjectionEvent(message(body, sequence));
+  } catch (error) {
+    if (error instanceof PoisonMessageError) return error.reason;
+    throw error;
+  }
+  return 'parsed';
+}
+
+describe('projection events', () => {
+  it('when an order\'s lines and OrderCreated are assembled, then the JSON is byte for byte the database read\'s', () => {
+    const parsed = eventsOf(row).map(({ body, sequence }) => parseProjectionEvent(message(body, sequence)));
+    const lines = parsed.filter((e): e is Extract<ProjectionEvent, { kind: 'line' }> => e.kind === 'line').map((e) => e.line.lineJson);
+    const created = parsed.find((e): e is Extract<ProjectionEvent, { kind: 'created' }> => e.kind === 'created')!.created;
+    expect(created.head + lines.join(',') + created.tail).toBe(JSON.stringify(toOrderJson(row)));
+    expect(created).toMatchObject({ sequence: 4, userId, serialNumber: 42, createdAtMs: row.createdAt.getTime() });
+  });
+
+  it('when the sequence header is a number or a digit string, then it is taken; otherwise the event is poison', () => {
+    const [line] = eventsOf(row);
+    expect(parseProjectionEvent(message(line!.body, 2))).toMatchObject({ kind: 'line', line: { sequence: 2 } });
+    expect(parseProjectionEvent(message(line!.body, '7'))).toMatchObject({ kind: 'line', line: { sequence: 7 } });
+    expect(reason(line!.body)).toBe('missing_sequence');
+    expect(reason(line!.body, 0)).toBe('missing_sequence');
+    expect(reason(line!.body, 'two')).toBe('missing_sequence');
+  });
+
+  it('when a body is not JSON, names no order or no known type, or lacks fields, then it is poison with its reason', () => {
+    expect(reason('{not json', 2)).toBe('invalid_json');
+    expect(reason('"a string"', 2)).toBe('invalid_json');
+    expect(reason({ ...envelope, orderID: undefined, eventType: 'OrderDeleted' }, 2)).toBe('missing_order_id');
+    expect(reason({ ...envelope, eventType: 'OrderShipped' }, 2)).toBe('unknown_event_type');
+    expect(reason({ ...envelope, eventType: 'OrderAddProduct', clientID: userId }, 2)).toBe('invalid_event');
+    expect(reason({ ...envelope, orderID: 'not-a-uuid', eventType: 'OrderDeleted' }, 5)).toBe('invalid_event');
+  });
+
+  it('when the event is a saga request or an end, then it needs no more than its envelope', () => {
+    expect(parseProjectionEvent(message({ ...envelope, eventType: 'OrderCreateSaga' }))).toEqual({ kind: 'none' });
+    expect(parseProjectionEvent(message({ ...envelope, eventType: 'OrderCanceled', reason: 'Rejected' }, 5))).toMatchObject({ kind: 'end', orderId, sequence: 5 });
+    expect(parseProjectionEvent(message({ ...envelope, orderID: orderId.toUpperCase(), eventType: 'OrderDeleted' }, 6))).toMatchObject({ orderId });
+  });
+});
