@@ -11,7 +11,8 @@ export const CreateAddress = defineCommand(
   'CreateAddress',
   z.object({
     addressID: uuid,
-    buildingNumber: z.number().int().positive(),
+    // The column is a 32-bit INTEGER.
+    buildingNumber: z.number().int().positive().max(2_147_483_647),
     streetName: z.string().trim().min(1, 'must not be empty'),
     city: z.string().trim().min(1, 'must not be empty'),
     country: z.string().trim().min(1, 'must not be empty'),

@@ -7,6 +7,8 @@ export function validationBehavior(): Behavior {
   return async (envelope, next) => {
     const result = envelope.context.type.schema.safeParse(envelope.payload);
     if (!result.success) throw toValidationError(result.error, envelope.payload);
+    const nul = pathToNul(result.data);
+    if (nul) throw new ValidationError(`${nul.join('.')}: must not contain the NUL character (U+0000)`, String(valueAt(result.data, nul)));
     envelope.payload = result.data;
     return next();
   };
@@ -19,6 +21,17 @@ export function toValidationError(error: z.ZodError, input: unknown): Validation
   const value = valueAt(input, issue.path);
   const data = value === undefined ? field : typeof value === 'string' ? value : safeJson(value);
   return new ValidationError(field ? `${field}: ${issue.message}` : issue.message, data);
+}
+
+/** Where a string holding U+0000 sits in a payload: no PostgreSQL text column can store one. */
+function pathToNul(value: unknown, path: string[] = []): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = pathToNul(item, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

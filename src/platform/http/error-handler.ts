@@ -42,6 +42,12 @@ function describe(error: unknown): [number, ErrorBody] {
       return [400, { message: 'incomplete request body', data: '' }];
   }
   if (isDatabaseUnavailable(error)) return [503, { message: 'database unavailable, try again', data: 'postgres' }];
+  // Other client errors that Express or the body parser raise with a 4xx of their own: a path parameter that is
+  // not valid percent-encoding (URIError), a body that does not decompress as its Content-Encoding says.
+  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    if (error instanceof URIError) return [400, { message: 'path is not valid percent-encoding', data: /'(.*)'$/.exec(error.message)?.[1] ?? '' }];
+    return [400, { message: `invalid request: ${(error as Error).message}`, data: '' }];
+  }
   return [500, { message: 'internal error', data: '' }];
 }
 

@@ -8,7 +8,9 @@ import { z } from 'zod';
 export function canonicalizeKeys(body: Record<string, unknown>, schema: z.ZodType): Record<string, unknown> {
   const canonical = canonicalKeysOf(schema);
   if (canonical.size === 0) return body;
-  const result: Record<string, unknown> = {};
+  // No prototype: a "__proto__" key in the body stays a plain (unknown, ignored) key instead of becoming the
+  // prototype that the schema would then read the fields from.
+  const result: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(body)) {
     const name = canonical.get(key.toLowerCase()) ?? key;
     if (name in result && key !== name) continue;
