@@ -25,11 +25,8 @@ const integerParam = (name: string, min: number, max: number) =>
 export const listParams = z.object({
   limit: integerParam('limit', 1, MAX_LIMIT).default(MAX_LIMIT),
   offset: integerParam('offset', 0, 999_999_999).default(0),
-  order: z
-    .string()
-    .transform((value) => value.toLowerCase())
-    .pipe(z.enum(['asc', 'desc'], { error: 'order must be asc or desc' }))
-    .default('asc'),
+  // Exactly `asc` or `desc`, as CONTRACT.md says; the Go service pasted this value into SQL.
+  order: z.enum(['asc', 'desc'], { error: 'order must be asc or desc' }).default('asc'),
 });
 export type ListParams = z.output<typeof listParams>;
 

@@ -182,7 +182,7 @@ describe('GET /api/v1/products', () => {
     }
   });
 
-  it.each([['limit=0'], ['limit=1001'], ['limit=abc'], ['limit=1.5'], ['offset=-1'], ['order=sideways'], ['limit=1&limit=2']])(
+  it.each([['limit=0'], ['limit=1001'], ['limit=abc'], ['limit=1.5'], ['offset=-1'], ['order=sideways'], ['order=DESC'], ['limit=1&limit=2']])(
     'when the list parameters are %s, then it answers 400',
     async (query) => {
       const res = await t.http.get(`/api/v1/products?${query}`);

@@ -25,7 +25,7 @@ export interface TestService {
  * One service instance on its own database, vhost and Redis key prefix. Roles are not started: a test starts
  * the ones it exercises. LOG_LEVEL=debug in the environment shows the service's logs.
  */
-export async function startTestService(env: Record<string, string> = {}, options: { defaultMetrics?: boolean } = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, options: { defaultMetrics?: boolean; logger?: import('../../src/platform/observability/logger.js').Logger } = {}): Promise<TestService> {
   const database = await createTestDatabase();
   const vhost = await createTestVhost();
   const redisPrefix = `os_test:${randomBytes(4).toString('hex')}:`;
@@ -39,7 +39,7 @@ export async function startTestService(env: Record<string, string> = {}, options
       ...env,
       ...extra,
     });
-    const logger = createLogger({ level: config.LOG_LEVEL });
+    const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
     const service = composeService(config, { logger, defaultMetrics: options.defaultMetrics ?? false, redisKeyPrefix: redisPrefix });
     const app = createApp({
       routes: service.routes,

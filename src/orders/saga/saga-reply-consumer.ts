@@ -28,6 +28,7 @@ export function sagaReplyConsumer(service: Service): ConsumerOptions {
     queue: QUEUES.customerSaga,
     prefetch: PREFETCH,
     handle: (message) => handleSagaReply(service, message),
+    correlationIdFor: (message) => orderCorrelationId(service, message),
     isTransient: (error) => error instanceof UnavailableError || isDatabaseUnavailable(error) || isRetryableConflict(error),
   };
 }
@@ -37,7 +38,7 @@ async function handleSagaReply(service: Service, message: ConsumeMessage): Promi
   if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
   const { orderId, decision } = parsed.reply;
   const command = decision === 'Approved' ? ApproveOrder : RejectOrder;
-  // The generic consumer runs handle() inside the message's correlation id (header, else message id).
+  // The generic consumer runs handle() inside the message's correlation id (header, else the order's).
   const correlationId = currentCorrelationId() ?? orderId;
   const messageId = inboxKey(message.properties.messageId);
   try {
@@ -57,4 +58,16 @@ function inboxKey(messageId: unknown): string | undefined {
   if (typeof messageId !== 'string') return undefined;
   const trimmed = messageId.trim();
   return trimmed.length > 0 && trimmed.length <= 255 ? trimmed : undefined;
+}
+
+/**
+ * A reply typed by hand carries no correlation header: log it under the id of the request that created the
+ * order (its first outbox row keeps it), so one id still finds the whole life of the order; else the order id.
+ */
+async function orderCorrelationId(service: Service, message: ConsumeMessage): Promise<string | undefined> {
+  const parsed = parseSagaReply(message.content);
+  if (!parsed.ok) return undefined;
+  const rows = await service.database.$queryRaw<{ correlation_id: string | null }[]>`
+    SELECT correlation_id FROM outbox WHERE aggregate_id = ${parsed.reply.orderId}::uuid ORDER BY sequence LIMIT 1`;
+  return rows[0]?.correlation_id ?? parsed.reply.orderId;
 }

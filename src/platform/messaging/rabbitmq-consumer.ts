@@ -26,6 +26,11 @@ export interface ConsumerOptions {
   handle(message: ConsumeMessage): Promise<MessageOutcome>;
   /** True for failures that will pass by themselves (database down, conflict): retried without limit. */
   isTransient(error: unknown): boolean;
+  /**
+   * The correlation id of a message that carries none (e.g. published by hand): lets a consumer log it under
+   * the id of the work it belongs to. Failing or undefined falls back to the message id, then a new id.
+   */
+  correlationIdFor?(message: ConsumeMessage): Promise<string | undefined>;
   /** Attempts for an unexpected (non-transient, non-poison) error before the message is dead-lettered. */
   maxAttempts?: number;
 }
@@ -93,7 +98,9 @@ export class RabbitConsumer {
   private async process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
     const { queue } = this.options;
     const headers = message.properties.headers ?? {};
-    const correlationId = acceptCorrelationId(headers['x-correlation-id'] ?? message.properties.correlationId ?? message.properties.messageId);
+    const given = headers['x-correlation-id'] ?? message.properties.correlationId;
+    const fallback = given === undefined ? await this.options.correlationIdFor?.(message).catch(() => undefined) : undefined;
+    const correlationId = acceptCorrelationId(given ?? fallback ?? message.properties.messageId);
     await withCorrelationId(correlationId, async () => {
       const key = messageKey(message);
       for (;;) {
