@@ -59,7 +59,7 @@ export function messageHandlers(deps: HandlerDependencies): [MessageType, Handle
     [GetProductByName, getProductByNameHandler(database) as Handler<never>],
     [CreateAddress, createAddressHandler() as Handler<never>],
     [CreateUser, createUserHandler() as Handler<never>],
-    [CreateOrder, createOrderHandler(orders, products, clock, () => config.SAGA_TIMEOUT) as Handler<never>],
+    [CreateOrder, createOrderHandler(orders, clock, () => config.SAGA_TIMEOUT) as Handler<never>],
     [DeleteOrder, deleteOrderHandler(orders, clock) as Handler<never>],
     [GetOrder, getOrderHandler(database) as Handler<never>],
     [ListOrders, listOrdersHandler(database) as Handler<never>],

@@ -26,11 +26,6 @@ export class PrismaProductRepository {
     return row ? Product.restore(toState(row)) : undefined;
   }
 
-  async findManyByIds(ids: string[]): Promise<ProductState[]> {
-    const rows = await reader(this.database).product.findMany({ where: { id: { in: ids } } });
-    return rows.map(toState);
-  }
-
   /** Inserts a new product; a concurrent insert of the same id or name becomes a 409, not a 500. */
   async insert(product: Product): Promise<void> {
     const s = product.snapshot;

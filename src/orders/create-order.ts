@@ -4,12 +4,10 @@ import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError, NotFoundError } from '../kernel/errors.js';
 import { uuid } from '../kernel/schemas.js';
-import { requireTransaction } from '../platform/database/transaction-context.js';
 import { fullAddress } from '../customers/address.js';
-import type { PrismaProductRepository } from '../catalog/prisma-product-repository.js';
 import { Order } from './domain/order.js';
 import { PAYMENT_METHODS, type PaymentMethod } from './domain/order-status.js';
-import type { PrismaOrderRepository } from './persistence/prisma-order-repository.js';
+import type { CreationContext, PrismaOrderRepository } from './persistence/prisma-order-repository.js';
 
 const paymentMethod = z
   .string()
@@ -36,60 +34,56 @@ type CreateOrderPayload = z.output<typeof CreateOrder.schema>;
  * Creates an order and its saga request. Idempotent by orderID: the same request again changes nothing;
  * a different request under an existing orderID is a conflict.
  */
-export function createOrderHandler(
-  orders: PrismaOrderRepository,
-  products: PrismaProductRepository,
-  clock: () => Date,
-  sagaTimeoutMs: () => number,
-): Handler<typeof CreateOrder> {
+export function createOrderHandler(orders: PrismaOrderRepository, clock: () => Date, sagaTimeoutMs: () => number): Handler<typeof CreateOrder> {
   return async (command) => {
     const fingerprint = requestFingerprint(command);
-    if (await isRepeatOf(orders, command.orderID, fingerprint)) return;
+    const context = await orders.loadCreationContext({
+      orderId: command.orderID,
+      userId: command.userID,
+      addressId: command.deliveryAddress,
+      productIds: command.productsIDs,
+    });
+    if (isRepeatOf(context.existingFingerprint, command.orderID, fingerprint)) return;
 
-    const { client, deliveryAddress, lineProducts } = await loadParticipants(products, command);
     const order = Order.create({
       id: command.orderID,
-      serialNumber: await orders.nextSerialNumber(),
-      client,
-      deliveryAddress,
+      serialNumber: context.serialNumber,
+      ...participants(context, command),
       paymentMethod: command.paymentMethod as PaymentMethod,
-      products: lineProducts,
       createdAt: clock(),
       sagaTimeoutMs: sagaTimeoutMs(),
     });
     // Lost a race with the same orderID: the other request's order stands, and ours must match it.
-    if (!(await orders.insertNew(order, fingerprint))) await isRepeatOf(orders, command.orderID, fingerprint);
+    if (!(await orders.insertNew(order, fingerprint))) {
+      isRepeatOf(await orders.findFingerprint(command.orderID), command.orderID, fingerprint);
+    }
   };
 }
 
 /** True when an order with this id exists and came from the same request; a conflict when it came from another. */
-async function isRepeatOf(orders: PrismaOrderRepository, orderId: string, fingerprint: string): Promise<boolean> {
-  const existing = await orders.findFingerprint(orderId);
+function isRepeatOf(existing: string | undefined, orderId: string, fingerprint: string): boolean {
   if (existing === undefined) return false;
   if (existing !== fingerprint) throw new ConflictError('an order with this id already exists with a different body', orderId);
   return true;
 }
 
-async function loadParticipants(products: PrismaProductRepository, command: CreateOrderPayload) {
-  const tx = requireTransaction();
-  const user = await tx.user.findUnique({ where: { id: command.userID }, select: { username: true } });
-  const address = await tx.address.findUnique({ where: { id: command.deliveryAddress } });
-  const found = await products.findManyByIds(command.productsIDs);
-  const byId = new Map(found.map((product) => [product.id, product]));
+/** The client, address and products of the order, or a 404 naming every id that does not exist. */
+function participants(context: CreationContext, command: CreateOrderPayload) {
+  const byId = new Map(context.products.map((product) => [product.id, product]));
   const missing = [
-    ...(user ? [] : [`user ${command.userID}`]),
-    ...(address ? [] : [`address ${command.deliveryAddress}`]),
+    ...(context.username === undefined ? [`user ${command.userID}`] : []),
+    ...(context.address === undefined ? [`address ${command.deliveryAddress}`] : []),
     ...command.productsIDs.filter((id) => !byId.has(id)).map((id) => `product ${id}`),
   ];
-  if (missing.length > 0 || !user || !address) {
+  if (missing.length > 0 || context.username === undefined || context.address === undefined) {
     throw new NotFoundError(`not found: ${missing.join(', ')}`, missing.map((entry) => entry.split(' ')[1]).join(','));
   }
   return {
-    client: { id: command.userID, username: user.username },
-    deliveryAddress: { id: command.deliveryAddress, fullAddress: fullAddress(address) },
-    lineProducts: command.productsIDs.map((id) => {
+    client: { id: command.userID, username: context.username },
+    deliveryAddress: { id: command.deliveryAddress, fullAddress: fullAddress(context.address) },
+    products: command.productsIDs.map((id) => {
       const product = byId.get(id)!;
-      return { id, name: product.name, priceCents: product.priceCents, discount: product.discount };
+      return { id, name: product.name, priceCents: Number(product.priceCents), discount: product.discount };
     }),
   };
 }

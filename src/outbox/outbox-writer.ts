@@ -34,22 +34,19 @@ export class OutboxWriter {
 
   async append(entries: OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const tx = requireTransaction();
     const correlationId = currentCorrelationId() ?? null;
-    await tx.outboxMessage.createMany({
-      data: entries.map((entry) => ({
-        eventId: entry.event.eventId,
-        aggregateId: entry.event.aggregateId,
-        sequence: entry.sequence,
-        exchange: entry.exchange,
-        routingKey: entry.routingKey,
-        eventType: entry.event.eventType,
-        payload: messageBody(entry.event) as object,
-        correlationId,
-        status: entry.status,
-        readyAt: entry.status === OutboxStatus.Ready ? new Date() : null,
-      })),
-    });
+    const readyAt = new Date();
+    // One statement for all rows, in raw SQL: this runs in every create-order transaction, and Prisma's
+    // createMany spent more CPU building the query than PostgreSQL spent running it.
+    await requireTransaction().$executeRaw`
+      INSERT INTO outbox (event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, correlation_id, status, ready_at)
+      SELECT e.event_id, e.aggregate_id, e.sequence, e.exchange, e.routing_key, e.event_type, e.payload, ${correlationId}, e.status,
+             CASE WHEN e.status = 'Ready' THEN ${readyAt}::timestamptz END
+      FROM unnest(${entries.map((e) => e.event.eventId)}::uuid[], ${entries.map((e) => e.event.aggregateId)}::uuid[],
+                  ${entries.map((e) => e.sequence)}::int[], ${entries.map((e) => e.exchange)}::text[],
+                  ${entries.map((e) => e.routingKey)}::text[], ${entries.map((e) => e.event.eventType)}::text[],
+                  ${entries.map((e) => JSON.stringify(messageBody(e.event)))}::jsonb[], ${entries.map((e) => e.status)}::text[])
+        AS e(event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, status)`;
     if (entries.some((entry) => entry.status === OutboxStatus.Ready)) this.wakeRelayAfterCommit();
   }
 

@@ -108,7 +108,7 @@ describe('outbox rows written by commands', () => {
 
   it('when a command fails after saving, then neither the order nor any outbox row is left', async () => {
     const service = t.service;
-    const realHandler = createOrderHandler(service.container.resolve(TOKENS.OrderRepository), service.container.resolve(TOKENS.ProductRepository), () => new Date(), () => 60_000);
+    const realHandler = createOrderHandler(service.container.resolve(TOKENS.OrderRepository), () => new Date(), () => 60_000);
     const failingAfterSave: Handler<typeof CreateOrder> = async (payload, context) => {
       await realHandler(payload, context);
       throw new Error('failure after the save');

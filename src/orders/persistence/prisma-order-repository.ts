@@ -3,11 +3,27 @@ import { TOKENS } from '../../tokens.js';
 import type { Database } from '../../platform/database/prisma.js';
 import { reader, requireTransaction } from '../../platform/database/transaction-context.js';
 import type { OutboxWriter } from '../../outbox/outbox-writer.js';
-import { fullAddress } from '../../customers/address.js';
+import { fullAddress, type AddressFields } from '../../customers/address.js';
 import { Order, type OrderState } from '../domain/order.js';
 import type { PaymentMethod, SagaStatus } from '../domain/order-status.js';
 import type { OrderEvent } from '../domain/order-events.js';
 import { ORDER_EVENT_ROUTES, ORDERS_EXCHANGE } from '../messaging/order-event-routes.js';
+
+export interface CreationContext {
+  existingFingerprint: string | undefined;
+  username: string | undefined;
+  address: AddressFields | undefined;
+  products: { id: string; name: string; priceCents: number; discount: number }[];
+  serialNumber: number;
+}
+
+interface RawCreationContext {
+  existingFingerprint: string | null;
+  username: string | null;
+  address: AddressFields | null;
+  products: { id: string; name: string; priceCents: number; discount: number }[];
+  serialNumber: bigint;
+}
 
 /**
  * Loads and saves Order aggregates. Saving writes the order, its lines, its recorded events as outbox rows
@@ -23,10 +39,27 @@ export class PrismaOrderRepository {
     @inject(TOKENS.OutboxWriter) private readonly outbox: OutboxWriter,
   ) {}
 
-  async nextSerialNumber(): Promise<number> {
-    const rows = await requireTransaction().$queryRaw<{ value: bigint }[]>`
-      SELECT nextval(pg_get_serial_sequence('orders', 'serial_number')) AS value`;
-    return Number(rows[0]!.value);
+  /**
+   * Everything creating an order reads, in one round trip: the fingerprint of an order already under this id,
+   * the user's name, the delivery address, the products that exist among the ids, and a fresh serial number
+   * (a gap in the sequence when the order turns out to exist already is harmless: serials are unique and increasing).
+   */
+  async loadCreationContext(input: { orderId: string; userId: string; addressId: string; productIds: string[] }): Promise<CreationContext> {
+    const [row] = await requireTransaction().$queryRaw<RawCreationContext[]>`
+      SELECT (SELECT request_fingerprint FROM orders WHERE id = ${input.orderId}::uuid) AS "existingFingerprint",
+             (SELECT username FROM users WHERE id = ${input.userId}::uuid) AS username,
+             (SELECT json_build_object('buildingNumber', building_number, 'streetName', street_name, 'city', city, 'country', country)
+                FROM addresses WHERE id = ${input.addressId}::uuid) AS address,
+             (SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'priceCents', price_cents, 'discount', discount)), '[]'::json)
+                FROM products WHERE id = ANY(${input.productIds}::uuid[])) AS products,
+             nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`;
+    return {
+      existingFingerprint: row!.existingFingerprint ?? undefined,
+      username: row!.username ?? undefined,
+      address: row!.address ?? undefined,
+      products: row!.products,
+      serialNumber: Number(row!.serialNumber),
+    };
   }
 
   /** The fingerprint of the request that created an order, to tell a retry from a different order under the same id. */
@@ -40,40 +73,31 @@ export class PrismaOrderRepository {
    * already exists (also when a concurrent request created it a moment ago: ON CONFLICT waits for that one).
    */
   async insertNew(order: Order, requestFingerprint: string): Promise<boolean> {
-    const tx = requireTransaction();
     const s = order.snapshot;
     const events = order.pullEvents();
-    const { count } = await tx.order.createMany({
-      skipDuplicates: true,
-      data: [
-        {
-          id: s.id,
-          serialNumber: BigInt(s.serialNumber),
-          userId: s.client.id,
-          deliveryAddressId: s.deliveryAddress.id,
-          paymentMethod: s.paymentMethod,
-          orderStatus: s.orderStatus,
-          sagaStatus: s.sagaStatus,
-          sagaDeadline: s.sagaDeadline,
-          totalCents: BigInt(s.totalCents),
-          requestFingerprint,
-          lastEventSequence: events.length,
-          createdAt: s.createdAt,
-        },
-      ],
-    });
-    if (count === 0) return false;
-    await tx.orderLine.createMany({
-      data: s.lines.map((line, position) => ({
-        orderId: s.id,
-        position,
-        productId: line.productId,
-        productName: line.productName,
-        listPriceCents: BigInt(line.listPriceCents),
-        discount: line.discount,
-        actualPriceCents: BigInt(line.actualPriceCents),
-      })),
-    });
+    const lines = s.lines;
+    // The order and its lines in one statement (raw SQL: this is the hottest write of the service). ON CONFLICT
+    // DO NOTHING leaves `inserted` empty when the id exists, and then no line is written either.
+    const [result] = await requireTransaction().$queryRaw<{ inserted: number }[]>`
+      WITH inserted AS (
+        INSERT INTO orders (id, serial_number, user_id, delivery_address_id, payment_method, order_status, saga_status,
+                            saga_deadline, total_cents, request_fingerprint, last_event_sequence, created_at)
+        VALUES (${s.id}::uuid, ${s.serialNumber}, ${s.client.id}::uuid, ${s.deliveryAddress.id}::uuid, ${s.paymentMethod},
+                ${s.orderStatus}, ${s.sagaStatus}, ${s.sagaDeadline}::timestamptz, ${s.totalCents}, ${requestFingerprint},
+                ${events.length}, ${s.createdAt}::timestamptz)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+      ), new_lines AS (
+        INSERT INTO order_lines (order_id, position, product_id, product_name, list_price_cents, discount, actual_price_cents)
+        SELECT inserted.id, l.position - 1, l.product_id, l.product_name, l.list_price_cents, l.discount, l.actual_price_cents
+        FROM inserted,
+             unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.productName)}::text[],
+                    ${lines.map((l) => l.listPriceCents)}::bigint[], ${lines.map((l) => l.discount)}::int[],
+                    ${lines.map((l) => l.actualPriceCents)}::bigint[])
+               WITH ORDINALITY AS l(product_id, product_name, list_price_cents, discount, actual_price_cents, position)
+      )
+      SELECT count(*)::int AS inserted FROM inserted`;
+    if (!result || result.inserted === 0) return false;
     await this.appendEvents(events, 0);
     this.versions.set(order, events.length);
     return true;
