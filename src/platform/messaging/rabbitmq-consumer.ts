@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { RabbitConnection } from './rabbitmq-connection.js';
@@ -37,6 +38,7 @@ export interface ConsumerOptions {
 
 const HEADER_REASON = 'x-dead-letter-reason';
 const HEADER_ERROR = 'x-dead-letter-error';
+const HEADER_COPY_ID = 'x-dead-letter-copy-id';
 const DEAD_LETTER_RETRY_DELAY_MS = 1_000;
 
 /**
@@ -51,6 +53,8 @@ export class RabbitConsumer {
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly attempts = new Map<string, number>();
+  /** Dead-letter copies the broker returned as unroutable (their `<queue>.dead` is missing), by copy id. */
+  private readonly returnedCopies = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -78,6 +82,11 @@ export class RabbitConsumer {
     if (this.stopped) return;
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn('consumer channel error', { queue: this.options.queue, error: error.message }));
+    // The broker sends a mandatory message's return before its confirm, so deadLetter() sees it after waitForConfirms.
+    channel.on('return', (returned: ConsumeMessage) => {
+      const copyId = returned.properties.headers?.[HEADER_COPY_ID];
+      if (typeof copyId === 'string') this.returnedCopies.add(copyId);
+    });
     // The broker can close the channel alone while the connection lives on (e.g. its 30-minute ack timeout while a
     // handler retries through an outage): consume again on a new channel, or nothing would until a reconnection.
     channel.on('close', () => {
@@ -133,13 +142,23 @@ export class RabbitConsumer {
     this.attempts.delete(key);
     const deadQueue = `${queue}.dead`;
     this.logger.warn('message dead-lettered', { queue, dead_queue: deadQueue, reason, detail, messageId: message.properties.messageId });
+    const copyId = randomUUID();
     try {
       channel.sendToQueue(deadQueue, message.content, {
         ...message.properties,
         persistent: true,
-        headers: { ...(message.properties.headers ?? {}), [HEADER_REASON]: reason, [HEADER_ERROR]: detail.slice(0, 500), 'x-original-queue': queue },
+        // Without mandatory a missing dead queue would swallow the copy, and the original would be acked: lost.
+        mandatory: true,
+        headers: {
+          ...(message.properties.headers ?? {}),
+          [HEADER_REASON]: reason,
+          [HEADER_ERROR]: detail.slice(0, 500),
+          'x-original-queue': queue,
+          [HEADER_COPY_ID]: copyId,
+        },
       });
       await channel.waitForConfirms();
+      if (this.returnedCopies.delete(copyId)) throw new Error(`queue ${deadQueue} does not exist`);
     } catch (error) {
       // Not copied: hand it back for redelivery so it is not lost. Left unacknowledged on a channel that stays
       // open (the broker nacked the copy), it would hold a prefetch slot for good; after enough of them the
