@@ -7,7 +7,7 @@ let t: TestService;
 let exported: Set<string>;
 beforeAll(async () => {
   t = await startTestService({ SAGA_TIMEOUT: '2s' }, { defaultMetrics: true });
-  const stop = await runShortWorkload(t);
+  const { stop } = await runShortWorkload(t);
   exported = exportedSampleNames((await t.http.get('/metrics')).text);
   await stop();
 });

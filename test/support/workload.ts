@@ -38,7 +38,7 @@ export async function publishReply(t: TestService, body: string | object, proper
  * A short run through every path an operator watches: orders approved, rejected and timed out, a deletion,
  * reads from PostgreSQL and the projection, a poison reply and an unroutable outbox row.
  */
-export async function runShortWorkload(t: TestService): Promise<() => Promise<void>> {
+export async function runShortWorkload(t: TestService): Promise<{ userId: string; stop: () => Promise<void> }> {
   const stop = await startBackgroundRoles(t);
   const catalog = await seedCatalog(t, 2, [100, 9.99]);
   const orders = [orderBody(catalog), orderBody(catalog), orderBody(catalog), orderBody(catalog)];
@@ -72,5 +72,5 @@ export async function runShortWorkload(t: TestService): Promise<() => Promise<vo
   await eventually(async () => (await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).body.count === 1, 'the projection');
   await t.http.get('/api/v1/orders');
   await t.http.get('/api/v1/products?limit=abc');
-  return stop;
+  return { userId: catalog.userId, stop };
 }
