@@ -41,8 +41,8 @@ export const SCHEDULED_JOBS: ScheduledJob[] = [
   {
     name: 'inbox-retention',
     cron: '30 * * * * *',
-    async run({ database, logger }) {
-      const deleted = await deleteExpiredInboxRows(database);
+    async run({ database, logger, config }) {
+      const deleted = await deleteExpiredInboxRows(database, config.INBOX_RETENTION);
       if (deleted > 0) logger.info('deleted inbox rows past retention', { deleted });
     },
   },

@@ -1,21 +1,17 @@
 import type { Database } from '../platform/database/prisma.js';
 
-/**
- * How long an inbox row is kept. It only has to outlive any redelivery of its message: the broker redelivers
- * within minutes (an unacknowledged message on a lost channel), and a week also covers a message that sat
- * unacknowledged through a long outage. Compared with PostgreSQL's clock, which also set received_at.
- */
-export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-
 const BATCH_SIZE = 1_000;
 /** Batches per run: a big backlog is worked off over several runs instead of one long, lock-heavy one. */
 const MAX_BATCHES = 20;
 
 /**
- * Deletes inbox rows older than the retention, BATCH_SIZE at a time (short statements on the received_at
+ * Deletes inbox rows older than the retention (INBOX_RETENTION). A row only has to outlive any redelivery of its
+ * message: the broker redelivers within minutes (an unacknowledged message on a lost channel), and the default
+ * week also covers a message that sat unacknowledged through a long outage. Compared with PostgreSQL's clock,
+ * which also set received_at. Deletes BATCH_SIZE at a time (short statements on the received_at
  * index) until a batch comes back short. SKIP LOCKED lets two schedulers share the work. Returns the count.
  */
-export async function deleteExpiredInboxRows(database: Database, retentionMs = INBOX_RETENTION_MS): Promise<number> {
+export async function deleteExpiredInboxRows(database: Database, retentionMs: number): Promise<number> {
   let deleted = 0;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
     const count = await database.$executeRaw`

@@ -151,7 +151,7 @@ describe('saga replies on CustomerSaga', () => {
     const recent = randomUUID();
     await h.db.query(`INSERT INTO inbox (consumer, message_id, received_at) SELECT 'saga-reply', id, now() - interval '8 days' FROM unnest($1::text[]) AS id`, [old]);
     await h.db.query(`INSERT INTO inbox (consumer, message_id, received_at) VALUES ('saga-reply', $1, now() - interval '6 days')`, [recent]);
-    expect(await deleteExpiredInboxRows(h.t.service.database)).toBe(2);
+    expect(await deleteExpiredInboxRows(h.t.service.database, h.t.config.INBOX_RETENTION)).toBe(2);
     const { rows } = await h.db.query('SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])', [[...old, recent]]);
     expect(rows).toEqual([{ message_id: recent }]);
   });
