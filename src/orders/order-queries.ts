@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineQuery } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { NotFoundError } from '../kernel/errors.js';
-import { listPage, listParams, uuid, type ListPage } from '../kernel/schemas.js';
+import { listPage, listParams, uuid, type ListPage, type ListParams } from '../kernel/schemas.js';
 import type { Database } from '../platform/database/prisma.js';
 import { ORDER_READ_INCLUDE, toOrderJson, type OrderJson } from './order-json.js';
 
@@ -23,18 +23,21 @@ export function getOrderHandler(database: Database): Handler<typeof GetOrder> {
 
 /** Approved, not deleted orders by creation time, read from PostgreSQL. */
 export function listOrdersHandler(database: Database): Handler<typeof ListOrders> {
-  return async (params) => {
-    const where = { sagaStatus: 'Approved', deletedAt: null };
-    const [rows, total] = await Promise.all([
-      database.order.findMany({
-        where,
-        include: ORDER_READ_INCLUDE,
-        orderBy: [{ createdAt: params.order }, { serialNumber: params.order }],
-        skip: params.offset,
-        take: params.limit,
-      }),
-      database.order.count({ where }),
-    ]);
-    return listPage('orders', rows.map(toOrderJson), total, params);
-  };
+  return (params) => readApprovedOrdersPage(database, params);
+}
+
+/** A page of approved, not deleted orders (of one user, when given) by creation time, then serial number. */
+export async function readApprovedOrdersPage(database: Database, params: ListParams, userId?: string): Promise<ListPage<'orders', OrderJson>> {
+  const where = { sagaStatus: 'Approved', deletedAt: null, ...(userId === undefined ? {} : { userId }) };
+  const [rows, total] = await Promise.all([
+    database.order.findMany({
+      where,
+      include: ORDER_READ_INCLUDE,
+      orderBy: [{ createdAt: params.order }, { serialNumber: params.order }],
+      skip: params.offset,
+      take: params.limit,
+    }),
+    database.order.count({ where }),
+  ]);
+  return listPage('orders', rows.map(toOrderJson), total, params);
 }

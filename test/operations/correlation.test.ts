@@ -42,10 +42,10 @@ describe('correlation id', () => {
     await publishReply(t, { orderID: body.orderID, orderType: 'Approved' });
 
     const client = await connectPg(t.databaseUrl);
-    await eventually(async () => (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [body.orderID])).rows[0].n === 3, 'publication');
+    await eventually('publication', async () => (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [body.orderID])).rows[0].n === 3);
     const rows = (await client.query('SELECT correlation_id FROM outbox WHERE aggregate_id = $1', [body.orderID])).rows;
     await client.end();
-    await eventually(async () => headers.length >= 3, 'the messages');
+    await eventually('the messages', async () => headers.length >= 3);
     await connection.close();
 
     expect(rows.map((row) => row.correlation_id)).toEqual([id, id, id]);

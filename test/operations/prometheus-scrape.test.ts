@@ -51,8 +51,8 @@ describe.skipIf(!hasPrometheus)('dashboards against a real Prometheus scraping t
     prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${dataDirectory}/data`, `--web.listen-address=127.0.0.1:${port}`], {
       stdio: 'ignore',
     });
-    await eventually(async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.ok === true, 'Prometheus to start');
-    await eventually(async () => (await query('up{job="order-service"} == 1')).length === 1, 'the first scrape');
+    await eventually('Prometheus to start', async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.ok === true);
+    await eventually('the first scrape', async () => (await query('up{job="order-service"} == 1')).length === 1);
 
     const { userId, stop } = await runShortWorkload(t);
     // A few more seconds of reads, so that rates over the last minute have several scrapes to work with.

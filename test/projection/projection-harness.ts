@@ -8,6 +8,7 @@ import type { OrderJson } from '../../src/orders/order-json.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204 } from '../support/fixtures.js';
+import { counter, eventually } from '../support/polling.js';
 
 /** A test service with the given background roles running (the projector is in `consumers`). */
 export async function startWithRoles(roles: Role[]): Promise<{ t: TestService; stopRoles(): Promise<void> }> {
@@ -24,22 +25,7 @@ export async function startWithRoles(roles: Role[]): Promise<{ t: TestService; s
   };
 }
 
-/** Polls until the probe holds. The deadline only stops a hung test; it never decides the result. */
-export async function eventually(what: string, probe: () => Promise<boolean>, deadlineMs = 90_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-/** A counter's value summed over the series whose labels match. */
-export async function counter(t: TestService, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = t.service.metrics.registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values.filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label)).reduce((sum, value) => sum + value.value, 0);
-}
 
 /** How many events the projector applied (the lag histogram's count). */
 export async function lagObservations(t: TestService): Promise<number> {
@@ -186,3 +172,5 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
   }
   return copy;
 }
+
+export { counter, eventually };

@@ -1,4 +1,5 @@
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { eventually } from '../support/polling.js';
 
 export interface ReceivedEvent {
   body: Record<string, unknown> & { eventID: string; eventType: string; orderID: string };
@@ -74,13 +75,4 @@ export async function collectEvents(amqpUrl: string, queue = 'relay-test.all', p
   };
 }
 
-/** Polls an async condition; the deadline only stops a hung test. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, deadlineMs = 60_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { eventually };

@@ -40,8 +40,8 @@ describe('dead-lettering when the dead-letter queue is missing', () => {
     expect(await messageCount('CustomerSaga.dead')).toBeUndefined();
 
     await channel.assertQueue('CustomerSaga.dead', { durable: true });
-    await eventually(async () => (await messageCount('CustomerSaga.dead')) === 1, 'the poison reply in CustomerSaga.dead');
-    await eventually(async () => (await messageCount('CustomerSaga')) === 0, 'CustomerSaga to empty');
+    await eventually('the poison reply in CustomerSaga.dead', async () => (await messageCount('CustomerSaga.dead')) === 1);
+    await eventually('CustomerSaga to empty', async () => (await messageCount('CustomerSaga')) === 0);
     await connection.close();
   });
 });

@@ -4,6 +4,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { counter, eventually } from '../support/polling.js';
 
 /** A test service with the background roles of the saga running: relay, consumers and scheduler. */
 export interface SagaHarness {
@@ -122,26 +123,7 @@ export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMes
   }
 }
 
-/** Polls until the probe holds. The deadline only stops a hung test; it never decides the result. */
-export async function eventually(what: string, probe: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-/** A counter's value, or a histogram's count, summed over the series whose labels match, from the service's registry. */
-export async function counter(t: TestService, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = t.service.metrics.registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = (await metric.get()) as { values: { value: number; labels: Record<string, unknown>; metricName?: string }[] };
-  // A histogram's series are its buckets, sum and count (each named): its count is the number of observations.
-  const countSeries = (metricName: string | undefined) => metricName === undefined || metricName === name || metricName === `${name}_count`;
-  return values
-    .filter((value) => countSeries(value.metricName) && Object.entries(labels).every(([key, label]) => value.labels[key] === label))
-    .reduce((sum, value) => sum + value.value, 0);
-}
 
 export async function sagaStatus(db: pg.Client, orderId: string): Promise<string | undefined> {
   const { rows } = await db.query<{ saga_status: string }>('SELECT saga_status FROM orders WHERE id = $1', [orderId]);
@@ -162,3 +144,5 @@ export async function settled(h: SagaHarness, orderId: string): Promise<void> {
     return rows.filter((row) => row.status === 'Published').every((row) => seen.has(row.event_id));
   });
 }
+
+export { counter, eventually };

@@ -4,15 +4,8 @@ import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
 import type { TestService } from './service.js';
 import { connectPg } from './database.js';
 import { expect204, orderBody, seedCatalog } from './fixtures.js';
+import { eventually } from './polling.js';
 
-/** Polls until check() is true; fails after the deadline (it only guards against hangs). */
-export async function eventually(check: () => Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Starts the relay, consumers and scheduler roles of a test service; returns a function that stops them. */
 export async function startBackgroundRoles(t: TestService): Promise<() => Promise<void>> {
@@ -52,25 +45,27 @@ export async function runShortWorkload(t: TestService): Promise<{ userId: string
   const client = await connectPg(t.databaseUrl);
   try {
     const sagaStatus = async (id: string) => (await client.query('SELECT saga_status FROM orders WHERE id = $1', [id])).rows[0]?.saga_status;
-    await eventually(async () => (await sagaStatus(deleted!)) === 'Approved', 'approval');
+    await eventually('approval', async () => (await sagaStatus(deleted!)) === 'Approved');
     await expect204(t.http.delete(`/api/v1/orders/${deleted}`));
-    await eventually(async () => (await sagaStatus(timedOut!)) === 'TimedOut', 'saga timeout');
-    await eventually(async () => (await sagaStatus(rejected!)) === 'Rejected', 'rejection');
+    await eventually('saga timeout', async () => (await sagaStatus(timedOut!)) === 'TimedOut');
+    await eventually('rejection', async () => (await sagaStatus(rejected!)) === 'Rejected');
     await client.query(
       `INSERT INTO outbox (event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, status, ready_at)
        VALUES ($1, $2, 1, 'NoSuchExchange', 'Order.Create', 'OrderCreated', '{}', 'Ready', now())`,
       [randomUUID(), randomUUID()],
     );
-    await eventually(async () => /outbox_publish_failures_total\{/.test((await t.http.get('/metrics')).text), 'a publish failure');
+    await eventually('a publish failure', async () => /outbox_publish_failures_total\{/.test((await t.http.get('/metrics')).text));
     await eventually(
-      async () => (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE status = 'Ready' AND exchange = 'Orders'`)).rows[0].n === 0,
       'the outbox to drain',
+      async () => (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE status = 'Ready' AND exchange = 'Orders'`)).rows[0].n === 0,
     );
   } finally {
     await client.end();
   }
-  await eventually(async () => (await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).body.count === 1, 'the projection');
+  await eventually('the projection', async () => (await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).body.count === 1);
   await t.http.get('/api/v1/orders');
   await t.http.get('/api/v1/products?limit=abc');
   return { userId: catalog.userId, stop };
 }
+
+export { eventually };

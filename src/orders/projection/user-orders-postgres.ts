@@ -1,3 +1,4 @@
+import { readApprovedOrdersPage } from '../order-queries.js';
 import type { Database } from '../../platform/database/prisma.js';
 import { listPage, type ListPage, type ListParams } from '../../kernel/schemas.js';
 import { ORDER_READ_INCLUDE, toOrderJson, type OrderJson, type OrderReadRow } from '../order-json.js';
@@ -41,17 +42,6 @@ export function pageOfSnapshot(snapshot: UserOrdersSnapshot | undefined, params:
 }
 
 /** The same page read straight from PostgreSQL: the answer while Redis is down. */
-export async function readUserOrdersPage(database: Database, userId: string, params: ListParams): Promise<ListPage<'orders', OrderJson>> {
-  const where = { userId, sagaStatus: 'Approved', deletedAt: null };
-  const [rows, total] = await Promise.all([
-    database.order.findMany({
-      where,
-      include: ORDER_READ_INCLUDE,
-      orderBy: [{ createdAt: params.order }, { serialNumber: params.order }],
-      skip: params.offset,
-      take: params.limit,
-    }),
-    database.order.count({ where }),
-  ]);
-  return listPage('orders', rows.map(toOrderJson), total, params);
+export function readUserOrdersPage(database: Database, userId: string, params: ListParams): Promise<ListPage<'orders', OrderJson>> {
+  return readApprovedOrdersPage(database, params, userId);
 }
