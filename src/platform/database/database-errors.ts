@@ -10,7 +10,15 @@ const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P
 /** True when the error says PostgreSQL could not be reached or dropped us, rather than that our query was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 6; depth++) {
-    const e = current as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown; kind?: unknown };
+    const e = current as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      originalCode?: unknown;
+      kind?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
     const code = typeof e.code === 'string' ? e.code : typeof e.originalCode === 'string' ? e.originalCode : '';
     if (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code) || UNAVAILABLE_PRISMA_CODES.has(code)) return true;
     if (e.name === 'PrismaClientInitializationError') return true;
@@ -21,7 +29,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|is not currently accepting connections/i.test(message)) {
       return true;
     }
-    current = e.cause;
+    // A PostgreSQL error that Prisma has no code for (57P03 while the server shuts down or starts up, say) comes as
+    // P2039 or P2010 with the driver adapter's error, and so the SQLSTATE, only in meta.
+    current = e.cause ?? e.meta?.driverAdapterError;
   }
   return false;
 }

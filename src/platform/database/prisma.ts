@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
 
@@ -11,7 +12,19 @@ export interface DatabaseOptions {
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
-  const adapter = new PrismaPg({
+  const adapter = new PrismaPg(createPool(options), { disposeExternalPool: true });
+  return new PrismaClient({ adapter });
+}
+
+/**
+ * The connection pool under Prisma. Every connection gets an 'error' listener of its own for its whole life:
+ * pg-pool takes its listener off a connection while it is checked out, and Prisma's adapter adds one only after
+ * awaiting pool.connect(), so a connection that PostgreSQL ended in between (terminated, server shutting down)
+ * emitted 'error' with no listener, and that killed the process. The failure still reaches the caller: the next
+ * query on that connection fails (as "database unavailable") and the pool discards it on release.
+ */
+export function createPool(options: DatabaseOptions): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: options.timeoutMs,
@@ -19,5 +32,6 @@ export function createDatabase(options: DatabaseOptions): Database {
     // Statement time is bounded well above the dependency timeout: a slow but healthy query must not fail.
     statement_timeout: Math.max(options.timeoutMs * 5, 10_000),
   });
-  return new PrismaClient({ adapter });
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
