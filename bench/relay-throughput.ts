@@ -5,7 +5,8 @@
  * published. Prints figures; never passes or fails. Target on the 2-core machine kind: >= 8,700 rows/s.
  *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
- * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500).
+ * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500). Under node --cpu-prof it also
+ * prints the drain's window of the profile.
  */
 import { composeService } from '../src/composition.js';
 import { createLogger } from '../src/platform/observability/logger.js';
@@ -52,6 +53,10 @@ try {
   console.log(`drained: ${rows[0].published} of ${rows[0].total} rows marked published in ${round(seconds, 2)} s`);
   console.log(`relay process cpu: ${round((cpu.user + cpu.system) / 1e6, 2)} s (${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}% of one core)`);
   console.log(`relay throughput: ${Math.round(ROWS / seconds)} rows/s (target >= 8700)`);
+  // Under node --cpu-prof (bench/run-all.ts profiles a missed target): the drain's part of the profile.
+  if (process.execArgv.includes('--cpu-prof')) {
+    console.log(`profile window: relay pid ${process.pid}, from ${round(started / 1000, 1)} s to ${round((started + seconds * 1000) / 1000, 1)} s after start`);
+  }
   printLoad('load after');
   for (const service of services) await service.close();
 } finally {

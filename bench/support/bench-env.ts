@@ -40,9 +40,16 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const databaseUrl = `${SERVER_URL}/${name}`;
   await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
-  await rabbitmqctl('add_vhost', name);
-  await rabbitmqctl('set_permissions', '--vhost', name, 'guest', '.*', '.*', '.*');
+  try {
+    await migrate(databaseUrl);
+    await rabbitmqctl('add_vhost', name);
+    await rabbitmqctl('set_permissions', '--vhost', name, 'guest', '.*', '.*', '.*');
+  } catch (error) {
+    // Half made (the broker down, say): leave no database or vhost behind.
+    await rabbitmqctl('delete_vhost', name).catch(() => undefined);
+    await dropDatabase(name);
+    throw error;
+  }
   const amqpUrl = `${BROKER_URL}/${encodeURIComponent(name)}`;
   return {
     databaseUrl,
@@ -57,12 +64,16 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
     },
     async cleanup() {
       await rabbitmqctl('delete_vhost', name).catch(() => undefined);
-      const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(name);
     },
   };
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await admin.end();
 }
 
 export async function rabbitmqctl(...args: string[]): Promise<string> {

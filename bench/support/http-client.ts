@@ -5,7 +5,17 @@ import type { BenchEnvironment } from './bench-env.js';
 export interface OrderClient {
   /** POSTs one order with two products under this correlation id; resolves with the status, 0 if the request failed. */
   createOrder(correlationId?: string): Promise<number>;
+  /** The same order body, POSTed to another server's /api/v1/orders (a floor endpoint, say). */
+  createOrderOn(port: number, correlationId?: string): Promise<number>;
+  /** The seeded rows every order refers to. */
+  fixture: OrderFixture;
   close(): void;
+}
+
+export interface OrderFixture {
+  userId: string;
+  addressId: string;
+  products: { id: string; name: string; priceCents: number; discount: number }[];
 }
 
 /**
@@ -15,31 +25,37 @@ export interface OrderClient {
  */
 export async function prepareOrderClient(env: BenchEnvironment, port: number): Promise<OrderClient> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const post = (path: string, body: unknown, correlationId: string = randomUUID()) => request(agent, port, path, body, correlationId);
+  const post = (path: string, body: unknown, correlationId: string = randomUUID(), to = port) => postJson(agent, to, path, body, correlationId);
   const setup = async (path: string, body: unknown) => {
     const status = await post(path, body);
     if (status !== 204) throw new Error(`POST ${path} answered ${status}`);
   };
   const userId = randomUUID();
   const addressId = randomUUID();
-  const productIds = [randomUUID(), randomUUID()];
+  const products = [0, 1].map((index) => {
+    const id = randomUUID();
+    return { id, name: `Bench product ${index} ${id}`, priceCents: (100 + index) * 100, discount: 10 };
+  });
+  const productIds = products.map((product) => product.id);
   await setup('/api/v1/addresses', { addressID: addressId, buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' });
   await setup('/api/v1/users', { userID: userId, username: 'bench', addressID: addressId });
-  for (const [index, id] of productIds.entries()) {
-    await setup('/api/v1/products', { productID: id, name: `Bench product ${index} ${id}`, description: 'd', price: 100 + index, discount: 10 });
+  for (const product of products) {
+    await setup('/api/v1/products', { productID: product.id, name: product.name, description: 'd', price: product.priceCents / 100, discount: product.discount });
   }
   const sql = await env.sql();
   await sql.query('ANALYZE');
   await sql.end();
+  const orderBody = () => ({ orderID: randomUUID(), paymentMethod: 'Card', productsIDs: productIds, userID: userId, deliveryAddress: addressId });
   return {
-    createOrder: (correlationId) =>
-      post('/api/v1/orders', { orderID: randomUUID(), paymentMethod: 'Card', productsIDs: productIds, userID: userId, deliveryAddress: addressId }, correlationId),
+    createOrder: (correlationId) => post('/api/v1/orders', orderBody(), correlationId),
+    createOrderOn: (otherPort, correlationId) => post('/api/v1/orders', orderBody(), correlationId, otherPort),
+    fixture: { userId, addressId, products },
     close: () => agent.destroy(),
   };
 }
 
 /** Resolves with the HTTP status, or 0 when the request failed without one; never rejects. */
-function request(agent: http.Agent, port: number, path: string, body: unknown, correlationId: string): Promise<number> {
+export function postJson(agent: http.Agent, port: number, path: string, body: unknown, correlationId: string = randomUUID()): Promise<number> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve) => {
     const req = http.request(

@@ -1,0 +1,122 @@
+/**
+ * The service as it is deployed (Dockerfile): the compiled build, `NODE_ENV=production node dist/main.js`,
+ * with ROLES and the environment's database, vhost and Redis key prefix, as its own OS process (no benchmark
+ * hooks inside, unlike service-process.ts). The build is `tsc -p tsconfig.build.json` into bench/results/dist
+ * (git-ignored), made once per run. BENCH_SERVICE_RUNTIME=tsx runs `node --import tsx src/main.ts` instead
+ * (tsx's loader and source maps add memory). BENCH_CPU_PROF_DIR=<dir> starts it under `node --cpu-prof`; the
+ * profile is written when it exits. BENCH_SERVICE_NODE_ARGS adds node options (e.g. --max-semi-space-size=4).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { BenchEnvironment } from './bench-env.js';
+
+export const DIST_DIR = 'bench/results/dist';
+const RUNTIME = process.env.BENCH_SERVICE_RUNTIME ?? 'dist';
+let built: Promise<void> | undefined;
+
+/** Compiles src/ into DIST_DIR, once per process; BENCH_DIST_READY=1 says a parent (run-all) already did. */
+export function ensureBuild(): Promise<void> {
+  if (RUNTIME !== 'dist' || process.env.BENCH_DIST_READY === '1') return Promise.resolve();
+  built ??= promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', DIST_DIR], { timeout: 120_000 })
+    .then(() => undefined)
+    // tsc exits non-zero on a type error elsewhere but still emits; a missing main.js is what matters.
+    .catch(async (error) => {
+      const { access } = await import('node:fs/promises');
+      await access(`${DIST_DIR}/main.js`).catch(() => Promise.reject(error));
+    });
+  return built;
+}
+
+/** The node arguments that run a module of src/ (`main`, `tools/customer-sim`) in the configured runtime. */
+export async function serviceCommand(module: string): Promise<{ args: string[]; env: Record<string, string> }> {
+  await ensureBuild();
+  return RUNTIME === 'dist'
+    ? { args: [`${DIST_DIR}/${module}.js`], env: { NODE_ENV: 'production' } }
+    : { args: ['--import', 'tsx', `src/${module}.ts`], env: {} };
+}
+
+export interface MainProcess {
+  pid: number;
+  /** The HTTP port (every process gets one; only role http listens on it). */
+  port: number;
+  /** When the process was spawned, on performance.now()'s clock: where its CPU profile starts. */
+  spawnedAt: number;
+  stop(): Promise<void>;
+}
+
+export interface MainOptions {
+  roles: string;
+  env?: Record<string, string>;
+  /** Wait for this before resolving: /readyz answering 200 (http roles), or a fixed settle time. */
+  readyTimeoutMs?: number;
+}
+
+export async function spawnMain(bench: BenchEnvironment, options: MainOptions): Promise<MainProcess> {
+  const port = await freePort();
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const extra = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const command = await serviceCommand('main');
+  const spawnedAt = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [...profile, ...extra, ...command.args], {
+    env: {
+      ...process.env,
+      ...command.env,
+      DATABASE_URL: bench.databaseUrl,
+      AMQP_URL: bench.amqpUrl,
+      REDIS_KEY_PREFIX: `${bench.vhost}:`,
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      ROLES: options.roles,
+      ...options.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  await Promise.race([
+    whenReady(port, options.roles, options.readyTimeoutMs ?? 60_000),
+    exited.then(([code]) => Promise.reject(new Error(`the service (ROLES=${options.roles}) exited with ${code} before it was ready`))),
+  ]);
+  return {
+    pid: child.pid!,
+    port,
+    spawnedAt,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The kernel's pick of a free port, released at once for the child to take. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** With role http: /readyz says PostgreSQL, Redis and RabbitMQ are reachable. Without it: a settle time. */
+async function whenReady(port: number, roles: string, timeoutMs: number): Promise<void> {
+  const http = roles === 'all' || roles.split(',').includes('http');
+  if (!http) return void (await sleep(5_000));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.ok, () => false);
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`the service on port ${port} was not ready within ${timeoutMs} ms`);
+}
+
+/** How the service runs, for the settings line. */
+export function serviceRuntimeLabel(): string {
+  return RUNTIME === 'dist' ? 'NODE_ENV=production node dist/main.js (tsc build)' : 'node --import tsx src/main.ts';
+}
