@@ -16,9 +16,10 @@ run: install
 test: install
 	npm test
 
-## Slow fault and soak suites (not part of `make test`).
+## Slow fault and soak suites (not part of `make test`). The fault steps stop the machine's RabbitMQ, Redis and
+## PostgreSQL, so they run on their own, after the fuzz files (which need all three).
 faults: install
-	npm run --silent generate && npm run test:faults
+	npm run --silent generate && npm run test:faults -- test/fuzz && npm run test:faults -- test/faults
 
 ## Benchmarks: print figures and write bench/REPORT.md.
 bench: install

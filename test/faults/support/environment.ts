@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { ensureDatabase, migrate } from '../../../src/platform/database/migrate.js';
+import { createTestVhost } from '../../support/rabbitmq.js';
+import type { ServiceSettings } from './service-processes.js';
+
+const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** What one fault step owns: a database, a vhost, a Redis key prefix, a log directory. cleanup() removes all. */
+export interface FaultEnvironment {
+  settings: ServiceSettings;
+  databaseName: string;
+  /** For the checks; its idle connections may be terminated by an outage, which it survives. */
+  pool: pg.Pool;
+  /** A client with the step's key prefix. */
+  redis: Redis;
+  logDir: string;
+  cleanup(keepLogs: boolean): Promise<void>;
+}
+
+export async function createFaultEnvironment(step: string, sagaTimeout: string): Promise<FaultEnvironment> {
+  const databaseName = `os_test_${inject('testRunId')}_faults_${step}_${randomBytes(3).toString('hex')}`;
+  const databaseUrl = `${SERVER_URL}/${databaseName}`;
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+  const vhost = await createTestVhost();
+  const redisPrefix = `os_faults:${step}:${randomBytes(4).toString('hex')}:`;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+  pool.on('error', () => undefined);
+  const redis = new Redis(REDIS_URL, { keyPrefix: redisPrefix, maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  const logDir = mkdtempSync(path.join(os.tmpdir(), `order-faults-${step}-`));
+  return {
+    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisPrefix, sagaTimeout },
+    databaseName,
+    pool,
+    redis,
+    logDir,
+    async cleanup(keepLogs) {
+      const problems: string[] = [];
+      const attempt = (what: string, work: () => Promise<unknown>) => work().catch((error) => problems.push(`${what}: ${String(error)}`));
+      await attempt('redis keys', () => deletePrefixedKeys(redisPrefix));
+      redis.disconnect();
+      await attempt('pool', () => pool.end());
+      await attempt('vhost', () => vhost.delete());
+      await attempt('database', () => dropDatabase(databaseName));
+      if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
+      if (problems.length > 0) console.warn(`[faults] cleanup of ${step} incomplete: ${problems.join('; ')}`);
+    },
+  };
+}
+
+/** SCAN for the prefix (never KEYS, never FLUSHALL: other users of this Redis keep their keys). */
+async function deletePrefixedKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** An admin connection to the server's `postgres` database (terminating backends, dropping). */
+export async function adminClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Ports the kernel just handed out, closed again for the service processes to take. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (typeof address === 'object' && address && !ports.includes(address.port)) ports.push(address.port);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  return ports;
+}

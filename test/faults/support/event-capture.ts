@@ -1,0 +1,139 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+
+export interface CapturedEvent {
+  eventId: string;
+  eventType: string;
+  orderId: string;
+  sequence: number | undefined;
+  reason: string | undefined;
+  /** Position among all deliveries to the capture queue: the order in which the broker routed them. */
+  index: number;
+}
+
+/** A durable queue of the test bound to `Orders` with `#`: survives stop_app and keeps what arrived meanwhile. */
+const CAPTURE_QUEUE = 'faults.capture';
+
+/**
+ * Records every event the service publishes on the `Orders` exchange, every delivery of it (at-least-once
+ * allows repeats). The queue is declared before the service starts, so nothing published is missed; the
+ * connection is re-established after a broker outage, and a message is acked only once recorded.
+ */
+export class EventCapture {
+  readonly byOrder = new Map<string, CapturedEvent[]>();
+  deliveries = 0;
+  /** Deliveries that the broker flagged as redelivered to this queue (our own reconnects), not new publishes. */
+  redeliveries = 0;
+  private readonly eventIds = new Set<string>();
+  private model: ChannelModel | undefined;
+  private channel: Channel | undefined;
+  private closed = false;
+  lastDeliveryAt = Date.now();
+
+  private constructor(private readonly url: string) {}
+
+  static async start(amqpUrl: string): Promise<EventCapture> {
+    const capture = new EventCapture(amqpUrl);
+    await capture.connect();
+    return capture;
+  }
+
+  get distinctEvents(): number {
+    return this.eventIds.size;
+  }
+
+  has(eventId: string): boolean {
+    return this.eventIds.has(eventId);
+  }
+
+  events(orderId: string): CapturedEvent[] {
+    return this.byOrder.get(orderId) ?? [];
+  }
+
+  /** Consumers currently attached to a queue of the vhost (the simulator's readiness). */
+  async consumerCount(queue: string): Promise<number> {
+    return (await this.checkQueue(queue))?.consumerCount ?? 0;
+  }
+
+  /** Messages waiting in a queue of the vhost (not counting those delivered and not yet acked). */
+  async queueDepth(queue: string): Promise<number | '?'> {
+    return (await this.checkQueue(queue))?.messageCount ?? '?';
+  }
+
+  private async checkQueue(queue: string) {
+    const channel = await this.model?.createChannel();
+    if (!channel) return undefined;
+    channel.on('error', () => undefined);
+    try {
+      return await channel.checkQueue(queue);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.model?.close().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const model = await amqp.connect(this.url);
+    model.on('error', () => undefined);
+    model.once('close', () => {
+      this.model = undefined;
+      this.channel = undefined;
+      if (!this.closed) void this.reconnect();
+    });
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    await channel.assertExchange('Orders', 'topic', { durable: true });
+    await channel.assertQueue(CAPTURE_QUEUE, { durable: true });
+    await channel.bindQueue(CAPTURE_QUEUE, 'Orders', '#');
+    await channel.prefetch(2_000);
+    await channel.consume(CAPTURE_QUEUE, (message) => message && this.record(channel, message));
+    this.model = model;
+    this.channel = channel;
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      await sleep(Math.min(2_000, 200 * 2 ** attempt));
+      try {
+        await this.connect();
+        return;
+      } catch {
+        // The broker is still away; keep trying.
+      }
+    }
+  }
+
+  private record(channel: Channel, message: ConsumeMessage): void {
+    this.deliveries++;
+    this.lastDeliveryAt = Date.now();
+    if (message.fields.redelivered) this.redeliveries++;
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      body = { eventType: 'not JSON' }; // recorded as such; the end checks then find it matches no order
+    }
+    const raw = message.properties.headers?.['x-event-sequence'];
+    const event: CapturedEvent = {
+      eventId: String(body.eventID),
+      eventType: String(body.eventType),
+      orderId: String(body.orderID),
+      sequence: raw === undefined ? undefined : Number(raw),
+      reason: typeof body.reason === 'string' ? body.reason : undefined,
+      index: this.deliveries,
+    };
+    this.eventIds.add(event.eventId);
+    const list = this.byOrder.get(event.orderId);
+    if (list) list.push(event);
+    else this.byOrder.set(event.orderId, [event]);
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel closed meanwhile: the broker delivers it again and it is recorded as a repeat.
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { parseDuration } from '../../../src/platform/duration.js';
+import type { SimRule } from '../../../src/tools/customer-sim-rules.js';
+import { checkEnd, settle } from './end-checks.js';
+import { createFaultEnvironment, freePorts, type FaultEnvironment } from './environment.js';
+import { EventCapture } from './event-capture.js';
+import { request } from './http-client.js';
+import { formatStatuses, OrderLoad, seedCatalog, type Catalog } from './load.js';
+import { Progress, waitForQuietCpu } from './progress.js';
+import { countLine, reports, type StepReport } from './report.js';
+import { serviceProcess, simulatorProcess, type ManagedProcess } from './service-processes.js';
+
+export const SAGA_TIMEOUT = '20s';
+/** The simulator's rule: about 90% approved; the decision per order is known (a hash of seed and id). */
+export const RULE = { kind: 'percent', approvePercent: 90, seed: 1 } as const satisfies SimRule;
+
+export interface StepContext {
+  env: FaultEnvironment;
+  capture: EventCapture;
+  /** Two processes, each with every role. */
+  services: ManagedProcess[];
+  simulator: ManagedProcess;
+  catalog: Catalog;
+  load: OrderLoad;
+  /** Ports of the processes that are up now. */
+  livePorts(): number[];
+  /** Lines printed under the count line: what the fault did and measured. */
+  notes: string[];
+  /** Problems the fault itself saw (an answer that should not be, a recovery that did not come). */
+  problems: string[];
+  /** A timestamped line in the step's progress log (printed when the step fails, or with FAULTS_VERBOSE=1). */
+  log(text: string): void;
+}
+
+export interface StepDefinition {
+  name: string;
+  /** Orders per second and in all. */
+  rate: number;
+  total: number;
+  users: number;
+  /** Reads rebuild the projection before Redis is inspected (after Redis lost everything). */
+  readFirst?: boolean;
+  /** Runs while the load runs; returns when its fault is over and every process is up again. */
+  fault(ctx: StepContext): Promise<void>;
+}
+
+/**
+ * One fault step from start to end: its own database, vhost, Redis prefix and capture queue; two service
+ * processes and the simulator; the load and the fault at once; then settling, the end checks and the report.
+ * Whatever happens, the processes are stopped and the resources removed (logs kept when the step failed).
+ */
+export async function runStep(def: StepDefinition): Promise<StepReport> {
+  const started = Date.now();
+  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT);
+  const processes: ManagedProcess[] = [];
+  let capture: EventCapture | undefined;
+  let report: StepReport | undefined;
+  let progress: Progress | undefined;
+  try {
+    capture = await EventCapture.start(env.settings.amqpUrl);
+    const ports = await freePorts(2);
+    const services = ports.map((port, i) => serviceProcess(`service-${i + 1}`, port, env.settings, env.logDir));
+    processes.push(...services);
+    await Promise.all(services.map((service) => service.start()));
+    const sagaRequests = capture;
+    const simulator = simulatorProcess(env.settings, RULE.approvePercent, RULE.seed, env.logDir, async () => (await sagaRequests.consumerCount('OrderSaga')) > 0);
+    processes.push(simulator);
+    await simulator.start();
+    const livePorts = () => {
+      const up = ports.filter((_, i) => services[i]!.isUp);
+      return up.length > 0 ? up : ports;
+    };
+    const catalog = await seedCatalog(ports[0]!, def.users, 20);
+    // Fresh tables get sequential-scan plans for the foreign-key checks until analyzed (ARCHITECTURE.md).
+    await env.pool.query('ANALYZE');
+    const load = new OrderLoad({ ports: livePorts, catalog, rate: def.rate, total: def.total, retryForMs: 90_000 });
+    const sampler = new Progress(env, capture, load);
+    progress = sampler;
+    const ctx: StepContext = { env, capture, services, simulator, catalog, load, livePorts, notes: [], problems: [], log: (text) => sampler.note(text) };
+    const waited = await waitForQuietCpu(30_000);
+    if (waited > 1_500) ctx.notes.push(`waited ${(waited / 1000).toFixed(1)} s for the CPU to calm down before the load`);
+    sampler.start();
+
+    const loadStarted = Date.now();
+    await Promise.all([load.run(), def.fault(ctx)]);
+    const loadSeconds = (Date.now() - loadStarted) / 1000;
+    ctx.notes.push(`load: ${load.stats.sent} orders in ${loadSeconds.toFixed(1)} s (${(load.stats.sent / loadSeconds).toFixed(0)}/s, at worst ${load.stats.maxBehind} behind schedule); answers ${formatStatuses(load.stats.byStatus)}`);
+    for (const service of services) if (!service.isUp) await service.start();
+
+    const touch = def.readFirst ? () => touchUsers(livePorts()[0]!, catalog) : undefined;
+    const settledAt = Date.now();
+    const state = await settle(env, capture, parseDuration(SAGA_TIMEOUT)! + 120_000, touch);
+    ctx.notes.push(`${state} (${((Date.now() - settledAt) / 1000).toFixed(1)} s after the load)`);
+    const end = await checkEnd({ env, capture, load, rule: RULE, port: () => livePorts()[0]!, readFirst: def.readFirst ?? false });
+
+    const problems = [
+      ...ctx.problems,
+      ...end.problems,
+      ...load.stats.unexpected,
+      ...(load.stats.timeouts > 0 ? [`${load.stats.timeouts} requests got no answer within 15 s`] : []),
+      ...processes.flatMap((p) => p.unexpectedExits),
+    ];
+    report = {
+      step: def.name,
+      durationMs: Date.now() - started,
+      sent: load.stats.sent,
+      acknowledged: load.stats.acknowledged,
+      published: end.published,
+      deliveries: end.deliveries,
+      projected: end.projected,
+      approved: end.outcomes.Approved,
+      rejected: end.outcomes.Rejected,
+      timedOut: end.outcomes.TimedOut,
+      lost: end.lost.size,
+      duplicated: end.duplicated.size,
+      problems,
+      notes: ctx.notes,
+    };
+    return report;
+  } finally {
+    progress?.stop();
+    await Promise.all(processes.map((p) => p.stop().catch(() => p.kill())));
+    await Promise.all(processes.map((p) => p.closeLog()));
+    await capture?.close();
+    const failed = !report || report.lost > 0 || report.duplicated > 0 || report.problems.length > 0;
+    if (report) {
+      report.durationMs = Date.now() - started;
+      reports.push(report);
+      console.log([countLine(report), ...report.notes.map((note) => `  ${note}`), ...report.problems.slice(0, 30).map((p) => `  PROBLEM ${p}`)].join('\n'));
+    }
+    const keepLogs = failed || process.env.FAULTS_KEEP_LOGS === '1';
+    if (failed) console.log([`[faults] ${def.name}: progress:`, ...(progress?.lines ?? [])].join('\n  '));
+    if (keepLogs) console.log(`[faults] ${def.name}: service logs kept in ${env.logDir}`);
+    await env.cleanup(keepLogs);
+  }
+}
+
+/** One read of every user's list: after Redis came back empty, it is a read that rebuilds a user's projection. */
+async function touchUsers(port: number, catalog: Catalog): Promise<void> {
+  await Promise.all(catalog.users.map((user) => request(port, 'GET', `/api/v1/orders/user/${user.id}?limit=1`)));
+}
