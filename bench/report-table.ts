@@ -109,7 +109,7 @@ export function buildTable(figures: Figures): Row[] {
           step: 'saga-round-trip',
           benchmark: 'saga round trip at 100 orders/s: POST -> approved -> listed in the Redis projection',
           figure: `p50 ${ms(saga[0]!)}, p95 ${ms(saga[1]!)}${saga[2] ? ` (${saga[2]} of ${saga[3]} POSTs not 204)` : ''}`,
-          floor: `p50 ${ms(sagaFloor[0]!)}, p95 ${ms(sagaFloor[1]!)}: the same hops by bare code (raw pg, direct publish, same simulator), measured`,
+          floor: `p50 ${ms(sagaFloor[0]!)}, p95 ${ms(sagaFloor[1]!)}: the same hops by bare code (raw pg, direct publish, Nagle off on its socket, same simulator), measured`,
           ratio: `p95 ${x(saga[1]! / sagaFloor[1]!)}`,
           target: 'p95 <= 50 ms',
           met: saga[1]! <= 50 ? 'yes' : 'no',
@@ -166,6 +166,15 @@ export function buildWhatIfTable(figures: Figures): WhatIfRow[] {
       shipped: saga(shipped, sagaFloor('saga-round-trip')),
       whatIf: saga(nodelay, sagaFloor('saga-round-trip+nodelay')),
       change: shipped && nodelay ? `p50 ${x(nodelay[0]! / shipped[0]!)}, p95 ${x(nodelay[1]! / shipped[1]!)} of shipped` : '—',
+    });
+  }
+  const split = sagaFigures(figures, 'saga-round-trip+nodelay+split');
+  if ('saga-round-trip+nodelay+split' in figures) {
+    rows.push({
+      benchmark: 'saga round trip at 100 orders/s, Nagle off everywhere and the roles in three processes (http | relay | consumers,scheduler)',
+      shipped: saga(shipped, sagaFloor('saga-round-trip')),
+      whatIf: saga(split, sagaFloor('saga-round-trip+nodelay+split')),
+      change: shipped && split ? `p50 ${x(split[0]! / shipped[0]!)}, p95 ${x(split[1]! / shipped[1]!)} of shipped${nodelay ? `; p95 ${x(split[1]! / nodelay[1]!)} of Nagle off in one process` : ''}` : '—',
     });
   }
   const create = (step: string) => match(figures, step, new RegExp(`^service \\(.*?\\): ${num} orders/s, p50 ${num} ms, p99 ${num} ms, server cpu ${num} ms/order`, 'm'));

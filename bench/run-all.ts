@@ -10,7 +10,8 @@
  * Settings by environment: BENCH_ONLY (comma-separated step names), BENCH_PROFILE_MISSED (1; 0 = none),
  * BENCH_WHAT_IF (1; 0 = none), BENCH_REPORT (bench/REPORT.md). Each step's own settings are in STEPS.
  * `npx tsx bench/run-all.ts --rerender` rewrites the report from the last run (bench/results/last-run.json),
- * e.g. after editing the hand-written analysis (bench/REPORT-analysis.md), without measuring again.
+ * e.g. after editing the hand-written analysis (bench/REPORT-analysis.md), without measuring again; `--what-ifs`
+ * measures only the what-if runs again and rewrites the report with them.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,12 @@ const WHAT_IFS: Step[] = [
   { name: 'saga-round-trip+nodelay', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY }, about: 'saga round trip (10 s per side) with Nagle off on every socket of every process (preload bench/support/tcp-nodelay.mjs)' },
   { name: 'create-order-vs-floor+old-space-128', file: 'bench/create-order-vs-floor.ts', env: { ...CREATE_ENV, BENCH_SERVICE_NODE_ARGS: '--max-old-space-size=128' }, about: 'create-order vs floor, the service started with node --max-old-space-size=128' },
   {
+    name: 'saga-round-trip+nodelay+split',
+    file: 'bench/saga-round-trip.ts',
+    env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY, BENCH_SAGA_SPLIT: '1' },
+    about: 'saga round trip (10 s per side) with Nagle off everywhere and the roles in three processes (http | relay | consumers,scheduler)',
+  },
+  {
     name: 'saga-round-trip+nodelay+old-space-128',
     file: 'bench/saga-round-trip.ts',
     env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY, BENCH_SERVICE_NODE_ARGS: '--max-old-space-size=128' },
@@ -73,10 +80,19 @@ const REPORT = process.env.BENCH_REPORT ?? 'bench/REPORT.md';
 const LAST_RUN = 'bench/results/last-run.json';
 const only = process.env.BENCH_ONLY?.split(',');
 
-if (process.argv.includes('--rerender')) {
+if (process.argv.includes('--rerender') || process.argv.includes('--what-ifs')) {
   const saved = JSON.parse(readFileSync(LAST_RUN, 'utf8')) as { started: string; finished: string; machine: [string, string][]; runs: StepRun[]; whatIfs: StepRun[]; profiles: string[] };
-  const [runs, whatIfs] = [saved.runs, saved.whatIfs].map((list) => list.map((run) => ({ ...run, startedAt: new Date(run.startedAt) })));
-  writeFileSync(REPORT, renderReport({ ...saved, started: new Date(saved.started), finished: new Date(saved.finished), runs: runs!, whatIfs: whatIfs!, table: buildTable(figuresOf(runs!)), whatIfTable: buildWhatIfTable(figuresOf([...runs!, ...whatIfs!])) }));
+  const [runs, saveWhatIfs] = [saved.runs, saved.whatIfs].map((list) => list.map((run) => ({ ...run, startedAt: new Date(run.startedAt) })));
+  let whatIfs = saveWhatIfs!;
+  // --what-ifs: measure the what-ifs again (the machine was busy the first time, say) beside the saved run.
+  if (process.argv.includes('--what-ifs')) {
+    await ensureBuild();
+    process.env.BENCH_DIST_READY = '1';
+    whatIfs = [];
+    for (const step of WHAT_IFS) whatIfs.push(await runStep(step));
+    writeFileSync(LAST_RUN, JSON.stringify({ ...saved, whatIfs }, null, 1));
+  }
+  writeFileSync(REPORT, renderReport({ ...saved, started: new Date(saved.started), finished: new Date(saved.finished), runs: runs!, whatIfs, table: buildTable(figuresOf(runs!)), whatIfTable: buildWhatIfTable(figuresOf([...runs!, ...whatIfs])) }));
   console.log(`rewrote ${REPORT} from ${LAST_RUN}`);
 } else {
   const started = new Date();

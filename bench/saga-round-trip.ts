@@ -23,7 +23,8 @@
  * Prints figures; never passes or fails. Target: the service's p95 <= 50 ms; its RSS <= 250 MB.
  *
  * Settings by environment: BENCH_RATE (100 orders/s), BENCH_SECONDS (20 per side), BENCH_ROUNDS (2),
- * BENCH_WARMUP_SECONDS (3 per side), BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_CPU_PROF_DIR.
+ * BENCH_WARMUP_SECONDS (3 per side), BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_CPU_PROF_DIR, BENCH_SAGA_SPLIT
+ * (1: the roles in three processes, http | relay | consumers,scheduler, instead of one with all roles).
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
@@ -46,6 +47,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ORDER_TIMEOUT_MS = 30_000;
+/** What-if: the roles in three processes (http | relay | consumers,scheduler), so they can use both cores. */
+const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
 
 await measure();
 
@@ -55,11 +58,13 @@ interface Target {
   tap: EventTap;
   fixture: Fixture;
   port: number;
-  pid: number;
+  /** The server processes: the service's (one, or three when split) or the floor's. */
+  pids: number[];
   simulatorPid: number;
   nextUser: number;
   samples: Sample[];
-  rss: RssSummary[];
+  /** Per slice, per server process. */
+  rss: RssSummary[][];
   cpu: { server: number; simulator: number; seconds: number };
   /** The service's /metrics memory figures right after its last slice. */
   memory?: string;
@@ -81,12 +86,12 @@ async function measure(): Promise<void> {
     rounds: `${ROUNDS} (service and floor alternate)`,
     warmup_seconds_per_side: WARMUP_SECONDS,
     products_per_order: 2,
-    service: `${serviceRuntimeLabel()}, ROLES=all, LOG_LEVEL=warn, default pool and batch sizes`,
+    service: `${serviceRuntimeLabel()}, ${SPLIT ? 'three processes: ROLES=http | relay | consumers,scheduler' : 'ROLES=all'}, LOG_LEVEL=warn, default pool and batch sizes`,
     simulator: 'customer-sim --rule approve-all, its own process (one per side)',
     timed: 'POST sent -> projection hash shows the order listed (Redis poll every 1 ms)',
-    floor: 'bare Express + raw pg + direct publish + bare consumers, one process, same simulator',
+    floor: 'bare Express + raw pg + direct publish + bare consumers, one process, AMQP socket with noDelay, same simulator',
   });
-  const orders = Math.ceil(RATE * (SECONDS + WARMUP_SECONDS * ROUNDS)) + 100;
+  const orders = Math.ceil(RATE * (SECONDS + WARMUP_SECONDS)) + 100; // one user per order
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const children: { stop(): Promise<void> }[] = [];
   const envs: BenchEnvironment[] = [];
@@ -97,8 +102,12 @@ async function measure(): Promise<void> {
     envs.push(floorEnv);
     const [serviceFixture, floorFixture] = [await seed(serviceEnv, orders), await seed(floorEnv, orders)];
 
-    const service = await spawnMain(serviceEnv, { roles: 'all' });
-    children.push(service);
+    const services = [];
+    for (const roles of SPLIT ? ['http', 'relay', 'consumers,scheduler'] : ['all']) {
+      services.push(await spawnMain(serviceEnv, { roles }));
+      children.push(services.at(-1)!);
+    }
+    const service = services[0]!;
     const floor = fork('bench/support/saga-floor.ts', [], {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, BENCH_DATABASE_URL: floorEnv.databaseUrl, BENCH_AMQP_URL: floorEnv.amqpUrl, BENCH_PREFIX: `${floorEnv.vhost}:`, BENCH_PRODUCTS: JSON.stringify(floorFixture.products) },
@@ -110,14 +119,14 @@ async function measure(): Promise<void> {
     const floorSim = await spawnSimulator(floorEnv);
     children.push(stopper(floorSim));
 
-    const target = async (name: Target['name'], env: BenchEnvironment, fixture: Fixture, port: number, pid: number, simulatorPid: number): Promise<Target> => {
+    const target = async (name: Target['name'], env: BenchEnvironment, fixture: Fixture, port: number, pids: number[], simulatorPid: number): Promise<Target> => {
       const tap = await EventTap.start(env.amqpUrl);
       children.push({ stop: () => tap.close() });
-      return { name, env, tap, fixture, port, pid, simulatorPid, nextUser: 0, samples: [], rss: [], cpu: { server: 0, simulator: 0, seconds: 0 } };
+      return { name, env, tap, fixture, port, pids, simulatorPid, nextUser: 0, samples: [], rss: [], cpu: { server: 0, simulator: 0, seconds: 0 } };
     };
     const targets = [
-      await target('service', serviceEnv, serviceFixture, service.port, service.pid, serviceSim.pid!),
-      await target('floor', floorEnv, floorFixture, floorPort, floor.pid!, floorSim.pid!),
+      await target('service', serviceEnv, serviceFixture, service.port, services.map((s) => s.pid), serviceSim.pid!),
+      await target('floor', floorEnv, floorFixture, floorPort, [floor.pid!], floorSim.pid!),
     ];
 
     for (const each of targets) await run(each, agent, WARMUP_SECONDS, false);
@@ -129,10 +138,13 @@ async function measure(): Promise<void> {
 
     const figures = targets.map(report);
     console.log(`ratio: the service's p95 is ${round(figures[0]!.p95 / figures[1]!.p95, 2)}x the floor's, its p50 ${round(figures[0]!.p50 / figures[1]!.p50, 2)}x`);
-    for (const { name, rss: parts } of targets) {
-      const rss = mergeRss(parts);
+    for (const { name, rss: slices, pids } of targets) {
+      // Each process on its own (the target is per process); the largest is the one reported.
+      const perProcess = pids.map((_, i) => mergeRss(slices.map((slice) => slice[i]!)));
+      const rss = perProcess.reduce((a, b) => (b.maxMb > a.maxMb ? b : a));
       const goal = name === 'service' ? '; target <= 250 MB' : '';
-      console.log(`rss ${name} under saga load: max ${round(rss.maxMb)} MB, mean ${round(rss.meanMb)} MB (${rss.samples} samples every 100 ms${goal})`);
+      const which = pids.length > 1 ? `, the largest of ${pids.length} processes (maxima ${perProcess.map((p) => round(p.maxMb)).join(', ')} MB)` : '';
+      console.log(`rss ${name} under saga load: max ${round(rss.maxMb)} MB, mean ${round(rss.meanMb)} MB (${rss.samples} samples every 100 ms${which}${goal})`);
     }
     console.log(`service memory right after its last slice (its /metrics): ${targets[0]!.memory}`);
     await verify(targets[0]!, agent);
@@ -153,15 +165,16 @@ async function measure(): Promise<void> {
 /** One slice at RATE for `seconds` against a target; when `record`, keeps the samples, RSS and CPU time. */
 async function run(target: Target, agent: http.Agent, seconds: number, record: boolean): Promise<void> {
   const watch = new ProjectionWatch(REDIS_URL, `${target.env.vhost}:`);
-  const cpuBefore = [cpuSeconds(target.pid), cpuSeconds(target.simulatorPid)];
-  const rss = sampleRss(target.pid);
+  const serverCpu = () => target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpuBefore = [serverCpu(), cpuSeconds(target.simulatorPid)];
+  const rss = target.pids.map((pid) => sampleRss(pid));
   const { results, seconds: took } = await openLoop(RATE, seconds, (_, sentAt) => oneOrder(target, agent, watch, sentAt));
-  const rssSummary = rss.stop();
+  const rssSummary = rss.map((sampler) => sampler.stop());
   watch.close();
   if (!record) return;
   target.samples.push(...results);
   target.rss.push(rssSummary);
-  target.cpu.server += cpuSeconds(target.pid) - cpuBefore[0]!;
+  target.cpu.server += serverCpu() - cpuBefore[0]!;
   target.cpu.simulator += cpuSeconds(target.simulatorPid) - cpuBefore[1]!;
   target.cpu.seconds += took;
   if (target.name === 'service') target.memory = await memoryBreakdown(target.port);
@@ -194,7 +207,7 @@ function report(target: Target): { p50: number; p95: number } {
   console.log(`${label}: POST answered p50 ${round(percentile(posts, 50), 2)} ms, p95 ${round(percentile(posts, 95), 2)} ms, p99 ${round(percentile(posts, 99), 2)} ms`);
   console.log(`${label}: ${hops(target)}`);
   const pct = (cpu: number) => Math.round((cpu / target.cpu.seconds) * 100);
-  console.log(`${label}: cpu while loaded: server process ${pct(target.cpu.server)}% of one core, simulator ${pct(target.cpu.simulator)}%`);
+  console.log(`${label}: cpu while loaded: server process${target.pids.length > 1 ? `es (${target.pids.length}) together` : ''} ${pct(target.cpu.server)}% of one core, simulator ${pct(target.cpu.simulator)}%`);
   return { p50, p95 };
 }
 
