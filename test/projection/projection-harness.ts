@@ -9,6 +9,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204 } from '../support/fixtures.js';
 import { counter, eventually } from '../support/polling.js';
+import { drainQueue as drainRabbitQueue } from '../support/rabbitmq.js';
 
 /** A test service with the given background roles running (the projector is in `consumers`). */
 export async function startWithRoles(roles: Role[]): Promise<{ t: TestService; stopRoles(): Promise<void> }> {
@@ -136,21 +137,6 @@ export function asMessage(event: OutboxEvent): RawMessage {
   return { body: event.body, headers: { 'x-event-sequence': event.sequence }, messageId: event.eventId };
 }
 
-/** Takes every message now in a queue (acknowledging them). */
-export async function drainQueue(t: TestService, queue: string): Promise<GetMessage[]> {
-  const connection = await amqp.connect(t.amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    const messages: GetMessage[] = [];
-    for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
-      messages.push(message);
-      channel.ack(message);
-    }
-    return messages;
-  } finally {
-    await connection.close();
-  }
-}
 
 /** A small seeded generator, so a failing shuffle can be replayed from the seed the test prints. */
 export function seededRandom(seed: number): () => number {
@@ -174,3 +160,8 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
 }
 
 export { counter, eventually };
+
+/** Takes every message now in one of the test service's queues (acknowledging them). */
+export function drainQueue(t: TestService, queue: string): Promise<GetMessage[]> {
+  return drainRabbitQueue(t.amqpUrl, queue);
+}

@@ -107,21 +107,6 @@ export async function publishReplies(
   }
 }
 
-/** Takes every message now in a queue (acknowledging them). */
-export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMessage[]> {
-  const connection = await amqp.connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    const messages: GetMessage[] = [];
-    for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
-      messages.push(message);
-      channel.ack(message);
-    }
-    return messages;
-  } finally {
-    await connection.close();
-  }
-}
 
 
 
@@ -146,3 +131,4 @@ export async function settled(h: SagaHarness, orderId: string): Promise<void> {
 }
 
 export { counter, eventually };
+export { drainQueue } from '../support/rabbitmq.js';

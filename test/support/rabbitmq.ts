@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import amqp, { type GetMessage } from 'amqplib';
 import { inject } from 'vitest';
 
 const run = promisify(execFile);
@@ -24,4 +25,20 @@ export async function createTestVhost(): Promise<{ name: string; url: string; de
 export async function rabbitmqctl(...args: string[]): Promise<string> {
   const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
   return stdout;
+}
+
+/** Takes every message now in a queue (acknowledging them). */
+export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMessage[]> {
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    const messages: GetMessage[] = [];
+    for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
+      messages.push(message);
+      channel.ack(message);
+    }
+    return messages;
+  } finally {
+    await connection.close();
+  }
 }
