@@ -1,3 +1,4 @@
+import { Prisma } from '../generated/prisma/client.js';
 import type { Transaction } from '../platform/database/transaction-context.js';
 
 export interface ClaimedRow {
@@ -16,41 +17,65 @@ export interface ClaimedRow {
   createdAt: Date;
   /** When the row became publishable (commit or saga release); latency is measured from here. */
   readyAt: Date;
-  /** A later row of the same order is Ready: publishing this one unblocks it, so the relay claims again. */
-  hasReadySuccessor: boolean;
+}
+
+/** The columns of a claimed row, from the outbox row aliased `alias`. */
+function claimedColumns(alias: string): Prisma.Sql {
+  return Prisma.raw(`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
+    ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
+    ${alias}.correlation_id AS "correlationId", ${alias}.attempts, ${alias}.created_at AS "createdAt",
+    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt"`);
 }
 
 /**
- * Locks up to `limit` publishable rows until the transaction ends. Publishable means Ready, not backing off,
- * and the head of its order: no earlier row of the same order is still Ready, held (Sagas) or Parked.
+ * Locks the publishable rows of up to `limit` orders until the transaction ends, in (order, sequence) order.
  *
- * That head rule is what keeps an order's events in sequence with several relays. A row locked by another
- * relay is still Ready, so the rows behind it are not publishable until that relay has its confirm and
- * commits; SKIP LOCKED only makes relays pass over each other's rows instead of waiting. A backing-off,
- * held or parked row blocks the later rows of its own order and no other.
+ * An order's publishable rows are its head, the first row that is not finished (no earlier row Ready, held in
+ * Sagas or Parked) when that head is Ready and not backing off, and the Ready rows right after it (its run),
+ * up to the first one that is held, parked or backing off. So the three events an approval releases go out in
+ * one cycle, not in three.
  *
- * Plan: outbox_ready_idx in id order (oldest first), with an outbox_unfinished_idx probe per row.
+ * That rule is what keeps an order's events in sequence with several relays. The head is taken with SKIP LOCKED;
+ * while one relay holds it, it is still Ready in every other relay's view, so no other relay can take any later
+ * row of that order until this one has its confirms and commits. Relays pass over each other's orders instead
+ * of waiting. The run's rows are locked without SKIP LOCKED: no other relay can hold them (see above).
+ *
+ * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head and run row.
  */
 export function claimReadyRows(tx: Transaction, limit: number): Promise<ClaimedRow[]> {
   return tx.$queryRaw<ClaimedRow[]>`
-    SELECT o.id, o.event_id AS "eventId", o.aggregate_id AS "aggregateId", o.sequence, o.exchange, o.routing_key AS "routingKey",
-           o.event_type AS "eventType", o.payload::text AS body, o.correlation_id AS "correlationId", o.attempts,
-           o.created_at AS "createdAt", coalesce(o.ready_at, o.created_at) AS "readyAt",
-           EXISTS (
-             SELECT 1 FROM outbox later
-             WHERE later.aggregate_id = o.aggregate_id AND later.sequence > o.sequence AND later.status = 'Ready'
-           ) AS "hasReadySuccessor"
-    FROM outbox o
-    WHERE o.status = 'Ready'
-      AND o.next_attempt_at <= now()
-      AND NOT EXISTS (
-        SELECT 1 FROM outbox earlier
-        WHERE earlier.aggregate_id = o.aggregate_id
-          AND earlier.sequence < o.sequence
-          AND earlier.status IN ('Ready', 'Sagas', 'Parked'))
-    ORDER BY o.id
-    LIMIT ${limit}
-    FOR UPDATE OF o SKIP LOCKED`;
+    WITH heads AS (
+      SELECT ${claimedColumns('o')}
+      FROM outbox o
+      WHERE o.status = 'Ready'
+        AND o.next_attempt_at <= now()
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox earlier
+          WHERE earlier.aggregate_id = o.aggregate_id
+            AND earlier.sequence < o.sequence
+            AND earlier.status IN ('Ready', 'Sagas', 'Parked'))
+      ORDER BY o.id
+      LIMIT ${limit}
+      FOR UPDATE OF o SKIP LOCKED
+    ), runs AS (
+      SELECT ${claimedColumns('r')}
+      FROM heads h
+      JOIN outbox r ON r.aggregate_id = h."aggregateId" AND r.sequence > h.sequence
+      WHERE r.status = 'Ready'
+        AND r.next_attempt_at <= now()
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox between_rows
+          WHERE between_rows.aggregate_id = h."aggregateId"
+            AND between_rows.sequence > h.sequence
+            AND between_rows.sequence < r.sequence
+            AND between_rows.status IN ('Ready', 'Sagas', 'Parked')
+            AND NOT (between_rows.status = 'Ready' AND between_rows.next_attempt_at <= now()))
+      FOR UPDATE OF r
+    )
+    SELECT * FROM heads
+    UNION ALL
+    SELECT * FROM runs
+    ORDER BY "aggregateId", sequence`;
 }
 
 export async function markPublished(tx: Transaction, ids: bigint[]): Promise<void> {

@@ -3,6 +3,7 @@ import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
 import { claimReadyRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './outbox-claim.js';
+import { publishInSequence } from './publish-in-sequence.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
 
@@ -18,7 +19,8 @@ export interface RelayOptions {
 
 interface BatchResult {
   rows: ClaimedRow[];
-  outcomes: PublishOutcome[];
+  /** By row id; a row without one was not sent because the row before it (same order) failed. */
+  outcomes: Map<bigint, PublishOutcome>;
   failed: FailedRow[];
 }
 
@@ -29,7 +31,8 @@ interface BatchResult {
  *
  * Up to `concurrency` batches are in flight: a wake-up while one batch awaits its confirms starts another for
  * the rows committed since, instead of making them wait; beyond that, wake-ups coalesce into one more batch.
- * Per-order sequence does not depend on this: the claim query only hands out an order's head row.
+ * Per-order sequence does not depend on this: the claim query hands out an order's rows only to one relay at a
+ * time, and publishInSequence sends each row only after the one before it is confirmed.
  */
 export class OutboxRelay {
   private readonly workers = new Set<Promise<void>>();
@@ -104,8 +107,8 @@ export class OutboxRelay {
   }
 
   /**
-   * One claim-publish-mark transaction. Returns whether to claim again at once: the batch was full, or it
-   * published the head of an order whose next row is already Ready (only heads are claimable).
+   * One claim-publish-mark transaction. Returns whether to claim again at once: the claim was full, so more
+   * orders may be waiting.
    */
   private async runBatch(): Promise<boolean> {
     if (!this.publisher.isReady) return false;
@@ -113,12 +116,12 @@ export class OutboxRelay {
     const result = await this.database.$transaction(
       async (tx): Promise<BatchResult> => {
         const rows = await claimReadyRows(tx, this.options.batchSize);
-        if (rows.length === 0) return { rows, outcomes: [], failed: [] };
-        const outcomes = await this.publisher.publishBatch(rows.map(toMessage));
+        if (rows.length === 0) return { rows, outcomes: new Map(), failed: [] };
+        const outcomes = await publishInSequence(this.publisher, rows, toMessage);
         const failed = this.failedRows(rows, outcomes);
         await markPublished(
           tx,
-          rows.filter((_, index) => outcomes[index]!.ok).map((row) => row.id),
+          rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id),
         );
         await markFailed(tx, failed);
         return { rows, outcomes, failed };
@@ -127,15 +130,14 @@ export class OutboxRelay {
       { maxWait: timeoutMs, timeout: Math.max(timeoutMs * 5, 10_000) },
     );
     this.record(result);
-    const { rows, outcomes } = result;
-    return rows.length >= this.options.batchSize || rows.some((row, index) => row.hasReadySuccessor && outcomes[index]!.ok);
+    return new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize;
   }
 
-  private failedRows(rows: ClaimedRow[], outcomes: PublishOutcome[]): FailedRow[] {
+  private failedRows(rows: ClaimedRow[], outcomes: Map<bigint, PublishOutcome>): FailedRow[] {
     const failed: FailedRow[] = [];
-    rows.forEach((row, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) return;
+    rows.forEach((row) => {
+      const outcome = outcomes.get(row.id);
+      if (!outcome || outcome.ok) return;
       const parked = row.attempts + 1 >= this.options.maxAttempts;
       failed.push({
         id: row.id,
@@ -150,8 +152,9 @@ export class OutboxRelay {
   /** Metrics and logs, once the marks are committed. */
   private record({ rows, outcomes, failed }: BatchResult): void {
     let published = 0;
-    rows.forEach((row, index) => {
-      const outcome = outcomes[index]!;
+    rows.forEach((row) => {
+      const outcome = outcomes.get(row.id);
+      if (!outcome) return;
       if (outcome.ok) {
         published++;
         this.metrics.outboxPublishLatency.observe(Math.max(0, outcome.confirmedAt - row.readyAt.getTime()) / 1000);
