@@ -5,11 +5,11 @@ import { requireTransaction } from '../platform/database/transaction-context.js'
  * message's effects, so "recorded" and "applied" commit (or roll back) together: a redelivery after a crash
  * between commit and ack finds the row and changes nothing.
  *
- * Returns false when the message was already recorded. ON CONFLICT DO NOTHING (createMany skipDuplicates)
- * waits for a concurrent transaction that inserted the same key, so two deliveries handled at once cannot
+ * Returns false when the message was already recorded. ON CONFLICT DO NOTHING waits for a concurrent transaction that inserted the same key, so two deliveries handled at once cannot
  * both see "new".
  */
 export async function recordInboxMessage(consumer: string, messageId: string): Promise<boolean> {
-  const { count } = await requireTransaction().inboxMessage.createMany({ data: [{ consumer, messageId }], skipDuplicates: true });
+  const count = await requireTransaction().$executeRaw`
+    INSERT INTO inbox (consumer, message_id) VALUES (${consumer}, ${messageId}) ON CONFLICT DO NOTHING`;
   return count === 1;
 }

@@ -52,21 +52,18 @@ export class OutboxWriter {
 
   /** The saga approved: the aggregate's held rows become ready, keeping their recorded sequence. */
   async releaseHeld(aggregateId: string): Promise<number> {
-    const { count } = await requireTransaction().outboxMessage.updateMany({
-      where: { aggregateId, status: OutboxStatus.Held },
-      data: { status: OutboxStatus.Ready, readyAt: new Date(), nextAttemptAt: new Date() },
-    });
+    const now = new Date();
+    const count = await requireTransaction().$executeRaw`
+      UPDATE outbox SET status = ${OutboxStatus.Ready}, ready_at = ${now}::timestamptz, next_attempt_at = ${now}::timestamptz
+      WHERE aggregate_id = ${aggregateId}::uuid AND status = ${OutboxStatus.Held}`;
     if (count > 0) this.wakeRelayAfterCommit();
     return count;
   }
 
   /** The saga ended without approval: the held rows will never be published. */
   async discardHeld(aggregateId: string): Promise<number> {
-    const { count } = await requireTransaction().outboxMessage.updateMany({
-      where: { aggregateId, status: OutboxStatus.Held },
-      data: { status: OutboxStatus.Discarded },
-    });
-    return count;
+    return requireTransaction().$executeRaw`
+      UPDATE outbox SET status = ${OutboxStatus.Discarded} WHERE aggregate_id = ${aggregateId}::uuid AND status = ${OutboxStatus.Held}`;
   }
 
   private wakeRelayAfterCommit(): void {

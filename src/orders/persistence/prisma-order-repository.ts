@@ -1,10 +1,11 @@
 import { inject, injectable } from 'tsyringe';
+import { Prisma } from '../../generated/prisma/client.js';
 import { TOKENS } from '../../tokens.js';
 import type { Database } from '../../platform/database/prisma.js';
 import { reader, requireTransaction } from '../../platform/database/transaction-context.js';
 import type { OutboxWriter } from '../../outbox/outbox-writer.js';
 import { fullAddress, type AddressFields } from '../../customers/address.js';
-import { Order, type OrderState } from '../domain/order.js';
+import { Order } from '../domain/order.js';
 import type { PaymentMethod, SagaStatus } from '../domain/order-status.js';
 import type { OrderEvent } from '../domain/order-events.js';
 import { ORDER_EVENT_ROUTES, ORDERS_EXCHANGE } from '../messaging/order-event-routes.js';
@@ -15,6 +16,30 @@ export interface CreationContext {
   address: AddressFields | undefined;
   products: { id: string; name: string; priceCents: number; discount: number }[];
   serialNumber: number;
+}
+
+/** An address row as the AddressFields JSON object (the table is aliased `a`). */
+const ADDRESS_JSON = Prisma.raw(
+  `json_build_object('buildingNumber', a.building_number, 'streetName', a.street_name, 'city', a.city, 'country', a.country)`,
+);
+
+interface LockedOrderRow {
+  id: string;
+  serialNumber: bigint;
+  userId: string;
+  username: string;
+  deliveryAddressId: string;
+  address: AddressFields;
+  paymentMethod: string;
+  sagaStatus: string;
+  sagaDeadline: Date;
+  sagaEndedAt: Date | null;
+  totalCents: bigint;
+  lastEventSequence: number;
+  createdAt: Date;
+  deletedAt: Date | null;
+  /** Null when the order has no lines (never, by the rules; the type says what SQL can return). */
+  lines: { productId: string; productName: string; listPriceCents: number; discount: number; actualPriceCents: number }[] | null;
 }
 
 interface RawCreationContext {
@@ -48,8 +73,7 @@ export class PrismaOrderRepository {
     const [row] = await requireTransaction().$queryRaw<RawCreationContext[]>`
       SELECT (SELECT request_fingerprint FROM orders WHERE id = ${input.orderId}::uuid) AS "existingFingerprint",
              (SELECT username FROM users WHERE id = ${input.userId}::uuid) AS username,
-             (SELECT json_build_object('buildingNumber', building_number, 'streetName', street_name, 'city', city, 'country', country)
-                FROM addresses WHERE id = ${input.addressId}::uuid) AS address,
+             (SELECT ${ADDRESS_JSON} FROM addresses a WHERE a.id = ${input.addressId}::uuid) AS address,
              (SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'priceCents', price_cents, 'discount', discount)), '[]'::json)
                 FROM products WHERE id = ANY(${input.productIds}::uuid[])) AS products,
              nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`;
@@ -103,37 +127,40 @@ export class PrismaOrderRepository {
     return true;
   }
 
-  /** Loads an order and locks its row until the transaction ends, so two commands on one order run one after the other. */
+  /**
+   * Loads an order and locks its row until the transaction ends, so two commands on one order run one after the
+   * other. One statement for the row, its user, address and lines: a saga reply runs this for every order.
+   */
   async getForUpdate(orderId: string): Promise<Order | undefined> {
-    const tx = requireTransaction();
-    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
-    if (locked.length === 0) return undefined;
-    const row = await tx.order.findUniqueOrThrow({
-      where: { id: orderId },
-      include: { user: true, deliveryAddress: true, lines: { orderBy: { position: 'asc' } } },
-    });
-    const state: OrderState = {
+    const [row] = await requireTransaction().$queryRaw<LockedOrderRow[]>`
+      SELECT o.id, o.serial_number AS "serialNumber", o.user_id AS "userId", u.username, o.delivery_address_id AS "deliveryAddressId",
+             ${ADDRESS_JSON} AS address, o.payment_method AS "paymentMethod", o.saga_status AS "sagaStatus",
+             o.saga_deadline AS "sagaDeadline", o.saga_ended_at AS "sagaEndedAt", o.total_cents AS "totalCents",
+             o.last_event_sequence AS "lastEventSequence", o.created_at AS "createdAt", o.deleted_at AS "deletedAt",
+             (SELECT json_agg(json_build_object('productId', l.product_id, 'productName', l.product_name, 'listPriceCents', l.list_price_cents,
+                                                'discount', l.discount, 'actualPriceCents', l.actual_price_cents) ORDER BY l.position)
+                FROM order_lines l WHERE l.order_id = o.id) AS lines
+      FROM orders o
+      JOIN users u ON u.id = o.user_id
+      JOIN addresses a ON a.id = o.delivery_address_id
+      WHERE o.id = ${orderId}::uuid
+      FOR UPDATE OF o`;
+    if (!row) return undefined;
+    const order = Order.restore({
       id: row.id,
       serialNumber: Number(row.serialNumber),
-      client: { id: row.userId, username: row.user.username },
-      deliveryAddress: { id: row.deliveryAddressId, fullAddress: fullAddress(row.deliveryAddress) },
+      client: { id: row.userId, username: row.username },
+      deliveryAddress: { id: row.deliveryAddressId, fullAddress: fullAddress(row.address) },
       paymentMethod: row.paymentMethod as PaymentMethod,
       orderStatus: 'New',
       sagaStatus: row.sagaStatus as SagaStatus,
       sagaDeadline: row.sagaDeadline,
       sagaEndedAt: row.sagaEndedAt,
-      lines: row.lines.map((line) => ({
-        productId: line.productId,
-        productName: line.productName,
-        listPriceCents: Number(line.listPriceCents),
-        discount: line.discount,
-        actualPriceCents: Number(line.actualPriceCents),
-      })),
+      lines: (row.lines ?? []).map((line) => ({ ...line, listPriceCents: Number(line.listPriceCents), actualPriceCents: Number(line.actualPriceCents) })),
       totalCents: Number(row.totalCents),
       createdAt: row.createdAt,
       deletedAt: row.deletedAt,
-    };
-    const order = Order.restore(state);
+    });
     this.versions.set(order, row.lastEventSequence);
     return order;
   }
@@ -145,10 +172,11 @@ export class PrismaOrderRepository {
     const s = order.snapshot;
     const events = order.pullEvents();
     await this.appendEvents(events, version);
-    await requireTransaction().order.update({
-      where: { id: s.id },
-      data: { sagaStatus: s.sagaStatus, sagaEndedAt: s.sagaEndedAt, deletedAt: s.deletedAt, lastEventSequence: version + events.length },
-    });
+    await requireTransaction().$executeRaw`
+      UPDATE orders
+      SET saga_status = ${s.sagaStatus}, saga_ended_at = ${s.sagaEndedAt}::timestamptz, deleted_at = ${s.deletedAt}::timestamptz,
+          last_event_sequence = ${version + events.length}
+      WHERE id = ${s.id}::uuid`;
     this.versions.set(order, version + events.length);
     if (order.heldEventsFate === 'release') await this.outbox.releaseHeld(s.id);
     if (order.heldEventsFate === 'discard') await this.outbox.discardHeld(s.id);
