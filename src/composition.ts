@@ -11,7 +11,7 @@ import { transactionBehavior } from './kernel/behaviors/transaction.js';
 import { errorTranslationBehavior } from './kernel/behaviors/error-translation.js';
 import { isDatabaseUnavailable, toUnavailable } from './platform/database/database-errors.js';
 import { createDatabase, type Database } from './platform/database/prisma.js';
-import { createTransactionRunner } from './platform/database/transaction-runner.js';
+import { createStatementRunner, createTransactionRunner } from './platform/database/transaction-runner.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
 import { createRedis } from './platform/cache/redis.js';
@@ -103,7 +103,10 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
       metricsBehavior(metrics.messageDuration),
       errorTranslationBehavior((error) => (isDatabaseUnavailable(error) ? toUnavailable() : undefined)),
       validationBehavior(),
-      transactionBehavior(createTransactionRunner(database, { timeoutMs: config.DEPENDENCY_TIMEOUT })),
+      transactionBehavior({
+        transaction: createTransactionRunner(database, { timeoutMs: config.DEPENDENCY_TIMEOUT }),
+        statement: createStatementRunner(database, { timeoutMs: config.DEPENDENCY_TIMEOUT }),
+      }),
     ],
   });
   container.register(TOKENS.Mediator, { useValue: mediator });

@@ -8,6 +8,13 @@ export interface MessageType<Schema extends z.ZodType = z.ZodType, Result = unkn
   readonly kind: 'command' | 'query';
   readonly name: string;
   readonly schema: Schema;
+  /**
+   * Commands only: how the transaction behaviour runs the handler. 'transaction' (the default) opens one
+   * database transaction around it. 'statement' opens none: the handler may read first, but makes all its
+   * writes in one SQL statement, which PostgreSQL applies atomically by itself. For the hottest write, where
+   * BEGIN and COMMIT are two of its round trips.
+   */
+  readonly unitOfWork?: UnitOfWorkKind;
   /** Never set; carries the result type for the compiler. */
   readonly __result?: Result;
 }
@@ -16,8 +23,14 @@ export type PayloadOf<M> = M extends MessageType<infer S, unknown> ? z.output<S>
 export type InputOf<M> = M extends MessageType<infer S, unknown> ? z.input<S> : never;
 export type ResultOf<M> = M extends MessageType<z.ZodType, infer R> ? R : never;
 
-export function defineCommand<Schema extends z.ZodType, Result = void>(name: string, schema: Schema): MessageType<Schema, Result> {
-  return Object.freeze({ kind: 'command', name, schema });
+export type UnitOfWorkKind = 'transaction' | 'statement';
+
+export function defineCommand<Schema extends z.ZodType, Result = void>(
+  name: string,
+  schema: Schema,
+  options: { unitOfWork?: UnitOfWorkKind } = {},
+): MessageType<Schema, Result> {
+  return Object.freeze({ kind: 'command', name, schema, unitOfWork: options.unitOfWork ?? 'transaction' });
 }
 
 export function defineQuery<Schema extends z.ZodType, Result>(name: string, schema: Schema): MessageType<Schema, Result> {

@@ -27,6 +27,8 @@ export const CreateOrder = defineCommand(
     userID: uuid,
     deliveryAddress: uuid.meta({ description: 'the id of an existing address' }),
   }),
+  // Reads its context, then writes the order, its lines and its outbox rows in one statement (insertNew).
+  { unitOfWork: 'statement' },
 );
 type CreateOrderPayload = z.output<typeof CreateOrder.schema>;
 

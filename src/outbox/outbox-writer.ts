@@ -1,4 +1,5 @@
 import { inject, injectable } from 'tsyringe';
+import { Prisma } from '../generated/prisma/client.js';
 import { TOKENS } from '../tokens.js';
 import type { DomainEvent } from '../kernel/aggregate-root.js';
 import { onCommit, requireTransaction } from '../platform/database/transaction-context.js';
@@ -34,11 +35,20 @@ export class OutboxWriter {
 
   async append(entries: OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    await requireTransaction().$executeRaw`${this.insertStatement(entries)}`;
+  }
+
+  /**
+   * The INSERT of the entries' rows, for a caller that must make all its writes in one statement (a CTE part):
+   * with `onlyWith`, the name of a CTE in that statement, the rows are written only if it returned a row.
+   * Wakes the relay after commit, as append does. All rows in one statement, in raw SQL: this runs for every
+   * order created, and Prisma's createMany spent more CPU building the query than PostgreSQL spent running it.
+   */
+  insertStatement(entries: OutboxEntry[], onlyWith?: string): Prisma.Sql {
     const correlationId = currentCorrelationId() ?? null;
     const readyAt = new Date();
-    // One statement for all rows, in raw SQL: this runs in every create-order transaction, and Prisma's
-    // createMany spent more CPU building the query than PostgreSQL spent running it.
-    await requireTransaction().$executeRaw`
+    if (entries.some((entry) => entry.status === OutboxStatus.Ready)) this.wakeRelayAfterCommit();
+    return Prisma.sql`
       INSERT INTO outbox (event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, correlation_id, status, ready_at)
       SELECT e.event_id, e.aggregate_id, e.sequence, e.exchange, e.routing_key, e.event_type, e.payload, ${correlationId}, e.status,
              CASE WHEN e.status = 'Ready' THEN ${readyAt}::timestamptz END
@@ -46,8 +56,8 @@ export class OutboxWriter {
                   ${entries.map((e) => e.sequence)}::int[], ${entries.map((e) => e.exchange)}::text[],
                   ${entries.map((e) => e.routingKey)}::text[], ${entries.map((e) => e.event.eventType)}::text[],
                   ${entries.map((e) => JSON.stringify(messageBody(e.event)))}::jsonb[], ${entries.map((e) => e.status)}::text[])
-        AS e(event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, status)`;
-    if (entries.some((entry) => entry.status === OutboxStatus.Ready)) this.wakeRelayAfterCommit();
+        AS e(event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, status)
+      ${onlyWith === undefined ? Prisma.empty : Prisma.sql`WHERE EXISTS (SELECT 1 FROM ${Prisma.raw(onlyWith)})`}`;
   }
 
   /** The saga approved: the aggregate's held rows become ready, keeping their recorded sequence. */

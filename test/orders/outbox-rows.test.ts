@@ -106,8 +106,27 @@ describe('outbox rows written by commands', () => {
     expect(rows[4]!.payload).toMatchObject({ eventType: 'OrderCanceled', reason: 'Rejected', orderID: body.orderID });
   });
 
-  it('when a command fails after saving, then neither the order nor any outbox row is left', async () => {
+  it('when the create statement fails in its outbox part, then no order, line or outbox row of it is written', async () => {
+    const body = orderBody(catalog);
+    // A stray row holding the order's first sequence number makes the outbox part of the one statement fail.
+    const client = await connectPg(t.databaseUrl);
+    await client.query(
+      `INSERT INTO outbox (event_id, aggregate_id, sequence, exchange, routing_key, event_type, payload, status)
+       VALUES (gen_random_uuid(), $1, 1, 'Orders', 'Order.Test', 'OrderTestEvent', '{}', 'Parked')`,
+      [body.orderID],
+    );
+    const res = await t.http.post('/api/v1/orders').send(body);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    const { rows: orders } = await client.query('SELECT count(*)::int AS n FROM orders WHERE id = $1', [body.orderID]);
+    const { rows: lines } = await client.query('SELECT count(*)::int AS n FROM order_lines WHERE order_id = $1', [body.orderID]);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [body.orderID]);
+    await client.end();
+    expect([orders[0].n, lines[0].n]).toEqual([0, 0]);
+  });
+
+  it('when a command in a transaction fails after saving, then neither the order nor any outbox row is left', async () => {
     const service = t.service;
+    const inTransaction = createTransactionRunner(service.database, { timeoutMs: 5_000 });
     const realHandler = createOrderHandler(service.container.resolve(TOKENS.OrderRepository), () => new Date(), () => 60_000);
     const failingAfterSave: Handler<typeof CreateOrder> = async (payload, context) => {
       await realHandler(payload, context);
@@ -116,7 +135,8 @@ describe('outbox rows written by commands', () => {
     const mediator = new Mediator({
       messages: [CreateOrder],
       handlers: [[CreateOrder, failingAfterSave as Handler<never>]],
-      behaviors: [validationBehavior(), transactionBehavior(createTransactionRunner(service.database, { timeoutMs: 5_000 }))],
+      // CreateOrder itself runs as a single statement (nothing can fail after it); here it runs in a transaction.
+      behaviors: [validationBehavior(), transactionBehavior({ transaction: inTransaction, statement: inTransaction })],
     });
     const body = orderBody(catalog);
     await expect(mediator.send(CreateOrder, body, 'c')).rejects.toThrow('failure after the save');

@@ -10,6 +10,7 @@ import { errorTranslationBehavior } from '../../src/kernel/behaviors/error-trans
 import { ValidationError } from '../../src/kernel/errors.js';
 
 const Ping = defineCommand('Ping', z.object({ n: z.number() }));
+const Pong = defineCommand('Pong', z.object({ n: z.number() }), { unitOfWork: 'statement' });
 const Peek = defineQuery<z.ZodObject<{ n: z.ZodNumber }>, number>('Peek', z.object({ n: z.number() }));
 
 function recording(name: string, log: string[]): Behavior {
@@ -43,11 +44,18 @@ describe('mediator', () => {
       log.push('commit');
       return result;
     };
+    const runAsStatement = async <T>(work: () => Promise<T>) => {
+      log.push('statement unit');
+      const result = await work();
+      log.push('statement done');
+      return result;
+    };
     const validation = validationBehavior();
     const mediator = new Mediator({
-      messages: [Ping, Peek],
+      messages: [Ping, Pong, Peek],
       handlers: [
         [Ping, (async () => void log.push('handler')) as never],
+        [Pong, (async () => void log.push('handler')) as never],
         [Peek, (async ({ n }: { n: number }) => n * 2) as never],
       ],
       // The same list, in the same order, as src/composition.ts.
@@ -58,11 +66,16 @@ describe('mediator', () => {
           log.push('validate');
           return validation(envelope, next);
         },
-        transactionBehavior(runInTransaction),
+        transactionBehavior({ transaction: runInTransaction, statement: runAsStatement }),
       ],
     });
     await mediator.send(Ping, { n: 1 }, 'c-1');
     expect(log).toEqual(['validate', 'begin', 'handler', 'commit', 'metrics', 'log']);
+
+    log.length = 0;
+    await mediator.send(Pong, { n: 1 }, 'c-1');
+    // A command declared a single-statement unit of work gets that runner instead of a transaction.
+    expect(log).toEqual(['validate', 'statement unit', 'handler', 'statement done', 'metrics', 'log']);
 
     log.length = 0;
     await expect(mediator.send(Ping, { n: 'x' }, 'c-2')).rejects.toBeInstanceOf(ValidationError);

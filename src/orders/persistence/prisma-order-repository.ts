@@ -3,7 +3,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import { TOKENS } from '../../tokens.js';
 import type { Database } from '../../platform/database/prisma.js';
 import { reader, requireTransaction } from '../../platform/database/transaction-context.js';
-import type { OutboxWriter } from '../../outbox/outbox-writer.js';
+import type { OutboxEntry, OutboxWriter } from '../../outbox/outbox-writer.js';
 import { fullAddress, type AddressFields } from '../../customers/address.js';
 import { Order } from '../domain/order.js';
 import type { PaymentMethod, SagaStatus } from '../domain/order-status.js';
@@ -93,15 +93,16 @@ export class PrismaOrderRepository {
   }
 
   /**
-   * Inserts a new order with its lines and events. Returns false, writing nothing, when an order with this id
-   * already exists (also when a concurrent request created it a moment ago: ON CONFLICT waits for that one).
+   * Inserts a new order with its lines and events, in one statement (CreateOrder is a single-statement unit of
+   * work). Returns false, writing nothing, when an order with this id already exists (also when a concurrent
+   * request created it a moment ago: ON CONFLICT waits for that one).
    */
   async insertNew(order: Order, requestFingerprint: string): Promise<boolean> {
     const s = order.snapshot;
     const events = order.pullEvents();
     const lines = s.lines;
-    // The order and its lines in one statement (raw SQL: this is the hottest write of the service). ON CONFLICT
-    // DO NOTHING leaves `inserted` empty when the id exists, and then no line is written either.
+    // Raw SQL: this is the hottest write of the service. ON CONFLICT DO NOTHING leaves `inserted` empty when the
+    // id exists, and then no line and no outbox row is written either.
     const [result] = await requireTransaction().$queryRaw<{ inserted: number }[]>`
       WITH inserted AS (
         INSERT INTO orders (id, serial_number, user_id, delivery_address_id, payment_method, order_status, saga_status,
@@ -119,10 +120,11 @@ export class PrismaOrderRepository {
                     ${lines.map((l) => l.listPriceCents)}::bigint[], ${lines.map((l) => l.discount)}::int[],
                     ${lines.map((l) => l.actualPriceCents)}::bigint[])
                WITH ORDINALITY AS l(product_id, product_name, list_price_cents, discount, actual_price_cents, position)
+      ), new_events AS (
+        ${this.outbox.insertStatement(this.outboxEntries(events, 0), 'inserted')}
       )
       SELECT count(*)::int AS inserted FROM inserted`;
     if (!result || result.inserted === 0) return false;
-    await this.appendEvents(events, 0);
     this.versions.set(order, events.length);
     return true;
   }
@@ -184,8 +186,10 @@ export class PrismaOrderRepository {
 
   /** Writes events as outbox rows continuing the order's sequence after `version`. */
   private appendEvents(events: OrderEvent[], version: number): Promise<void> {
-    return this.outbox.append(
-      events.map((event, index) => ({ event, exchange: ORDERS_EXCHANGE, ...ORDER_EVENT_ROUTES[event.eventType], sequence: version + index + 1 })),
-    );
+    return this.outbox.append(this.outboxEntries(events, version));
+  }
+
+  private outboxEntries(events: OrderEvent[], version: number): OutboxEntry[] {
+    return events.map((event, index) => ({ event, exchange: ORDERS_EXCHANGE, ...ORDER_EVENT_ROUTES[event.eventType], sequence: version + index + 1 }));
   }
 }

@@ -5,6 +5,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 export type Transaction = Prisma.TransactionClient;
 
 interface UnitOfWork {
+  /** The open transaction, or (a single-statement unit) the pool, where each statement commits by itself. */
   tx: Transaction;
   afterCommit: (() => void)[];
 }
@@ -20,6 +21,14 @@ export async function runInTransactionContext<T>(tx: Transaction, work: () => Pr
   const unit: UnitOfWork = { tx, afterCommit: [] };
   const result = await storage.run(unit, work);
   return { result, afterCommit: unit.afterCommit };
+}
+
+/**
+ * Runs work as a single-statement unit: no transaction is opened, reads and writes go to the pool, and the work
+ * must make all its writes in one statement. Returns the callbacks to run once that statement has committed.
+ */
+export async function runInStatementContext<T>(database: Database, work: () => Promise<T>): Promise<{ result: T; afterCommit: (() => void)[] }> {
+  return runInTransactionContext(database, work);
 }
 
 /** For writes: the command's transaction, or a programming error when code writes outside a command. */
