@@ -10,7 +10,8 @@ import { validationBehavior } from './kernel/behaviors/validation.js';
 import { transactionBehavior } from './kernel/behaviors/transaction.js';
 import { errorTranslationBehavior } from './kernel/behaviors/error-translation.js';
 import { isDatabaseUnavailable, toUnavailable } from './platform/database/database-errors.js';
-import { createDatabase, type Database } from './platform/database/prisma.js';
+import type pg from 'pg';
+import { createDatabaseOnPool, createPool, type Database } from './platform/database/prisma.js';
 import { createStatementRunner, createTransactionRunner } from './platform/database/transaction-runner.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
@@ -37,6 +38,8 @@ export interface Service {
   logger: Logger;
   metrics: Metrics;
   database: Database;
+  /** The connection pool under `database`, for the relay's transaction (src/outbox/outbox-claim.ts says why). */
+  pool: pg.Pool;
   redis: Redis;
   rabbit: RabbitConnection;
   mediator: Mediator;
@@ -62,7 +65,8 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   const container = rootContainer.createChildContainer();
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const database = createDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const pool = createPool({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const database = createDatabaseOnPool(pool);
   const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix ?? config.REDIS_KEY_PREFIX });
   const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
   const clock = options.clock ?? (() => new Date());
@@ -125,6 +129,7 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     logger,
     metrics,
     database,
+    pool,
     redis,
     rabbit,
     mediator,

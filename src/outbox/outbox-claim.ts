@@ -1,5 +1,4 @@
-import { Prisma } from '../generated/prisma/client.js';
-import type { Transaction } from '../platform/database/transaction-context.js';
+import type pg from 'pg';
 
 export interface ClaimedRow {
   id: bigint;
@@ -19,16 +18,24 @@ export interface ClaimedRow {
   readyAt: Date;
 }
 
+/*
+ * The relay's transaction, on a pg client of its own rather than Prisma's interactive transaction: a cycle is
+ * two round trips, "BEGIN; claim" and "mark; COMMIT", each sent as one simple-protocol query. That is why the
+ * values in these statements are written into the text (integers only, which cannot inject anything) instead
+ * of being bound: the simple protocol takes no parameters, and the extended one takes one statement at a time.
+ */
+
 /** The columns of a claimed row, from the outbox row aliased `alias`. */
-function claimedColumns(alias: string): Prisma.Sql {
-  return Prisma.raw(`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
+function claimedColumns(alias: string): string {
+  return `${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
     ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
     ${alias}.correlation_id AS "correlationId", ${alias}.attempts, ${alias}.created_at AS "createdAt",
-    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt"`);
+    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt"`;
 }
 
 /**
- * Locks the publishable rows of up to `limit` orders until the transaction ends, in (order, sequence) order.
+ * Opens the relay's transaction and locks the publishable rows of up to `limit` orders until it ends, in
+ * (order, sequence) order.
  *
  * An order's publishable rows are its head, the first row that is not finished (no earlier row Ready, held in
  * Sagas or Parked) when that head is Ready and not backing off, and the Ready rows right after it (its run),
@@ -42,8 +49,8 @@ function claimedColumns(alias: string): Prisma.Sql {
  *
  * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head and run row.
  */
-export function claimReadyRows(tx: Transaction, limit: number): Promise<ClaimedRow[]> {
-  return tx.$queryRaw<ClaimedRow[]>`
+export async function beginClaim(client: pg.ClientBase, limit: number): Promise<ClaimedRow[]> {
+  const results = (await client.query(`BEGIN;
     WITH heads AS (
       SELECT ${claimedColumns('o')}
       FROM outbox o
@@ -55,7 +62,7 @@ export function claimReadyRows(tx: Transaction, limit: number): Promise<ClaimedR
             AND earlier.sequence < o.sequence
             AND earlier.status IN ('Ready', 'Sagas', 'Parked'))
       ORDER BY o.id
-      LIMIT ${limit}
+      LIMIT ${wholeNumber(limit)}
       FOR UPDATE OF o SKIP LOCKED
     ), runs AS (
       SELECT ${claimedColumns('r')}
@@ -75,14 +82,8 @@ export function claimReadyRows(tx: Transaction, limit: number): Promise<ClaimedR
     SELECT * FROM heads
     UNION ALL
     SELECT * FROM runs
-    ORDER BY "aggregateId", sequence`;
-}
-
-export async function markPublished(tx: Transaction, ids: bigint[]): Promise<void> {
-  if (ids.length === 0) return;
-  await tx.$executeRaw`
-    UPDATE outbox SET status = 'Published', published_at = now(), last_error = NULL
-    WHERE id = ANY(${ids.map(String)}::bigint[])`;
+    ORDER BY "aggregateId", sequence`)) as unknown as pg.QueryResult[];
+  return results[1]!.rows.map((row) => ({ ...row, id: BigInt(row.id) }));
 }
 
 export interface FailedRow {
@@ -94,17 +95,35 @@ export interface FailedRow {
 }
 
 /** Counts the attempt of each failed row and schedules its next one (or parks it), in one statement. */
-export async function markFailed(tx: Transaction, rows: FailedRow[]): Promise<void> {
+export async function markFailed(client: pg.ClientBase, rows: FailedRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await tx.$executeRaw`
-    UPDATE outbox o
-    SET attempts = o.attempts + 1,
-        status = f.status,
-        -- From the moment of failure, not from the transaction's start (now()), which was before the publish.
-        next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond',
-        last_error = f.error
-    FROM unnest(${rows.map((row) => String(row.id))}::bigint[], ${rows.map((row) => row.status)}::text[],
-                ${rows.map((row) => row.delayMs)}::int[], ${rows.map((row) => row.error.slice(0, 1000))}::text[])
-      AS f(id, status, delay_ms, error)
-    WHERE o.id = f.id`;
+  await client.query(
+    `UPDATE outbox o
+     SET attempts = o.attempts + 1,
+         status = f.status,
+         -- From the moment of failure, not from the transaction's start (now()), which was before the publish.
+         next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond',
+         last_error = f.error
+     FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS f(id, status, delay_ms, error)
+     WHERE o.id = f.id`,
+    [rows.map((row) => String(row.id)), rows.map((row) => row.status), rows.map((row) => row.delayMs), rows.map((row) => row.error.slice(0, 1000))],
+  );
+}
+
+/** Marks the published rows and commits the relay's transaction, in one round trip. */
+export async function markPublishedAndCommit(client: pg.ClientBase, ids: bigint[]): Promise<void> {
+  if (ids.length === 0) {
+    await client.query('COMMIT');
+    return;
+  }
+  await client.query(`UPDATE outbox SET status = 'Published', published_at = now(), last_error = NULL
+    WHERE id = ANY('{${ids.map(wholeNumber).join(',')}}'::bigint[]);
+    COMMIT`);
+}
+
+/** A value written into SQL text: only a non-negative integer gets through. */
+function wholeNumber(value: number | bigint): string {
+  const text = String(value);
+  if (!/^\d+$/.test(text)) throw new Error(`not a whole number: ${text}`);
+  return text;
 }

@@ -24,9 +24,9 @@ export interface RunningRelay extends RunningRole {
  * delay of anything the others missed and keeps the gauges fresh.
  */
 export async function startRelayRole(service: Service): Promise<RunningRelay> {
-  const { config, logger, metrics, database, rabbit, outboxSignal, outboxNotifier } = service;
+  const { config, logger, metrics, database, pool, rabbit, outboxSignal, outboxNotifier } = service;
   const publisher = new RabbitPublisher(rabbit, logger, config.DEPENDENCY_TIMEOUT);
-  const relay = new OutboxRelay(database, publisher, metrics, logger, {
+  const relay = new OutboxRelay(pool, publisher, metrics, logger, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
     timeoutMs: config.DEPENDENCY_TIMEOUT,

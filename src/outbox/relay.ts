@@ -1,17 +1,18 @@
-import type { Database } from '../platform/database/prisma.js';
+import type pg from 'pg';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
-import { claimReadyRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './outbox-claim.js';
+import { beginClaim, markFailed, markPublishedAndCommit, type ClaimedRow, type FailedRow } from './outbox-claim.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
+import { withTimeout } from '../platform/with-timeout.js';
 
 export interface RelayOptions {
   batchSize: number;
   /** Failed attempts after which a row is parked. */
   maxAttempts: number;
-  /** Bounds waiting for a pooled connection; the transaction itself may last a few times longer. */
+  /** Bounds each wave's confirms (the publisher's timeout); statements are bounded by the pool's statement_timeout. */
   timeoutMs: number;
   /** Batches in flight at once (one claims and publishes while another awaits its confirms). */
   concurrency: number;
@@ -41,7 +42,8 @@ export class OutboxRelay {
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
-    private readonly database: Database,
+    /** The pool under Prisma: the relay's transaction runs on a pg client of its own (see outbox-claim.ts). */
+    private readonly pool: pg.Pool,
     private readonly publisher: RabbitPublisher,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -113,24 +115,38 @@ export class OutboxRelay {
   private async runBatch(): Promise<boolean> {
     if (!this.publisher.isReady) return false;
     const { timeoutMs } = this.options;
-    const result = await this.database.$transaction(
-      async (tx): Promise<BatchResult> => {
-        const rows = await claimReadyRows(tx, this.options.batchSize);
-        if (rows.length === 0) return { rows, outcomes: new Map(), failed: [] };
-        const outcomes = await publishInSequence(this.publisher, rows, toMessage);
-        const failed = this.failedRows(rows, outcomes);
-        await markPublished(
-          tx,
-          rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id),
-        );
-        await markFailed(tx, failed);
-        return { rows, outcomes, failed };
-      },
-      // The transaction spans the publish: long enough for a slow confirm, bounded so a hang ends in a rollback.
-      { maxWait: timeoutMs, timeout: Math.max(timeoutMs * 5, 10_000) },
-    );
+    // The pool bounds the wait for a connection (connectionTimeoutMillis); the transaction is bounded as a whole,
+    // long enough for slow confirms, so a hung socket ends it instead of holding the rows' locks.
+    const client = await this.pool.connect();
+    let result: BatchResult;
+    try {
+      result = await withTimeout(this.claimPublishMark(client), Math.max(timeoutMs * 5, 10_000), 'the relay transaction');
+    } catch (error) {
+      // Roll back; when that fails or hangs too, the client is destroyed, and the server rolls back as it closes.
+      const rollback = await withTimeout(client.query('ROLLBACK'), timeoutMs, 'rollback').then(() => undefined, (failure: unknown) => failure);
+      client.release(rollback instanceof Error ? rollback : undefined);
+      throw error;
+    }
+    client.release();
     this.record(result);
     return new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize;
+  }
+
+  /** The transaction: claim, publish, mark, commit. A row is marked published only after its confirm. */
+  private async claimPublishMark(client: pg.PoolClient): Promise<BatchResult> {
+    const rows = await beginClaim(client, this.options.batchSize);
+    if (rows.length === 0) {
+      await markPublishedAndCommit(client, []);
+      return { rows, outcomes: new Map(), failed: [] };
+    }
+    const outcomes = await publishInSequence(this.publisher, rows, toMessage);
+    const failed = this.failedRows(rows, outcomes);
+    await markFailed(client, failed);
+    await markPublishedAndCommit(
+      client,
+      rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id),
+    );
+    return { rows, outcomes, failed };
   }
 
   private failedRows(rows: ClaimedRow[], outcomes: Map<bigint, PublishOutcome>): FailedRow[] {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { claimReadyRows, type ClaimedRow } from '../../src/outbox/outbox-claim.js';
+import { beginClaim, markPublishedAndCommit, type ClaimedRow } from '../../src/outbox/outbox-claim.js';
 import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
 import { collectEvents, eventually, type EventCollector } from './event-collector.js';
 import { insertOutboxRows, rowsOf } from './outbox-rows.js';
@@ -22,6 +22,18 @@ afterAll(async () => {
 
 const claimed = (rows: ClaimedRow[], orderId: string) => rows.filter((row) => row.aggregateId === orderId).map((row) => row.sequence);
 
+/** A claim that commits at once without marking anything, as an empty relay cycle would. */
+async function claimAndLetGo(limit: number): Promise<ClaimedRow[]> {
+  const relayClient = await connectPg(t.databaseUrl);
+  try {
+    const rows = await beginClaim(relayClient, limit);
+    await markPublishedAndCommit(relayClient, []);
+    return rows;
+  } finally {
+    await relayClient.end();
+  }
+}
+
 describe('claiming an order run', () => {
   it('when an order has consecutive Ready rows, then one claim takes them in sequence and stops at a held row', async () => {
     const orderId = randomUUID();
@@ -32,31 +44,22 @@ describe('claiming an order run', () => {
       { orderId, sequence: 4, status: 'Sagas' },
       { orderId, sequence: 5 },
     ]);
-    const rows = await t.service.database.$transaction((tx) => claimReadyRows(tx, 10));
+    const rows = await claimAndLetGo(10);
     expect(claimed(rows, orderId)).toEqual([1, 2, 3]);
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 
-  it('when one transaction holds an order, then a second claim takes none of its rows but other orders', async () => {
+  it('when one relay holds an order, then a second claim takes none of its rows but other orders', async () => {
     const busy = randomUUID();
     const free = randomUUID();
     await insertOutboxRows(client, [1, 2, 3].map((sequence) => ({ orderId: busy, sequence })));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let first: ClaimedRow[] | undefined;
-    const holding = t.service.database.$transaction(
-      async (tx) => {
-        first = await claimReadyRows(tx, 10);
-        await held;
-      },
-      { timeout: 30_000 },
-    );
-    await eventually('the first claim', async () => first);
+    const holder = await connectPg(t.databaseUrl);
+    const first = await beginClaim(holder, 10);
     await insertOutboxRows(client, [1, 2].map((sequence) => ({ orderId: free, sequence })));
-    const second = await t.service.database.$transaction((tx) => claimReadyRows(tx, 10));
-    release();
-    await holding;
-    expect(claimed(first!, busy)).toEqual([1, 2, 3]);
+    const second = await claimAndLetGo(10);
+    await markPublishedAndCommit(holder, []);
+    await holder.end();
+    expect(claimed(first, busy)).toEqual([1, 2, 3]);
     expect(claimed(second, busy)).toEqual([]);
     expect(claimed(second, free)).toEqual([1, 2]);
     await client.query('DELETE FROM outbox WHERE aggregate_id = ANY($1::uuid[])', [[busy, free]]);

@@ -12,8 +12,12 @@ export interface DatabaseOptions {
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
-  const adapter = new PrismaPg(createPool(options), { disposeExternalPool: true });
-  return new PrismaClient({ adapter });
+  return createDatabaseOnPool(createPool(options));
+}
+
+/** Prisma over a pool the caller also uses directly (the relay); disconnecting Prisma ends the pool. */
+export function createDatabaseOnPool(pool: pg.Pool): Database {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }
 
 /**
