@@ -2,7 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import { Prisma } from '../generated/prisma/client.js';
 import { TOKENS } from '../tokens.js';
 import type { DomainEvent } from '../kernel/aggregate-root.js';
-import { onCommit, requireTransaction } from '../platform/database/transaction-context.js';
+import { onCommit } from '../platform/database/transaction-context.js';
 import { currentCorrelationId } from '../platform/observability/correlation.js';
 import type { OutboxSignal } from './outbox-signal.js';
 import { OutboxStatus } from './outbox-status.js';
@@ -28,20 +28,18 @@ export function messageBody(event: DomainEvent): Record<string, unknown> {
   };
 }
 
-/** Writes events as outbox rows inside the current command's transaction; never outside one. */
+/**
+ * The outbox's SQL for a command's writes: events as rows, and the fate of held rows. Each method returns a
+ * statement for the repository to embed in its own one (a CTE part), so that an aggregate's changes and its
+ * events are written by one statement, inside the command's unit of work; never outside one.
+ */
 @injectable()
 export class OutboxWriter {
   constructor(@inject(TOKENS.OutboxSignal) private readonly signal: OutboxSignal) {}
 
-  async append(entries: OutboxEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await requireTransaction().$executeRaw`${this.insertStatement(entries)}`;
-  }
-
   /**
-   * The INSERT of the entries' rows, for a caller that must make all its writes in one statement (a CTE part):
-   * with `onlyWith`, the name of a CTE in that statement, the rows are written only if it returned a row.
-   * Wakes the relay after commit, as append does. All rows in one statement, in raw SQL: this runs for every
+   * The INSERT of the entries' rows. With `onlyWith`, the name of a CTE in the same statement, the rows are
+   * written only if it returned a row. Wakes the relay after commit when a row is Ready. All rows in one statement, in raw SQL: this runs for every
    * order created, and Prisma's createMany spent more CPU building the query than PostgreSQL spent running it.
    */
   insertStatement(entries: OutboxEntry[], onlyWith?: string): Prisma.Sql {
@@ -60,20 +58,20 @@ export class OutboxWriter {
       ${onlyWith === undefined ? Prisma.empty : Prisma.sql`WHERE EXISTS (SELECT 1 FROM ${Prisma.raw(onlyWith)})`}`;
   }
 
-  /** The saga approved: the aggregate's held rows become ready, keeping their recorded sequence. */
-  async releaseHeld(aggregateId: string): Promise<number> {
+  /**
+   * The UPDATE that decides the fate of an aggregate's held rows, for the caller to embed in its own statement.
+   * 'release' (the saga approved): they become ready, keeping their recorded sequence, and the relay is woken
+   * after commit. 'discard' (the saga ended without approval): they will never be published.
+   */
+  heldRowsStatement(aggregateId: string, fate: 'release' | 'discard'): Prisma.Sql {
+    if (fate === 'discard') {
+      return Prisma.sql`UPDATE outbox SET status = ${OutboxStatus.Discarded} WHERE aggregate_id = ${aggregateId}::uuid AND status = ${OutboxStatus.Held}`;
+    }
+    this.wakeRelayAfterCommit();
     const now = new Date();
-    const count = await requireTransaction().$executeRaw`
+    return Prisma.sql`
       UPDATE outbox SET status = ${OutboxStatus.Ready}, ready_at = ${now}::timestamptz, next_attempt_at = ${now}::timestamptz
       WHERE aggregate_id = ${aggregateId}::uuid AND status = ${OutboxStatus.Held}`;
-    if (count > 0) this.wakeRelayAfterCommit();
-    return count;
-  }
-
-  /** The saga ended without approval: the held rows will never be published. */
-  async discardHeld(aggregateId: string): Promise<number> {
-    return requireTransaction().$executeRaw`
-      UPDATE outbox SET status = ${OutboxStatus.Discarded} WHERE aggregate_id = ${aggregateId}::uuid AND status = ${OutboxStatus.Held}`;
   }
 
   private wakeRelayAfterCommit(): void {

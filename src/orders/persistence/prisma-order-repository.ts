@@ -167,26 +167,27 @@ export class PrismaOrderRepository {
     return order;
   }
 
-  /** Saves the changes of an order loaded with getForUpdate. */
+  /**
+   * Saves the changes of an order loaded with getForUpdate in one statement: the order row, its new events as
+   * outbox rows, and the fate of its held rows (the parts touch different rows, so none needs another's effect).
+   */
   async save(order: Order): Promise<void> {
     const version = this.versions.get(order);
     if (version === undefined) throw new Error('save() of an order that was not loaded by this repository');
     const s = order.snapshot;
     const events = order.pullEvents();
-    await this.appendEvents(events, version);
+    const fate = order.heldEventsFate;
     await requireTransaction().$executeRaw`
-      UPDATE orders
-      SET saga_status = ${s.sagaStatus}, saga_ended_at = ${s.sagaEndedAt}::timestamptz, deleted_at = ${s.deletedAt}::timestamptz,
-          last_event_sequence = ${version + events.length}
-      WHERE id = ${s.id}::uuid`;
+      WITH updated AS (
+        UPDATE orders
+        SET saga_status = ${s.sagaStatus}, saga_ended_at = ${s.sagaEndedAt}::timestamptz, deleted_at = ${s.deletedAt}::timestamptz,
+            last_event_sequence = ${version + events.length}
+        WHERE id = ${s.id}::uuid
+      )${events.length === 0 ? Prisma.empty : Prisma.sql`, new_events AS (${this.outbox.insertStatement(this.outboxEntries(events, version))})`}${
+        fate === undefined ? Prisma.empty : Prisma.sql`, held AS (${this.outbox.heldRowsStatement(s.id, fate)})`
+      }
+      SELECT 1`;
     this.versions.set(order, version + events.length);
-    if (order.heldEventsFate === 'release') await this.outbox.releaseHeld(s.id);
-    if (order.heldEventsFate === 'discard') await this.outbox.discardHeld(s.id);
-  }
-
-  /** Writes events as outbox rows continuing the order's sequence after `version`. */
-  private appendEvents(events: OrderEvent[], version: number): Promise<void> {
-    return this.outbox.append(this.outboxEntries(events, version));
   }
 
   private outboxEntries(events: OrderEvent[], version: number): OutboxEntry[] {
