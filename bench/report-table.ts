@@ -159,42 +159,33 @@ export function buildWhatIfTable(figures: Figures): WhatIfRow[] {
   const rss = (step: string, load: string) => match(figures, step, new RegExp(`^rss service under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
   const saga = (values: number[] | undefined, floor: number[] | undefined) =>
     values ? `p50 ${ms(values[0]!)}, p95 ${ms(values[1]!)}${values[2] ? `, ${values[2]} POSTs not 204` : ''}${floor ? ` (floor p50 ${ms(floor[0]!)}, p95 ${ms(floor[1]!)})` : ''}` : 'not measured';
-  const nodelay = sagaFigures(figures, 'saga-round-trip+nodelay');
-  if ('saga-round-trip+nodelay' in figures) {
+  const split = sagaFigures(figures, 'saga-round-trip+split');
+  if ('saga-round-trip+split' in figures) {
     rows.push({
-      benchmark: 'saga round trip at 100 orders/s, Nagle off on every socket (what noDelay: true in rabbitmq-connection.ts would do)',
+      benchmark: 'saga round trip at 100 orders/s, the roles in three processes (http | relay | consumers,scheduler)',
       shipped: saga(shipped, sagaFloor('saga-round-trip')),
-      whatIf: saga(nodelay, sagaFloor('saga-round-trip+nodelay')),
-      change: shipped && nodelay ? `p50 ${x(nodelay[0]! / shipped[0]!)}, p95 ${x(nodelay[1]! / shipped[1]!)} of shipped` : '—',
-    });
-  }
-  const split = sagaFigures(figures, 'saga-round-trip+nodelay+split');
-  if ('saga-round-trip+nodelay+split' in figures) {
-    rows.push({
-      benchmark: 'saga round trip at 100 orders/s, Nagle off everywhere and the roles in three processes (http | relay | consumers,scheduler)',
-      shipped: saga(shipped, sagaFloor('saga-round-trip')),
-      whatIf: saga(split, sagaFloor('saga-round-trip+nodelay+split')),
-      change: shipped && split ? `p50 ${x(split[0]! / shipped[0]!)}, p95 ${x(split[1]! / shipped[1]!)} of shipped${nodelay ? `; p95 ${x(split[1]! / nodelay[1]!)} of Nagle off in one process` : ''}` : '—',
+      whatIf: saga(split, sagaFloor('saga-round-trip+split')),
+      change: shipped && split ? `p50 ${x(split[0]! / shipped[0]!)}, p95 ${x(split[1]! / shipped[1]!)} of shipped` : '—',
     });
   }
   const create = (step: string) => match(figures, step, new RegExp(`^service \\(.*?\\): ${num} orders/s, p50 ${num} ms, p99 ${num} ms, server cpu ${num} ms/order`, 'm'));
-  if ('create-order-vs-floor+old-space-128' in figures) {
-    const [a, b, ca, cb] = [rss('create-order-vs-floor', 'create-order'), rss('create-order-vs-floor+old-space-128', 'create-order'), create('create-order-vs-floor'), create('create-order-vs-floor+old-space-128')];
+  if ('create-order-vs-floor+no-heap-cap' in figures) {
+    const [a, b, ca, cb] = [rss('create-order-vs-floor', 'create-order'), rss('create-order-vs-floor+no-heap-cap', 'create-order'), create('create-order-vs-floor'), create('create-order-vs-floor+no-heap-cap')];
     rows.push({
-      benchmark: 'service RSS under the create-order load, node --max-old-space-size=128',
+      benchmark: 'service RSS under the create-order load without the Dockerfile heap cap (no --max-old-space-size)',
       shipped: a && ca ? `RSS max ${a[0]} MB, mean ${a[1]} MB; ${ca[0]} orders/s, ${ca[3]} ms cpu/order` : 'not measured',
       whatIf: b && cb ? `RSS max ${b[0]} MB, mean ${b[1]} MB; ${cb[0]} orders/s, ${cb[3]} ms cpu/order` : 'not measured',
       change: a && b && ca && cb ? `RSS max ${x(b[0]! / a[0]!)}, orders/s ${x(cb[0]! / ca[0]!)}, cpu/order ${x(cb[3]! / ca[3]!)}` : '—',
     });
   }
-  if ('saga-round-trip+nodelay+old-space-128' in figures) {
-    const [a, b] = [rss('saga-round-trip', 'saga'), rss('saga-round-trip+nodelay+old-space-128', 'saga')];
-    const both = sagaFigures(figures, 'saga-round-trip+nodelay+old-space-128');
+  if ('saga-round-trip+no-heap-cap' in figures) {
+    const [a, b] = [rss('saga-round-trip', 'saga'), rss('saga-round-trip+no-heap-cap', 'saga')];
+    const uncapped = sagaFigures(figures, 'saga-round-trip+no-heap-cap');
     rows.push({
-      benchmark: 'service RSS under the saga load (all roles), Nagle off everywhere and node --max-old-space-size=128',
+      benchmark: 'service RSS under the saga load (all roles) without the Dockerfile heap cap',
       shipped: a ? `RSS max ${a[0]} MB, mean ${a[1]} MB; ${saga(shipped, undefined)}` : 'not measured',
-      whatIf: b ? `RSS max ${b[0]} MB, mean ${b[1]} MB; ${saga(both, undefined)}` : 'not measured',
-      change: a && b ? `RSS max ${x(b[0]! / a[0]!)}${both && nodelay ? `; p95 ${x(both[1]! / nodelay[1]!)} of the Nagle-off run without the cap` : ''}` : '—',
+      whatIf: b ? `RSS max ${b[0]} MB, mean ${b[1]} MB; ${saga(uncapped, undefined)}` : 'not measured',
+      change: a && b ? `RSS max ${x(b[0]! / a[0]!)}${uncapped && shipped ? `, p95 ${x(uncapped[1]! / shipped[1]!)}` : ''}` : '—',
     });
   }
   return rows;

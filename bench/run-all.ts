@@ -16,7 +16,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { buildTable, buildWhatIfTable, type Figures } from './report-table.js';
 import { renderReport, type StepRun } from './report-render.js';
@@ -34,7 +33,6 @@ export interface Step {
 
 const SAGA_ENV = { BENCH_RATE: '100', BENCH_SECONDS: '20', BENCH_ROUNDS: '2', BENCH_WARMUP_SECONDS: '3' };
 const CREATE_ENV = { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10', BENCH_ROUNDS: '2', BENCH_WARMUP_SECONDS: '3', BENCH_POOL_SIZE: '10' };
-const NODELAY = `--import ${resolve('bench/support/tcp-nodelay.mjs')}`;
 /** What-if runs are shorter: they show a direction and a size, beside the full-length shipped figure. */
 const WHAT_IF_SAGA_ENV = { ...SAGA_ENV, BENCH_SECONDS: '10' };
 
@@ -57,22 +55,11 @@ const STEPS: Step[] = [
   { name: 'saga-round-trip', file: 'bench/saga-round-trip.ts', env: SAGA_ENV, about: 'POST -> simulator approves -> listed in the Redis projection, 100 orders/s, 20 s each in 2 alternating slices' },
 ];
 
-/** Changes outside src/ that the analysis points at, measured as what-ifs. */
+/** Deployment choices measured the other way (what the shipped configuration buys), and a split deployment. */
 const WHAT_IFS: Step[] = [
-  { name: 'saga-round-trip+nodelay', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY }, about: 'saga round trip (10 s per side) with Nagle off on every socket of every process (preload bench/support/tcp-nodelay.mjs)' },
-  { name: 'create-order-vs-floor+old-space-128', file: 'bench/create-order-vs-floor.ts', env: { ...CREATE_ENV, BENCH_SERVICE_NODE_ARGS: '--max-old-space-size=128' }, about: 'create-order vs floor, the service started with node --max-old-space-size=128' },
-  {
-    name: 'saga-round-trip+nodelay+split',
-    file: 'bench/saga-round-trip.ts',
-    env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY, BENCH_SAGA_SPLIT: '1' },
-    about: 'saga round trip (10 s per side) with Nagle off everywhere and the roles in three processes (http | relay | consumers,scheduler)',
-  },
-  {
-    name: 'saga-round-trip+nodelay+old-space-128',
-    file: 'bench/saga-round-trip.ts',
-    env: { ...WHAT_IF_SAGA_ENV, NODE_OPTIONS: NODELAY, BENCH_SERVICE_NODE_ARGS: '--max-old-space-size=128' },
-    about: 'saga round trip (10 s per side) with Nagle off everywhere and the service started with node --max-old-space-size=128',
-  },
+  { name: 'create-order-vs-floor+no-heap-cap', file: 'bench/create-order-vs-floor.ts', env: { ...CREATE_ENV, BENCH_DEPLOYED_NODE_OPTIONS: '' }, about: "create-order vs floor, the service without the Dockerfile's NODE_OPTIONS heap cap" },
+  { name: 'saga-round-trip+no-heap-cap', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, BENCH_DEPLOYED_NODE_OPTIONS: '' }, about: "saga round trip (10 s per side), the service without the Dockerfile's NODE_OPTIONS heap cap" },
+  { name: 'saga-round-trip+split', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, BENCH_SAGA_SPLIT: '1' }, about: 'saga round trip (10 s per side) with the roles in three processes (http | relay | consumers,scheduler)' },
 ];
 
 const REPORT = process.env.BENCH_REPORT ?? 'bench/REPORT.md';

@@ -3,10 +3,11 @@
  * with ROLES and the environment's database, vhost and Redis key prefix, as its own OS process (no benchmark
  * hooks inside, unlike service-process.ts). The build is `tsc -p tsconfig.build.json` into bench/results/dist
  * (git-ignored), made once per run. BENCH_SERVICE_RUNTIME=tsx runs `node --import tsx src/main.ts` instead
- * (tsx's loader and source maps add memory). BENCH_CPU_PROF_DIR=<dir> starts it under `node --cpu-prof`; the
+ * (tsx's loader and source maps add memory). The build gets the Dockerfile's NODE_OPTIONS (the heap cap). BENCH_CPU_PROF_DIR=<dir> starts it under `node --cpu-prof`; the
  * profile is written when it exits. BENCH_SERVICE_NODE_ARGS adds node options (e.g. --max-semi-space-size=4).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,8 +35,23 @@ export function ensureBuild(): Promise<void> {
 export async function serviceCommand(module: string): Promise<{ args: string[]; env: Record<string, string> }> {
   await ensureBuild();
   return RUNTIME === 'dist'
-    ? { args: [`${DIST_DIR}/${module}.js`], env: { NODE_ENV: 'production' } }
+    ? { args: [`${DIST_DIR}/${module}.js`], env: { NODE_ENV: 'production', NODE_OPTIONS: joinedNodeOptions(deployedNodeOptions()) } }
     : { args: ['--import', 'tsx', `src/${module}.ts`], env: {} };
+}
+
+/** NODE_OPTIONS as the Dockerfile sets it for the service (the heap cap), so the build runs as deployed. */
+export function deployedNodeOptions(): string {
+  // A what-if measures the service without them (BENCH_DEPLOYED_NODE_OPTIONS='') or with others.
+  if (process.env.BENCH_DEPLOYED_NODE_OPTIONS !== undefined) return process.env.BENCH_DEPLOYED_NODE_OPTIONS;
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+  const match = /^\s*NODE_OPTIONS=(\S+(?:\s+\S+)*?)\s*\\?$/m.exec(dockerfile);
+  if (!match) throw new Error('Dockerfile sets no NODE_OPTIONS line: the benchmark would not run the service as deployed');
+  return match[1]!.replace(/^"|"$/g, '');
+}
+
+/** The deployed options plus any this run adds (a what-if's preload), which the child would otherwise lose. */
+function joinedNodeOptions(deployed: string): string {
+  return [deployed, process.env.NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
 }
 
 export interface MainProcess {
