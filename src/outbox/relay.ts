@@ -6,7 +6,7 @@ import { beginClaim, markFailed, markPublishedAndCommit, type ClaimedRow, type F
 import { publishInSequence } from './publish-in-sequence.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
-import { withTimeout } from '../platform/with-timeout.js';
+import { TimeoutError, withTimeout } from '../platform/with-timeout.js';
 
 export interface RelayOptions {
   batchSize: number;
@@ -122,7 +122,13 @@ export class OutboxRelay {
     try {
       result = await withTimeout(this.claimPublishMark(client), Math.max(timeoutMs * 5, 10_000), 'the relay transaction');
     } catch (error) {
-      // Roll back; when that fails or hangs too, the client is destroyed, and the server rolls back as it closes.
+      if (error instanceof TimeoutError) {
+        // The transaction may still be running: destroy the client, so nothing it sends later reaches a
+        // connection the pool has handed to someone else; the server rolls back as the connection closes.
+        client.release(error);
+        throw error;
+      }
+      // It ended with an error: roll back. When that fails or hangs too, the client is destroyed as above.
       const rollback = await withTimeout(client.query('ROLLBACK'), timeoutMs, 'rollback').then(() => undefined, (failure: unknown) => failure);
       client.release(rollback instanceof Error ? rollback : undefined);
       throw error;
