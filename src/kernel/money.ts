@@ -10,6 +10,8 @@ export function toCents(price: number, field = 'price'): number {
   }
   if (price > MAX_PRICE) throw new ValidationError(`${field} must be at most ${MAX_PRICE}`, String(price));
   const cents = Math.round(price * 100);
+  // A positive price too small to be a cent (1e-9, say) is within the decimals check's tolerance of 0 cents.
+  if (cents < 1) throw new ValidationError(`${field} must be at least 0.01`, String(price));
   // price * 100 of a 2-decimal number lands within float noise of an integer; anything further has more decimals.
   if (Math.abs(price * 100 - cents) > 1e-6) {
     throw new ValidationError(`${field} must have at most 2 decimals`, String(price));

@@ -17,7 +17,8 @@ describe('money', () => {
   });
 
   it('when a price has more than two decimals, is zero, negative or not finite, then it is refused', () => {
-    for (const bad of [1.234, 0, -5, Number.NaN, Number.POSITIVE_INFINITY, 0.001]) {
+    // 1e-9 and 7.2e-129 (found by the fuzzer) are positive but round to 0 cents, within the decimals tolerance.
+    for (const bad of [1.234, 0, -5, Number.NaN, Number.POSITIVE_INFINITY, 0.001, 1e-9, 7.246178467586389e-129]) {
       expect(() => toCents(bad)).toThrow(ValidationError);
     }
   });
