@@ -4,8 +4,9 @@
  * machine, the settings, the load average and other work seen on the machine during each step, and one table
  * of figure, floor, ratio, target and whether it was met. Where a relay, create-order or saga target is missed,
  * that benchmark runs once more with the relay or service under `node --cpu-prof`, and the report says where its
- * CPU time went (bench/profile-summary.ts). Last, what-if runs measure changes outside src/ (a node flag, a preload that
- * turns Nagle's algorithm off) beside the shipped figures. Profiled and what-if figures stay out of the table.
+ * CPU time went (bench/profile-summary.ts). Last, what-if runs measure deployment choices the other way (the service
+ * without the Dockerfile's heap cap, the roles split over three processes) beside the shipped figures. Profiled and
+ * what-if figures stay out of the table.
  *
  * Settings by environment: BENCH_ONLY (comma-separated step names), BENCH_PROFILE_MISSED (1; 0 = none),
  * BENCH_WHAT_IF (1; 0 = none), BENCH_REPORT (bench/REPORT.md). Each step's own settings are in STEPS.
