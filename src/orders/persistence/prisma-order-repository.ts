@@ -177,16 +177,16 @@ export class PrismaOrderRepository {
     const s = order.snapshot;
     const events = order.pullEvents();
     const fate = order.heldEventsFate;
-    await requireTransaction().$executeRaw`
-      WITH updated AS (
+    const parts = [
+      Prisma.sql`updated AS (
         UPDATE orders
         SET saga_status = ${s.sagaStatus}, saga_ended_at = ${s.sagaEndedAt}::timestamptz, deleted_at = ${s.deletedAt}::timestamptz,
             last_event_sequence = ${version + events.length}
-        WHERE id = ${s.id}::uuid
-      )${events.length === 0 ? Prisma.empty : Prisma.sql`, new_events AS (${this.outbox.insertStatement(this.outboxEntries(events, version))})`}${
-        fate === undefined ? Prisma.empty : Prisma.sql`, held AS (${this.outbox.heldRowsStatement(s.id, fate)})`
-      }
-      SELECT 1`;
+        WHERE id = ${s.id}::uuid)`,
+    ];
+    if (events.length > 0) parts.push(Prisma.sql`new_events AS (${this.outbox.insertStatement(this.outboxEntries(events, version))})`);
+    if (fate !== undefined) parts.push(Prisma.sql`held AS (${this.outbox.heldRowsStatement(s.id, fate)})`);
+    await requireTransaction().$executeRaw`WITH ${Prisma.join(parts, ', ')} SELECT 1`;
     this.versions.set(order, version + events.length);
   }
 
