@@ -12,6 +12,8 @@ export interface StepRun {
   loadBefore: number[];
   loadAfter: number[];
   loadMax1m: number;
+  /** Seconds waited before the step for two quiet seconds (absent in runs recorded before the wait existed). */
+  settledSeconds?: number;
   otherWork: OtherWork;
   output: string;
 }
@@ -64,13 +66,14 @@ export function renderReport(record: RunRecord): string {
       : []),
     '## Steps: settings and load',
     '',
-    '| step | settings | started (UTC) | took | load avg before (1/5/15 min) | max 1-min load during | load avg after | other work during the step |',
-    '|---|---|---|---|---|---|---|---|',
+    '| step | settings | waited for a quiet machine | started (UTC) | took | load avg before (1/5/15 min) | max 1-min load during | load avg after | other work during the step |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...[...runs, ...whatIfs].map((run) => {
       const env = Object.entries(run.step.env).map(([key, value]) => `${key}=${value}`).join(' ');
       const other = `node processes outside the run: ${Math.round(run.otherWork.cpuSeconds)} cpu-s${run.otherWork.suites.length ? `; suites: ${run.otherWork.suites.join('; ')}` : '; no test suite'}`;
       return (
-        `| ${run.step.name}${run.exitCode === 0 ? '' : ` (exit ${run.exitCode})`} | ${cell(run.step.about)}${env ? `; ${cell(env)}` : ''} | ${run.startedAt.toISOString().slice(11, 19)} | ` +
+        `| ${run.step.name}${run.exitCode === 0 ? '' : ` (exit ${run.exitCode})`} | ${cell(run.step.about)}${env ? `; ${cell(env)}` : ''} | ` +
+        `${run.settledSeconds === undefined ? '—' : `${run.settledSeconds} s`} | ${run.startedAt.toISOString().slice(11, 19)} | ` +
         `${Math.round(run.seconds)} s | ${load(run.loadBefore)} | ${run.loadMax1m.toFixed(2)} | ${load(run.loadAfter)} | ${cell(other)} |`
       );
     }),

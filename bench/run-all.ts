@@ -23,6 +23,7 @@ import { renderReport, type StepRun } from './report-render.js';
 import { describeMachine } from './support/machine.js';
 import { ensureBuild } from './support/main-process.js';
 import { watchOtherWork } from './support/other-work.js';
+import { waitForQuietMachine } from './support/quiet-machine.js';
 
 export interface Step {
   name: string;
@@ -116,6 +117,8 @@ function figuresOf(stepRuns: StepRun[]): Figures {
 /** Runs one benchmark in a child process, echoing and keeping its output; watches load and other work meanwhile. */
 async function runStep(step: Step, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<StepRun> {
   console.log(`\n## ${step.name} (${step.file})`);
+  const quiet = await waitForQuietMachine();
+  console.log(`settled: waited ${quiet.waitedSeconds} s for a quiet machine (cpus ${Math.round(quiet.idle * 100)}% idle)`);
   const loadBefore = loadavg();
   let loadMax1m = loadBefore[0]!;
   const loadWatch = setInterval(() => (loadMax1m = Math.max(loadMax1m, loadavg()[0]!)), 2_000);
@@ -132,7 +135,7 @@ async function runStep(step: Step, extraEnv: Record<string, string> = {}, nodeAr
   const loadAfter = loadavg();
   if (exitCode !== 0) console.log(`(${step.name} exited with ${exitCode})`);
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  return { step, startedAt, seconds, exitCode, loadBefore, loadAfter, loadMax1m: Math.max(loadMax1m, loadAfter[0]!), otherWork: otherWork.stop(), output };
+  return { step, startedAt, seconds, exitCode, loadBefore, loadAfter, loadMax1m: Math.max(loadMax1m, loadAfter[0]!), settledSeconds: quiet.waitedSeconds, otherWork: otherWork.stop(), output };
 }
 
 /** Reruns a step with the service under node --cpu-prof and summarizes the measured window of its profile. */
