@@ -12,7 +12,7 @@ export interface StepRun {
   loadBefore: number[];
   loadAfter: number[];
   loadMax1m: number;
-  /** Seconds waited before the step for two quiet seconds (absent in runs recorded before the wait existed). */
+  /** Seconds spent before the step on a PostgreSQL CHECKPOINT and two quiet seconds (absent in older records). */
   settledSeconds?: number;
   otherWork: OtherWork;
   output: string;
@@ -66,7 +66,7 @@ export function renderReport(record: RunRecord): string {
       : []),
     '## Steps: settings and load',
     '',
-    '| step | settings | waited for a quiet machine | started (UTC) | took | load avg before (1/5/15 min) | max 1-min load during | load avg after | other work during the step |',
+    '| step | settings | CHECKPOINT + wait for a quiet machine | started (UTC) | took | load avg before (1/5/15 min) | max 1-min load during | load avg after | other work during the step |',
     '|---|---|---|---|---|---|---|---|---|',
     ...[...runs, ...whatIfs].map((run) => {
       const env = Object.entries(run.step.env).map(([key, value]) => `${key}=${value}`).join(' ');

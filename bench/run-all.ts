@@ -1,5 +1,6 @@
 /**
- * `make bench`: runs every benchmark as a child process of its own (each stays runnable alone), echoes what
+ * `make bench`: runs every benchmark as a child process of its own (each stays runnable alone), after a PostgreSQL
+ * CHECKPOINT and two quiet seconds (bench/support/quiet-machine.ts), echoes what
  * each prints, picks its figures out of those lines (bench/report-table.ts), and writes bench/REPORT.md: the
  * machine, the settings, the load average and other work seen on the machine during each step, and one table
  * of figure, floor, ratio, target and whether it was met. Where a relay, create-order or saga target is missed,
@@ -23,7 +24,7 @@ import { renderReport, type StepRun } from './report-render.js';
 import { describeMachine } from './support/machine.js';
 import { ensureBuild } from './support/main-process.js';
 import { watchOtherWork } from './support/other-work.js';
-import { waitForQuietMachine } from './support/quiet-machine.js';
+import { checkpointPostgres, waitForQuietMachine } from './support/quiet-machine.js';
 
 export interface Step {
   name: string;
@@ -117,8 +118,9 @@ function figuresOf(stepRuns: StepRun[]): Figures {
 /** Runs one benchmark in a child process, echoing and keeping its output; watches load and other work meanwhile. */
 async function runStep(step: Step, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<StepRun> {
   console.log(`\n## ${step.name} (${step.file})`);
+  const checkpointSeconds = await checkpointPostgres();
   const quiet = await waitForQuietMachine();
-  console.log(`settled: waited ${quiet.waitedSeconds} s for a quiet machine (cpus ${Math.round(quiet.idle * 100)}% idle)`);
+  console.log(`settled: CHECKPOINT took ${checkpointSeconds.toFixed(1)} s, then waited ${quiet.waitedSeconds} s for a quiet machine (cpus ${Math.round(quiet.idle * 100)}% idle)`);
   const loadBefore = loadavg();
   let loadMax1m = loadBefore[0]!;
   const loadWatch = setInterval(() => (loadMax1m = Math.max(loadMax1m, loadavg()[0]!)), 2_000);
@@ -135,7 +137,7 @@ async function runStep(step: Step, extraEnv: Record<string, string> = {}, nodeAr
   const loadAfter = loadavg();
   if (exitCode !== 0) console.log(`(${step.name} exited with ${exitCode})`);
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  return { step, startedAt, seconds, exitCode, loadBefore, loadAfter, loadMax1m: Math.max(loadMax1m, loadAfter[0]!), settledSeconds: quiet.waitedSeconds, otherWork: otherWork.stop(), output };
+  return { step, startedAt, seconds, exitCode, loadBefore, loadAfter, loadMax1m: Math.max(loadMax1m, loadAfter[0]!), settledSeconds: Math.round(checkpointSeconds + quiet.waitedSeconds), otherWork: otherWork.stop(), output };
 }
 
 /** Reruns a step with the service under node --cpu-prof and summarizes the measured window of its profile. */

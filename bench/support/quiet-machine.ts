@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 
 function cpuTimes(): { idle: number; total: number } {
   let idle = 0;
@@ -29,4 +30,21 @@ export async function waitForQuietMachine(idleShare = 0.85, maxSeconds = 60): Pr
     if (quietWindows >= 2) break;
   }
   return { waitedSeconds: Math.round((Date.now() - started) / 1000), idle };
+}
+
+/**
+ * Writes PostgreSQL's dirty pages out now (CHECKPOINT). The benchmarks before a step write hundreds of thousands
+ * of rows; left alone, the checkpointer flushes them spread over the next minutes, and every commit of the next
+ * step (the saga round trip has four per order) waits on a disk that is busy with it. The CPUs look idle meanwhile.
+ */
+export async function checkpointPostgres(serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432'): Promise<number> {
+  const client = new pg.Client({ connectionString: `${serverUrl}/postgres`, connectionTimeoutMillis: 5_000, statement_timeout: 120_000 });
+  const started = Date.now();
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+  return (Date.now() - started) / 1000;
 }
