@@ -56,7 +56,7 @@ export function renderReport(record: RunRecord): string {
     '',
     ...(whatIfTable.length
       ? [
-          '## What-if runs (changes outside src/, not the shipped configuration)',
+          '## What-if runs (deployment choices measured the other way, not the shipped configuration)',
           '',
           '| benchmark | as shipped (table above) | what-if | change measured |',
           '|---|---|---|---|',
