@@ -29,8 +29,8 @@ RUN npx tsc -p tsconfig.build.json
 FROM base AS runtime
 
 # The old generation is capped: V8 otherwise sizes its heap from the machine's memory (4 GB on a 24 GB host)
-# and lets it grow before collecting, so RSS under load reached ~300 MB with 40-90 MB of it live. At 160 MB
-# the service stays near 170-220 MB under load at the same throughput (bench/REPORT.md). The benchmarks
+# and lets it grow before collecting, so RSS under load reached 300-320 MB. At 160 MB
+# the service stays near 170-220 MB under load, for 5-15% more CPU (bench/REPORT.md). The benchmarks
 # read this line, so they measure the service as deployed.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=160 \
