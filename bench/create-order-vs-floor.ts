@@ -26,6 +26,7 @@ import { closedLoop, mergeLoads, type LoadResult } from './support/load.js';
 import { serviceRuntimeLabel, spawnMain } from './support/main-process.js';
 import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } from './support/proc-stats.js';
 import { insertOrderRaw, type FloorProduct } from './support/raw-order.js';
+import { serveToParent } from './support/serve-to-parent.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -149,13 +150,5 @@ async function serveFloor(): Promise<void> {
       client.release();
     }
   });
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  server.keepAliveTimeout = 65_000;
-  process.send!({ port: (server.address() as { port: number }).port });
-  process.on('SIGTERM', () => {
-    server.closeAllConnections();
-    server.close();
-    void pool.end().finally(() => process.exit(0));
-  });
+  await serveToParent(app, () => pool.end());
 }

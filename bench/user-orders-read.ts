@@ -27,6 +27,7 @@ import { ApproveOrder } from '../src/orders/saga/approve-order.js';
 import { ProjectionStore } from '../src/orders/projection/projection-store.js';
 import { rebuildAllUsers } from '../src/orders/projection/projection-rebuild.js';
 import { createBenchEnvironment, percentile, printLoad, printMachine, round } from './support/bench-env.js';
+import { deleteKeys } from './support/projection-watch.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 300);
 const ORDERS_PER_USER = 10;
@@ -52,7 +53,7 @@ async function measure(): Promise<void> {
     (cleaned ??= (async () => {
       server?.kill('SIGTERM');
       if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
-      await deleteKeys(prefix);
+      await deleteKeys(REDIS_URL, prefix);
       redis.disconnect();
       await env.cleanup();
     })());
@@ -237,17 +238,5 @@ async function inBatches<T>(items: T[], size: number, work: (item: T, index: num
 /** The service's client has no offline queue: wait until it is connected before using it. */
 async function whenReady(redis: Redis): Promise<void> {
   if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), new Promise((_, reject) => setTimeout(() => reject(new Error('redis not ready')), 5_000))]);
-}
-
-/** Removes this run's keys (its prefix only; the Redis server is shared). */
-async function deleteKeys(prefix: string): Promise<void> {
-  const cleaner = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await cleaner.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  cleaner.disconnect();
 }
 

@@ -7,7 +7,6 @@
  * benchmark's projection watch polls). Publishes wait for confirms; messages are acked after their work.
  * Environment: BENCH_DATABASE_URL, BENCH_AMQP_URL, BENCH_PREFIX (Redis keys), BENCH_PRODUCTS (JSON), BENCH_REDIS_URL.
  */
-import { once } from 'node:events';
 import amqp, { type ConfirmChannel } from 'amqplib';
 import express from 'express';
 import { Redis } from 'ioredis';
@@ -15,6 +14,7 @@ import pg from 'pg';
 import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../../src/platform/messaging/topology.js';
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { insertOrderRaw, type FloorEvent, type FloorProduct } from './raw-order.js';
+import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -102,16 +102,9 @@ async function serveFloor(): Promise<void> {
     res.status(204).end();
     await publish(publisher, written[0]!, correlationId).catch((error) => console.error('floor: publish failed', error));
   });
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  server.keepAliveTimeout = 65_000;
-  process.send!({ port: (server.address() as { port: number }).port });
-  process.on('SIGTERM', () => {
-    server.closeAllConnections();
-    server.close();
-    void connection.close().catch(() => undefined).finally(() => {
-      redis.disconnect();
-      void pool.end().finally(() => process.exit(0));
-    });
+  await serveToParent(app, async () => {
+    await connection.close().catch(() => undefined);
+    redis.disconnect();
+    await pool.end();
   });
 }
