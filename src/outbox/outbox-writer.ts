@@ -39,8 +39,9 @@ export class OutboxWriter {
 
   /**
    * The INSERT of the entries' rows. With `onlyWith`, the name of a CTE in the same statement, the rows are
-   * written only if it returned a row. Wakes the relay after commit when a row is Ready. All rows in one statement, in raw SQL: this runs for every
-   * order created, and Prisma's createMany spent more CPU building the query than PostgreSQL spent running it.
+   * written only if it returned a row. Wakes the relay after commit when a row is Ready. All rows in one
+   * statement, in raw SQL: this runs for every order created, and Prisma's createMany spent more CPU building
+   * the query than PostgreSQL spent running it.
    */
   insertStatement(entries: OutboxEntry[], onlyWith?: string): Prisma.Sql {
     const correlationId = currentCorrelationId() ?? null;

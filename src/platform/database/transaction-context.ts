@@ -27,7 +27,7 @@ export async function runInTransactionContext<T>(tx: Transaction, work: () => Pr
  * Runs work as a single-statement unit: no transaction is opened, reads and writes go to the pool, and the work
  * must make all its writes in one statement. Returns the callbacks to run once that statement has committed.
  */
-export async function runInStatementContext<T>(database: Database, work: () => Promise<T>): Promise<{ result: T; afterCommit: (() => void)[] }> {
+export function runInStatementContext<T>(database: Database, work: () => Promise<T>): Promise<{ result: T; afterCommit: (() => void)[] }> {
   return runInTransactionContext(database, work);
 }
 
