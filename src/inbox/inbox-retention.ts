@@ -1,4 +1,5 @@
 import type { Database } from '../platform/database/prisma.js';
+import { deleteInBatches } from '../platform/database/delete-in-batches.js';
 
 const BATCH_SIZE = 1_000;
 /** Batches per run: a big backlog is worked off over several runs instead of one long, lock-heavy one. */
@@ -12,17 +13,15 @@ const MAX_BATCHES = 20;
  * index) until a batch comes back short. SKIP LOCKED lets two schedulers share the work. Returns the count.
  */
 export async function deleteExpiredInboxRows(database: Database, retentionMs: number): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const count = await database.$executeRaw`
+  return deleteInBatches(
+    () => database.$executeRaw`
       DELETE FROM inbox WHERE (consumer, message_id) IN (
         SELECT consumer, message_id FROM inbox
         WHERE received_at < now() - ${retentionMs}::float8 * interval '1 millisecond'
         ORDER BY received_at
         LIMIT ${BATCH_SIZE}
-        FOR UPDATE SKIP LOCKED)`;
-    deleted += count;
-    if (count < BATCH_SIZE) break;
-  }
-  return deleted;
+        FOR UPDATE SKIP LOCKED)`,
+    BATCH_SIZE,
+    MAX_BATCHES,
+  );
 }

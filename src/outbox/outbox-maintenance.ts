@@ -1,4 +1,5 @@
 import type { Database } from '../platform/database/prisma.js';
+import { deleteInBatches } from '../platform/database/delete-in-batches.js';
 import type { Metrics } from '../platform/observability/metrics.js';
 
 /** Rows per retention DELETE: short statements that never hold many locks or bloat one transaction. */
@@ -22,19 +23,17 @@ export async function refreshOutboxGauges(database: Database, metrics: Metrics):
  * SKIP LOCKED lets two schedulers share the work instead of queueing behind each other.
  */
 export async function deletePublishedRows(database: Database, retentionMs: number): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < RETENTION_MAX_BATCHES; batch++) {
-    const count = await database.$executeRaw`
+  return deleteInBatches(
+    () => database.$executeRaw`
       DELETE FROM outbox WHERE id IN (
         SELECT id FROM outbox
         WHERE status = 'Published' AND published_at < now() - ${retentionMs}::float8 * interval '1 millisecond'
         ORDER BY published_at
         LIMIT ${RETENTION_BATCH}
-        FOR UPDATE SKIP LOCKED)`;
-    deleted += count;
-    if (count < RETENTION_BATCH) break;
-  }
-  return deleted;
+        FOR UPDATE SKIP LOCKED)`,
+    RETENTION_BATCH,
+    RETENTION_MAX_BATCHES,
+  );
 }
 
 /** The operator's retry: parked rows become Ready with a fresh attempt budget; relays are woken. */

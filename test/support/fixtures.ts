@@ -38,3 +38,19 @@ export async function expect204(request: PromiseLike<{ status: number; body: unk
   const res = await request;
   if (res.status !== 204) throw new Error(`expected 204, got ${res.status}: ${res.text}`);
 }
+
+/**
+ * The OrderCreated body (after its envelope fields) of an order of the two seeded products (90 and 5 after
+ * discount) for the seeded user and address, as CONTRACT.md spells it.
+ */
+export function orderCreatedFields(catalog: Catalog) {
+  return {
+    client: { clientID: catalog.userId, username: 'test' },
+    orderStatus: 'New',
+    paymentMethod: 'Card',
+    deliveryAddress: { addressID: catalog.addressId, fullAddress: 'Russia, Moscow, Pushkina, 44' },
+    serialNumber: expect.any(Number),
+    totalPrice: 95,
+    createdAt: expect.stringMatching(/Z$/),
+  };
+}
