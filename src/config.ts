@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { parseDuration } from './platform/duration.js';
+import { parseSize } from './platform/size.js';
 
 export const ALL_ROLES = ['http', 'relay', 'consumers', 'scheduler'] as const;
 export type Role = (typeof ALL_ROLES)[number];
@@ -26,6 +27,15 @@ const roles = z.string().transform((text, ctx) => {
 });
 
 const bytes = z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb or 512kb');
+const byteCount = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const size = parseSize(text);
+    if (size === undefined || size < min || size > max) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size from ${min} bytes to ${max / 1024 ** 2} MB, such as 256kb` });
+      return z.NEVER;
+    }
+    return size;
+  });
 const url = (protocols: string[]) =>
   z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `a ${protocols.join(' or ')}:// URL`);
 
@@ -35,6 +45,8 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: z.string().max(100).regex(/^[\w:.-]*$/, 'letters, digits and _ : . - only'),
   AMQP_URL: url(['amqp', 'amqps']),
+  // The largest message a consumer takes; bigger ones are dead-lettered unread. The broker's own cap is 128 MB.
+  MAX_MESSAGE_BYTES: byteCount(1024, 64 * 1024 ** 2),
   ROLES: roles,
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']),
   SAGA_TIMEOUT: duration,
@@ -57,6 +69,7 @@ const FALLBACKS: Record<keyof z.input<typeof schema>, string> = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   REDIS_KEY_PREFIX: '',
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  MAX_MESSAGE_BYTES: '256kb',
   ROLES: 'all',
   LOG_LEVEL: 'info',
   SAGA_TIMEOUT: '5m',

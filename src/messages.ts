@@ -64,8 +64,8 @@ export function messageHandlers(deps: HandlerDependencies): [MessageType, Handle
     [GetOrder, getOrderHandler(database) as Handler<never>],
     [ListOrders, listOrdersHandler(database) as Handler<never>],
     [GetUserOrders, getUserOrdersHandler({ database, redis, metrics, logger }) as Handler<never>],
-    [ApproveOrder, approveOrderHandler({ orders, clock, metrics }) as Handler<never>],
-    [RejectOrder, rejectOrderHandler({ orders, clock, metrics }) as Handler<never>],
+    [ApproveOrder, approveOrderHandler({ orders, clock, metrics, logger }) as Handler<never>],
+    [RejectOrder, rejectOrderHandler({ orders, clock, metrics, logger }) as Handler<never>],
     [TimeOutOrders, timeOutOrdersHandler(orders, clock, metrics) as Handler<never>],
   ];
   return pairs;

@@ -1,6 +1,7 @@
 import type { Service } from '../composition.js';
 import type { RunningRole } from '../roles.js';
 import { RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
+import { amqpUser } from '../platform/messaging/amqp-url.js';
 import { startCronJobs } from '../scheduler.js';
 import { OutboxListener } from './outbox-listener.js';
 import { refreshOutboxGauges } from './outbox-maintenance.js';
@@ -25,7 +26,7 @@ export interface RunningRelay extends RunningRole {
  */
 export async function startRelayRole(service: Service): Promise<RunningRelay> {
   const { config, logger, metrics, database, pool, rabbit, outboxSignal, outboxNotifier } = service;
-  const publisher = new RabbitPublisher(rabbit, logger, config.DEPENDENCY_TIMEOUT);
+  const publisher = new RabbitPublisher(rabbit, logger, config.DEPENDENCY_TIMEOUT, amqpUser(config.AMQP_URL));
   const relay = new OutboxRelay(pool, publisher, metrics, logger, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     maxAttempts: config.OUTBOX_MAX_ATTEMPTS,

@@ -114,7 +114,10 @@ export interface RawMessage {
   messageId?: string;
 }
 
-/** Publishes straight to the Orders queue through the default exchange, as a person at the management page could. */
+/**
+ * Publishes straight to the Orders queue through the default exchange as the service's own RabbitMQ user (guest in
+ * tests), with user_id set as the relay sets it: the projector applies only what that user published.
+ */
 export async function publishToOrdersQueue(t: TestService, messages: RawMessage[]): Promise<void> {
   const connection = await amqp.connect(t.amqpUrl);
   try {
@@ -123,6 +126,7 @@ export async function publishToOrdersQueue(t: TestService, messages: RawMessage[
       channel.sendToQueue('Orders', Buffer.from(message.body), {
         persistent: true,
         contentType: 'application/json',
+        userId: 'guest',
         headers: message.headers ?? {},
         ...(message.messageId ? { messageId: message.messageId } : {}),
       });

@@ -7,6 +7,7 @@ import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
 import { ROLE_STARTERS } from '../../src/roles.js';
 import { RabbitConsumer } from '../../src/platform/messaging/rabbitmq-consumer.js';
+import { consumerLimits } from '../../src/consumers-role.js';
 import { orderProjectorConsumer } from '../../src/orders/projection/order-projector.js';
 import type { Channel } from 'amqplib';
 import {
@@ -164,7 +165,7 @@ describe('projection under redelivery, duplication and reordering', () => {
 
   it('when the broker closes the projector\'s channel while the connection lives on, then it consumes again on a new channel', async () => {
     await stopRoles();
-    const consumer = new RabbitConsumer(t.service.rabbit, orderProjectorConsumer(t.service), t.service.logger, t.service.metrics);
+    const consumer = new RabbitConsumer(t.service.rabbit, orderProjectorConsumer(t.service), consumerLimits(t.service), t.service.logger, t.service.metrics);
     await consumer.start();
     stopRoles = () => consumer.stop();
     await (consumer as unknown as { channel: Channel }).channel.close();

@@ -1,10 +1,10 @@
-import type { ConsumeMessage } from 'amqplib';
 import { ReplyError } from 'ioredis';
 import type { Service } from '../../composition.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import { PoisonMessageError, type ConsumerOptions, type MessageOutcome } from '../../platform/messaging/rabbitmq-consumer.js';
 import { QUEUES } from '../../platform/messaging/topology.js';
-import { parseProjectionEvent } from './projection-events.js';
+import { amqpUser } from '../../platform/messaging/amqp-url.js';
+import { parseProjectionEvent, type ProjectionEvent } from './projection-events.js';
 import { ProjectionStore, type ApplyStatus } from './projection-store.js';
 
 /**
@@ -13,21 +13,27 @@ import { ProjectionStore, type ApplyStatus } from './projection-store.js';
  */
 const PREFETCH = 64;
 
-/** The projector of role `consumers`: keeps the per-user order lists in Redis from the `Orders` queue. */
-export function orderProjectorConsumer(service: Service): ConsumerOptions {
+/**
+ * The projector of role `consumers`: keeps the per-user order lists in Redis from the `Orders` queue. Only the
+ * service's own events count: RabbitMQ validates the user_id property against the publisher's login, the relay
+ * sets it to the service's user, and anything else on this queue (a forged OrderCreated or OrderDeleted from a
+ * user allowed to publish elsewhere) is dead-lettered as untrusted_publisher before its body is read.
+ */
+export function orderProjectorConsumer(service: Service): ConsumerOptions<ProjectionEvent> {
   const store = new ProjectionStore(service.redis);
   return {
     queue: QUEUES.orders,
     prefetch: PREFETCH,
-    handle: (message) => project(store, service.metrics, message),
+    trustedPublishers: [amqpUser(service.config.AMQP_URL)],
+    decode: parseProjectionEvent,
+    handle: (event) => project(store, service.metrics, event),
     isTransient: isTransientRedisError,
     maxAttempts: 5,
   };
 }
 
 /** Applies one event; the message is acknowledged after the script's write returned. */
-async function project(store: ProjectionStore, metrics: Metrics, message: ConsumeMessage): Promise<MessageOutcome> {
-  const event = parseProjectionEvent(message);
+async function project(store: ProjectionStore, metrics: Metrics, event: ProjectionEvent): Promise<MessageOutcome> {
   let status: ApplyStatus;
   switch (event.kind) {
     case 'none':

@@ -7,7 +7,8 @@ import { QUEUES } from '../../platform/messaging/topology.js';
 import { currentCorrelationId } from '../../platform/observability/correlation.js';
 import { ApproveOrder } from './approve-order.js';
 import { RejectOrder } from './reject-order.js';
-import { parseSagaReply } from './saga-reply.js';
+import { parseSagaReply, type SagaReply } from './saga-reply.js';
+import { inboxKey, type InboxKey } from '../../inbox/inbox-key.js';
 import type { SagaReplyResult } from './saga-transition.js';
 
 /**
@@ -23,51 +24,48 @@ const PREFETCH = 32;
  * for an order that does not exist (unknown_order). A database that is down or a lost serialization race is
  * transient: retried with backoff, never dead-lettered.
  */
-export function sagaReplyConsumer(service: Service): ConsumerOptions {
+export function sagaReplyConsumer(service: Service): ConsumerOptions<DecodedReply> {
   return {
     queue: QUEUES.customerSaga,
     prefetch: PREFETCH,
-    handle: (message) => handleSagaReply(service, message),
-    correlationIdFor: (message) => orderCorrelationId(service, message),
+    decode: decodeSagaReply,
+    handle: (decoded) => handleSagaReply(service, decoded),
+    correlationIdFor: (decoded) => orderCorrelationId(service, decoded.reply.orderId),
     isTransient: (error) => error instanceof UnavailableError || isDatabaseUnavailable(error) || isRetryableConflict(error),
   };
 }
 
-async function handleSagaReply(service: Service, message: ConsumeMessage): Promise<SagaReplyResult> {
+/** A reply read once: what it says, and its inbox key when the message carried an id. */
+interface DecodedReply {
+  reply: SagaReply;
+  inbox: InboxKey | undefined;
+}
+
+function decodeSagaReply(message: ConsumeMessage): DecodedReply {
   const parsed = parseSagaReply(message.content);
   if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
   const { orderId, decision } = parsed.reply;
-  const command = decision === 'Approved' ? ApproveOrder : RejectOrder;
-  // The generic consumer runs handle() inside the message's correlation id (header, else the order's).
-  const correlationId = currentCorrelationId() ?? orderId;
-  const messageId = inboxKey(message.properties.messageId);
-  try {
-    return await service.mediator.send(command, { orderID: orderId, messageId }, correlationId);
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new PoisonMessageError('unknown_order', `order ${orderId} does not exist`);
-    throw error;
-  }
+  return { reply: parsed.reply, inbox: inboxKey(message.properties.messageId, `${orderId}:${decision}`) };
 }
 
-/**
- * The inbox key: the AMQP message id when the publisher set one (ours and the simulator always do). Replies
- * typed by hand at the management page usually have none; they go without an inbox row, which the order's
- * own rule makes safe (see sagaTransitionHandler).
- */
-function inboxKey(messageId: unknown): string | undefined {
-  if (typeof messageId !== 'string') return undefined;
-  const trimmed = messageId.trim();
-  return trimmed.length > 0 && trimmed.length <= 255 ? trimmed : undefined;
+async function handleSagaReply(service: Service, { reply, inbox }: DecodedReply): Promise<SagaReplyResult> {
+  const command = reply.decision === 'Approved' ? ApproveOrder : RejectOrder;
+  // The generic consumer runs handle() inside the message's correlation id (header, else the order's).
+  const correlationId = currentCorrelationId() ?? reply.orderId;
+  try {
+    return await service.mediator.send(command, { orderID: reply.orderId, inbox }, correlationId);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new PoisonMessageError('unknown_order', `order ${reply.orderId} does not exist`);
+    throw error;
+  }
 }
 
 /**
  * A reply typed by hand carries no correlation header: log it under the id of the request that created the
  * order (its first outbox row keeps it), so one id still finds the whole life of the order; else the order id.
  */
-async function orderCorrelationId(service: Service, message: ConsumeMessage): Promise<string | undefined> {
-  const parsed = parseSagaReply(message.content);
-  if (!parsed.ok) return undefined;
+async function orderCorrelationId(service: Service, orderId: string): Promise<string | undefined> {
   const rows = await service.database.$queryRaw<{ correlation_id: string | null }[]>`
-    SELECT correlation_id FROM outbox WHERE aggregate_id = ${parsed.reply.orderId}::uuid ORDER BY sequence LIMIT 1`;
-  return rows[0]?.correlation_id ?? parsed.reply.orderId;
+    SELECT correlation_id FROM outbox WHERE aggregate_id = ${orderId}::uuid ORDER BY sequence LIMIT 1`;
+  return rows[0]?.correlation_id ?? orderId;
 }

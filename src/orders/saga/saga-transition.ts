@@ -4,6 +4,7 @@ import type { MessageType } from '../../kernel/message.js';
 import { NotFoundError } from '../../kernel/errors.js';
 import { uuid } from '../../kernel/schemas.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
+import type { Logger } from '../../platform/observability/logger.js';
 import { recordInboxMessage } from '../../inbox/inbox-repository.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
 import type { PrismaOrderRepository } from '../persistence/prisma-order-repository.js';
@@ -12,11 +13,11 @@ import { countSagaOutcomeAfterCommit } from './saga-outcome-metrics.js';
 /** The inbox's name for the saga-reply consumer; inbox rows are keyed by (consumer, message id). */
 export const SAGA_REPLY_INBOX = 'saga-reply';
 
-/** A saga reply as a command: the order, and the id of the message that carried it when it had one. */
+/** A saga reply as a command: the order, and the inbox key of the message that carried it when it had an id. */
 export const sagaReplySchema = z.object({
   orderID: uuid,
-  /** AMQP message-id (a shortstr, at most 255 bytes); absent for replies typed by hand without one. */
-  messageId: z.string().min(1).max(255).optional(),
+  /** See src/inbox/inbox-key.ts; absent for replies typed by hand without a message id. */
+  inbox: z.object({ messageId: z.string().min(1).max(255), payloadDigest: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type SagaReplyCommand = MessageType<typeof sagaReplySchema, SagaReplyResult>;
 
@@ -27,6 +28,7 @@ export interface SagaReplyDependencies {
   orders: PrismaOrderRepository;
   clock: () => Date;
   metrics: Metrics;
+  logger: Logger;
 }
 
 /**
@@ -45,8 +47,12 @@ export function sagaTransitionHandler(
   deps: SagaReplyDependencies,
   transition: (order: Order, now: Date) => SagaReplyOutcome,
 ): Handler<SagaReplyCommand> {
-  return async ({ orderID, messageId }) => {
-    if (messageId !== undefined && !(await recordInboxMessage(SAGA_REPLY_INBOX, messageId))) return 'duplicate';
+  return async ({ orderID, inbox }) => {
+    if (inbox !== undefined) {
+      const { recorded, idReused } = await recordInboxMessage(SAGA_REPLY_INBOX, inbox);
+      if (!recorded) return 'duplicate';
+      if (idReused) deps.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
+    }
     const order = await deps.orders.getForUpdate(orderID);
     // Thrown, so the transaction (and the inbox row) rolls back: the message is dead-lettered, not remembered.
     if (!order) throw new NotFoundError('order not found', orderID);

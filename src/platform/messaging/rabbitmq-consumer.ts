@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { RabbitConnection } from './rabbitmq-connection.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { acceptCorrelationId, withCorrelationId } from '../observability/correlation.js';
+import { DeadLetterer } from './dead-letterer.js';
+import { DeliveryCounter } from './delivery-count.js';
 
 /** What handling a message did; all three are acknowledged. */
 export type MessageOutcome = 'applied' | 'duplicate' | 'ignored';
@@ -20,46 +21,60 @@ export class PoisonMessageError extends Error {
   }
 }
 
-export interface ConsumerOptions {
+export interface ConsumerOptions<Decoded = unknown> {
   queue: string;
   /** Messages in flight at once on this consumer. */
   prefetch: number;
-  handle(message: ConsumeMessage): Promise<MessageOutcome>;
+  /**
+   * Only messages whose RabbitMQ-validated user_id is one of these are handled; the rest are dead-lettered as
+   * untrusted_publisher. Undefined: anyone allowed by the broker to publish here.
+   */
+  trustedPublishers?: readonly string[];
+  /** Reads the body, once per delivery; throws a PoisonMessageError for a body that can never be handled. */
+  decode(message: ConsumeMessage): Decoded;
+  handle(decoded: Decoded, message: ConsumeMessage): Promise<MessageOutcome>;
   /** True for failures that will pass by themselves (database down, conflict): retried without limit. */
   isTransient(error: unknown): boolean;
   /**
    * The correlation id of a message that carries none (e.g. published by hand): lets a consumer log it under
    * the id of the work it belongs to. Failing or undefined falls back to the message id, then a new id.
    */
-  correlationIdFor?(message: ConsumeMessage): Promise<string | undefined>;
+  correlationIdFor?(decoded: Decoded): Promise<string | undefined>;
   /** Attempts for an unexpected (non-transient, non-poison) error before the message is dead-lettered. */
   maxAttempts?: number;
 }
 
-const HEADER_REASON = 'x-dead-letter-reason';
-const HEADER_ERROR = 'x-dead-letter-error';
-const HEADER_COPY_ID = 'x-dead-letter-copy-id';
-const DEAD_LETTER_RETRY_DELAY_MS = 1_000;
+export interface ConsumerLimits {
+  /** Larger bodies are dead-lettered as too_large without being read. */
+  maxMessageBytes: number;
+  /** Bounds connecting, declaring and waiting for a dead-letter copy's confirm. */
+  timeoutMs: number;
+}
+
+/** Deliveries of one message after which it is dead-lettered as delivery_limit, whatever kept bringing it back. */
+export const MAX_DELIVERIES = 10;
+/** Before a message that could not be dead-lettered at all goes back to its queue: bounds that loop. */
+const REQUEUE_DELAY_MS = 5_000;
 
 /**
- * Consumes one queue with manual acknowledgement: a message is acked only after its handler finished (and so
- * after its transaction committed). A poison message is copied to `<queue>.dead` with the reason in a header,
- * then acked. A transient failure is retried with capped exponential backoff while the message is held,
- * then nacked for redelivery, so it never loops hot and is never lost. Channels and the consumer are re-created
- * on every reconnection.
+ * Consumes one queue with manual acknowledgement: a message is acked only after its handler finished (and so after
+ * its transaction committed). Before its body is read a message is checked against the consumer's limits: its
+ * publisher, its size, how often it was delivered. A poison message goes to `<queue>.dead` (see DeadLetterer); a
+ * transient failure is retried with capped exponential backoff while the message is held. Channels and the
+ * consumer are re-created on every reconnection.
  */
-export class RabbitConsumer {
-  private channel: ConfirmChannel | undefined;
+export class RabbitConsumer<Decoded = unknown> {
+  private channel: Channel | undefined;
+  private deadLetterer: DeadLetterer | undefined;
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly attempts = new Map<string, number>();
-  /** Dead-letter copies the broker returned as unroutable (their `<queue>.dead` is missing), by copy id. */
-  private readonly returnedCopies = new Set<string>();
+  private readonly deliveries = new DeliveryCounter();
   private stopped = false;
 
   constructor(
     private readonly rabbit: RabbitConnection,
-    private readonly options: ConsumerOptions,
+    private readonly options: ConsumerOptions<Decoded>,
+    private readonly limits: ConsumerLimits,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {}
@@ -68,25 +83,21 @@ export class RabbitConsumer {
     await this.rabbit.onConnect((model) => this.attach(model));
   }
 
-  /** Stops taking messages, waits for those in flight, closes the channel. */
+  /** Stops taking messages, waits for those in flight, closes the channels. */
   async stop(): Promise<void> {
     this.stopped = true;
     const channel = this.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     await channel?.close().catch(() => undefined);
+    await this.deadLetterer?.close();
     this.channel = undefined;
   }
 
   private async attach(model: ChannelModel): Promise<void> {
     if (this.stopped) return;
-    const channel = await model.createConfirmChannel();
+    const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.logger.warn('consumer channel error', { queue: this.options.queue, error: error.message }));
-    // The broker sends a mandatory message's return before its confirm, so deadLetter() sees it after waitForConfirms.
-    channel.on('return', (returned: ConsumeMessage) => {
-      const copyId = returned.properties.headers?.[HEADER_COPY_ID];
-      if (typeof copyId === 'string') this.returnedCopies.add(copyId);
-    });
     // The broker can close the channel alone while the connection lives on (e.g. its 30-minute ack timeout while a
     // handler retries through an outage): consume again on a new channel, or nothing would until a reconnection.
     channel.on('close', () => {
@@ -95,6 +106,8 @@ export class RabbitConsumer {
       if (!this.stopped) this.attach(model).catch((error) => this.logger.debug('consumer channel not reopened', { queue: this.options.queue, error: String(error) }));
     });
     await channel.prefetch(this.options.prefetch);
+    if (this.deadLetterer) void this.deadLetterer.close();
+    this.deadLetterer = new DeadLetterer(model, this.options.queue, this.limits.timeoutMs, this.logger);
     this.channel = channel;
     const { consumerTag } = await channel.consume(this.options.queue, (message) => {
       if (!message) return; // the broker cancelled the consumer; the next reconnection re-creates it
@@ -104,77 +117,80 @@ export class RabbitConsumer {
     this.consumerTag = consumerTag;
   }
 
-  private async process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
-    const { queue } = this.options;
-    const headers = message.properties.headers ?? {};
-    const given = headers['x-correlation-id'] ?? message.properties.correlationId;
-    const fallback = given === undefined ? await this.options.correlationIdFor?.(message).catch(() => undefined) : undefined;
+  private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const given: unknown = message.properties.headers?.['x-correlation-id'] ?? message.properties.correlationId;
+    const refusal = this.refusal(message);
+    if (refusal) return withCorrelationId(acceptCorrelationId(given), () => this.deadLetter(channel, message, refusal.reason, refusal.detail));
+    let decoded: Decoded;
+    try {
+      decoded = this.options.decode(message);
+    } catch (error) {
+      const [reason, detail] = error instanceof PoisonMessageError ? [error.reason, error.message] : ['handler_error', String((error as Error)?.message ?? error)];
+      return withCorrelationId(acceptCorrelationId(given), () => this.deadLetter(channel, message, reason, detail));
+    }
+    const fallback = given === undefined ? await this.options.correlationIdFor?.(decoded).catch(() => undefined) : undefined;
     const correlationId = acceptCorrelationId(given ?? fallback ?? message.properties.messageId);
-    await withCorrelationId(correlationId, async () => {
-      const key = messageKey(message);
-      for (;;) {
-        try {
-          const outcome = await this.options.handle(message);
-          this.attempts.delete(key);
-          this.metrics.consumedMessages.inc({ queue, outcome });
-          this.settle(channel, () => channel.ack(message));
-          return;
-        } catch (error) {
-          const attempt = (this.attempts.get(key) ?? 0) + 1;
-          if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message, key);
-          if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) {
-            return this.deadLetter(channel, message, 'handler_error', String((error as Error)?.message ?? error), key);
-          }
-          this.attempts.set(key, attempt);
-          this.metrics.consumedMessages.inc({ queue, outcome: 'retried' });
-          const delay = Math.min(100 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2);
-          this.logger.warn('message handling failed; retrying', { queue, attempt, delay_ms: Math.round(delay), error: String((error as Error)?.message ?? error) });
-          await sleep(delay);
-          // Redeliver through the broker rather than looping here: a broken channel or a stop hands it to another consumer.
-          if (this.stopped || channel !== this.channel) return this.settle(channel, () => channel.nack(message, false, true));
-        }
-      }
-    });
+    await withCorrelationId(correlationId, () => this.handleWithRetries(channel, message, decoded));
   }
 
-  private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string, detail: string, key: string): Promise<void> {
-    const { queue } = this.options;
-    this.attempts.delete(key);
-    const deadQueue = `${queue}.dead`;
-    this.logger.warn('message dead-lettered', { queue, dead_queue: deadQueue, reason, detail, messageId: message.properties.messageId });
-    const copyId = randomUUID();
-    try {
-      channel.sendToQueue(deadQueue, message.content, {
-        ...message.properties,
-        persistent: true,
-        // Without mandatory a missing dead queue would swallow the copy, and the original would be acked: lost.
-        mandatory: true,
-        headers: {
-          ...(message.properties.headers ?? {}),
-          [HEADER_REASON]: reason,
-          [HEADER_ERROR]: detail.slice(0, 500),
-          'x-original-queue': queue,
-          [HEADER_COPY_ID]: copyId,
-        },
-      });
-      await channel.waitForConfirms();
-      if (this.returnedCopies.delete(copyId)) throw new Error(`queue ${deadQueue} does not exist`);
-    } catch (error) {
-      // Not copied: hand it back for redelivery so it is not lost. Left unacknowledged on a channel that stays
-      // open (the broker nacked the copy), it would hold a prefetch slot for good; after enough of them the
-      // consumer would stall. The pause keeps a broker that keeps refusing from turning this into a hot loop.
-      this.logger.error('dead-lettering failed; message goes back to the queue', { queue, error: String(error) });
-      await sleep(DEAD_LETTER_RETRY_DELAY_MS);
-      this.settle(channel, () => channel.nack(message, false, true));
-      return;
+  /** Why a message is dead-lettered before its body is read, if it is. */
+  private refusal(message: ConsumeMessage): { reason: string; detail: string } | undefined {
+    const { trustedPublishers } = this.options;
+    const userId: unknown = message.properties.userId;
+    if (trustedPublishers && !(typeof userId === 'string' && trustedPublishers.includes(userId))) {
+      const who = typeof userId === 'string' ? `user ${JSON.stringify(userId.slice(0, 64))}` : 'a publisher that set no user_id';
+      return { reason: 'untrusted_publisher', detail: `published by ${who}; only ${trustedPublishers.join(', ')} may publish here` };
     }
+    if (message.content.length > this.limits.maxMessageBytes) {
+      return { reason: 'too_large', detail: `the body has ${message.content.length} bytes; the limit is ${this.limits.maxMessageBytes}` };
+    }
+    const deliveries = this.deliveries.count(message);
+    if (deliveries > MAX_DELIVERIES) return { reason: 'delivery_limit', detail: `delivered ${deliveries} times` };
+    return undefined;
+  }
+
+  private async handleWithRetries(channel: Channel, message: ConsumeMessage, decoded: Decoded): Promise<void> {
+    const { queue } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.options.handle(decoded, message);
+        this.metrics.consumedMessages.inc({ queue, outcome });
+        this.deliveries.forget(message);
+        this.settle(channel, () => channel.ack(message));
+        return;
+      } catch (error) {
+        if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message);
+        const text = String((error as Error)?.message ?? error).slice(0, 500);
+        if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) return this.deadLetter(channel, message, 'handler_error', text);
+        this.metrics.consumedMessages.inc({ queue, outcome: 'retried' });
+        const delay = Math.min(100 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2);
+        this.logger.warn('message handling failed; retrying', { queue, attempt, delay_ms: Math.round(delay), error: text });
+        await sleep(delay);
+        // Redeliver through the broker rather than looping here: a broken channel or a stop hands it to another consumer.
+        if (this.stopped || channel !== this.channel) return this.settle(channel, () => channel.nack(message, false, true));
+      }
+    }
+  }
+
+  private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string): Promise<void> {
+    const { queue } = this.options;
+    const deadLetterer = this.deadLetterer;
+    const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail) : 'requeue';
+    const messageId = printable(message.properties.messageId);
+    if (path === 'requeue') {
+      this.logger.error('message could not be dead-lettered; it goes back to the queue', { queue, reason, messageId });
+      await sleep(REQUEUE_DELAY_MS);
+      return this.settle(channel, () => channel.nack(message, false, true));
+    }
+    this.logger.warn('message dead-lettered', { queue, reason, path, detail: detail.slice(0, 500), messageId });
+    this.deliveries.forget(message);
     this.metrics.deadLettered.inc({ queue, reason });
     this.metrics.consumedMessages.inc({ queue, outcome: 'dead_lettered' });
-    this.settle(channel, () => channel.ack(message));
+    this.settle(channel, () => (path === 'copy' ? channel.ack(message) : channel.nack(message, false, false)));
   }
 
   /** Acks and nacks on a channel that died in the meantime fail; the broker redelivers those messages anyway. */
-  private settle(channel: ConfirmChannel, action: () => void): void {
+  private settle(channel: Channel, action: () => void): void {
     try {
       if (channel === this.channel) action();
     } catch (error) {
@@ -183,6 +199,8 @@ export class RabbitConsumer {
   }
 }
 
-function messageKey(message: ConsumeMessage): string {
-  return message.properties.messageId ?? `${message.fields.consumerTag}:${message.fields.deliveryTag}`;
+/** A message id fit for a log line: at most 100 printable characters. */
+function printable(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return JSON.stringify(value.slice(0, 100)).slice(1, -1);
 }

@@ -45,6 +45,8 @@ export class RabbitPublisher extends EventEmitter {
     private readonly rabbit: RabbitConnection,
     private readonly logger: Logger,
     private readonly timeoutMs: number,
+    /** The connection's RabbitMQ user, set as every message's user_id: the broker vouches for it, consumers trust it. */
+    private readonly userId: string,
   ) {
     super();
     this.exchanges = new KnownExchanges(timeoutMs);
@@ -139,7 +141,7 @@ export class RabbitPublisher extends EventEmitter {
         resolve();
       };
       try {
-        written = channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message), done);
+        written = channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
       } catch (error) {
         // amqplib throws at once on a channel that has already closed.
         done(error instanceof Error ? error : new Error(String(error)));
@@ -191,9 +193,10 @@ export class RabbitPublisher extends EventEmitter {
   }
 }
 
-function publishOptions(message: OutgoingMessage) {
+function publishOptions(message: OutgoingMessage, userId: string) {
   return {
     persistent: true,
+    userId,
     mandatory: true,
     contentType: 'application/json',
     messageId: message.messageId,

@@ -1,4 +1,4 @@
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { withTimeout } from '../with-timeout.js';
 
 /** CONTRACT.md's names: other services and people at the management page rely on them. */
@@ -56,13 +56,20 @@ async function declare(model: ChannelModel): Promise<void> {
         ...(queue.consumed ? { deadLetterExchange: DEAD_LETTER_EXCHANGE, deadLetterRoutingKey: queue.name } : {}),
       });
       for (const pattern of queue.bindings) await channel.bindQueue(queue.name, ORDERS_EXCHANGE, pattern);
-      if (queue.consumed) {
-        const dead = deadLetterQueue(queue.name);
-        await channel.assertQueue(dead, { durable: true });
-        await channel.bindQueue(dead, DEAD_LETTER_EXCHANGE, queue.name);
-      }
+      if (queue.consumed) await declareDeadLetterQueue(channel, queue.name);
     }
   } finally {
     await channel.close().catch(() => undefined);
   }
+}
+
+/**
+ * Declares `<queue>.dead` and binds it to the dead-letter exchange. Also used by a consumer that finds it missing
+ * (deleted by hand while the service runs): without it the broker's own dead-lettering would drop messages.
+ */
+export async function declareDeadLetterQueue(channel: Channel, queue: string): Promise<void> {
+  const dead = deadLetterQueue(queue);
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+  await channel.assertQueue(dead, { durable: true });
+  await channel.bindQueue(dead, DEAD_LETTER_EXCHANGE, queue);
 }

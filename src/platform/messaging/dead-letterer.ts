@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../observability/logger.js';
+import { withTimeout } from '../with-timeout.js';
+import { DEAD_LETTER_HEADERS, deadLetterCopyOptions } from './dead-letter-copy.js';
+import { deadLetterQueue, declareDeadLetterQueue } from './topology.js';
+
+/**
+ * What to do with the original: `copy` (a copy is in the dead queue: ack it), `broker` (reject it without requeue:
+ * the broker dead-letters it) or `requeue` (the dead queue cannot be declared: hand it back, after a pause).
+ */
+export type DeadLetterPath = 'copy' | 'broker' | 'requeue';
+
+/**
+ * Moves a message that can never be handled to `<queue>.dead`, by one of two paths:
+ *
+ * 1. `copy`: a copy carrying the reason headers, published on a confirm channel of its own (so that a copy the
+ *    broker refuses closes that channel, never the one the original was delivered on), then the original is acked.
+ * 2. `broker`: if the copy cannot be made or is not confirmed, the original is rejected without requeue and the
+ *    broker dead-letters it through the queue's dead-letter exchange, as it came plus an x-death header. The
+ *    reason is then only in the logs and metrics, but the message is never put back at the head of its queue.
+ *
+ * Either path needs `<queue>.dead` to exist (the broker drops what its dead-lettering cannot route), so a
+ * missing one is declared again first.
+ */
+export class DeadLetterer {
+  private channel: ConfirmChannel | undefined;
+  private readonly returned = new Set<string>();
+
+  constructor(
+    private readonly model: ChannelModel,
+    private readonly queue: string,
+    private readonly timeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Copies the message to the dead queue if it can; says what is left to do with the original. */
+  async deadLetter(message: ConsumeMessage, reason: string, detail: string): Promise<DeadLetterPath> {
+    const copied = await this.publishCopy(message, reason, detail).catch((error: unknown) => {
+      this.logger.warn('dead-letter copy refused; the broker dead-letters the original', { queue: this.queue, reason, error: String(error) });
+      return false;
+    });
+    if (copied) return 'copy';
+    return (await this.ensureDeadQueue()) ? 'broker' : 'requeue';
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.channel = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  /** True once the broker confirmed the copy and routed it to the dead queue (declared again if it was missing). */
+  private async publishCopy(message: ConsumeMessage, reason: string, detail: string): Promise<boolean> {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const copyId = randomUUID();
+      const options = deadLetterCopyOptions({ properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date() });
+      const channel = await this.confirmChannel();
+      const confirmed = new Promise<void>((resolve, reject) => {
+        channel.sendToQueue(deadLetterQueue(this.queue), message.content, options, (error: unknown) => (error ? reject(error) : resolve()));
+      });
+      await withTimeout(confirmed, this.timeoutMs, 'waiting for the dead-letter copy to be confirmed');
+      // The broker sends a mandatory message's return before its confirm.
+      if (!this.returned.delete(copyId)) return true;
+      if (attempt === 1 && !(await this.ensureDeadQueue())) return false;
+    }
+    return false;
+  }
+
+  /** Declares `<queue>.dead` (and its binding) again on a throwaway channel; false when the broker refuses. */
+  private async ensureDeadQueue(): Promise<boolean> {
+    try {
+      const channel = await withTimeout(this.model.createChannel(), this.timeoutMs, 'opening a channel');
+      channel.on('error', () => undefined);
+      try {
+        await withTimeout(declareDeadLetterQueue(channel, this.queue), this.timeoutMs, 'declaring the dead-letter queue');
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+      return true;
+    } catch (error) {
+      this.logger.error('the dead-letter queue is missing and cannot be declared', { queue: this.queue, error: String(error) });
+      return false;
+    }
+  }
+
+  private async confirmChannel(): Promise<ConfirmChannel> {
+    if (this.channel) return this.channel;
+    const channel = await withTimeout(this.model.createConfirmChannel(), this.timeoutMs, 'opening the dead-letter channel');
+    channel.on('error', (error: Error) => this.logger.warn('dead-letter channel error', { queue: this.queue, error: error.message }));
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    channel.on('return', (returned: ConsumeMessage) => {
+      const copyId = returned.properties.headers?.[DEAD_LETTER_HEADERS.id];
+      if (typeof copyId === 'string') this.returned.add(copyId);
+    });
+    this.channel = channel;
+    return channel;
+  }
+}
