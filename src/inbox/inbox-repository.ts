@@ -11,18 +11,19 @@ export interface InboxRecord {
 /**
  * Remembers which messages a consumer has applied. The row is written in the same transaction as the message's
  * effects, so "recorded" and "applied" commit (or roll back) together: a redelivery after a crash between commit
- * and ack finds the row and changes nothing. ON CONFLICT DO NOTHING waits for a concurrent transaction that
- * inserted the same key, so two deliveries handled at once cannot both see "new". The reuse check reads the rows
- * as they were before this statement, which is what it asks: was this id seen with another meaning.
+ * and ack finds the row and changes nothing.
+ *
+ * One row per message id lists the digests seen under it (see inbox-key.ts). A digest already listed is a
+ * redelivery: nothing is written and nothing returned. A new digest under a known id is added: a reused id. ON
+ * CONFLICT waits for a concurrent transaction that inserted the same id and then sees its row, so two deliveries
+ * handled at once cannot both see "new", and a reuse is seen whichever of the two commits first.
  */
 export async function recordInboxMessage(consumer: string, key: InboxKey): Promise<InboxRecord> {
-  const [row] = await requireTransaction().$queryRaw<InboxRecord[]>`
-    WITH inserted AS (
-      INSERT INTO inbox (consumer, message_id, payload_digest) VALUES (${consumer}, ${key.messageId}, ${key.payloadDigest})
-      ON CONFLICT DO NOTHING
-      RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM inserted) AS recorded,
-           EXISTS (SELECT 1 FROM inbox WHERE consumer = ${consumer} AND message_id = ${key.messageId} AND payload_digest <> ${key.payloadDigest}) AS "idReused"`;
-  return row!;
+  const rows = await requireTransaction().$queryRaw<{ digests: number }[]>`
+    INSERT INTO inbox (consumer, message_id, payload_digests) VALUES (${consumer}, ${key.messageId}, ARRAY[${key.payloadDigest}])
+    ON CONFLICT (consumer, message_id) DO UPDATE SET payload_digests = inbox.payload_digests || EXCLUDED.payload_digests
+      WHERE NOT (EXCLUDED.payload_digests[1] = ANY (inbox.payload_digests))
+    RETURNING cardinality(payload_digests) AS digests`;
+  if (rows.length === 0) return { recorded: false, idReused: false };
+  return { recorded: true, idReused: rows[0]!.digests > 1 };
 }

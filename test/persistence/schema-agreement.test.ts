@@ -41,7 +41,7 @@ describe('the migrated database and prisma/schema.prisma', () => {
       for (const column of model.columns) {
         const row = actual.get(column.column);
         expect(row, `${model.table}.${column.column}`).toBeDefined();
-        const expectedType = column.nativeType === 'Uuid' ? 'uuid' : EXPECTED_TYPE[column.type];
+        const expectedType = column.list ? 'ARRAY' : column.nativeType === 'Uuid' ? 'uuid' : EXPECTED_TYPE[column.type];
         expect(row!.data_type, `${model.table}.${column.column} type`).toBe(expectedType);
         expect(row!.is_nullable === 'YES', `${model.table}.${column.column} nullable`).toBe(column.nullable);
       }

@@ -17,8 +17,8 @@ export interface SagaHarness {
   close(): Promise<void>;
 }
 
-export async function startSagaHarness(env: Record<string, string> = {}): Promise<SagaHarness> {
-  const t = await startTestService(env);
+export async function startSagaHarness(env: Record<string, string> = {}, options: Parameters<typeof startTestService>[1] = {}): Promise<SagaHarness> {
+  const t = await startTestService(env, options);
   await t.service.rabbit.start();
   await t.service.rabbit.waitForConnection(15_000);
   const running: RunningRole[] = [];

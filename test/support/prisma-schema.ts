@@ -5,6 +5,8 @@ export interface SchemaColumn {
   column: string;
   type: string;
   nullable: boolean;
+  /** A scalar list (String[]): a PostgreSQL array. */
+  list: boolean;
   nativeType?: string;
 }
 export interface SchemaModel {
@@ -25,12 +27,14 @@ export function readPrismaModels(path = 'prisma/schema.prisma'): SchemaModel[] {
       const match = /^(\w+)\s+(\w+)(\?|\[\])?(.*)$/.exec(line);
       if (!match || line.startsWith('@@')) continue;
       const [, field, type, modifier, attributes] = match;
-      if (modelNames.has(type!) || modifier === '[]') continue;
+      // A list of another model is a relation, not a column; a list of a scalar is an array column.
+      if (modelNames.has(type!)) continue;
       columns.push({
         field: field!,
         column: /@map\("([^"]+)"\)/.exec(attributes!)?.[1] ?? field!,
         type: type!,
         nullable: modifier === '?',
+        list: modifier === '[]',
         nativeType: /@db\.(\w+)/.exec(attributes!)?.[1],
       });
     }

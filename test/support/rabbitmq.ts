@@ -42,3 +42,47 @@ export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMes
     await connection.close();
   }
 }
+
+/** Messages ready in a queue now. */
+export async function queueDepth(amqpUrl: string, queue: string): Promise<number> {
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    return (await (await connection.createChannel()).checkQueue(queue)).messageCount;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Consumers attached to a queue now. */
+export async function consumerCount(amqpUrl: string, queue: string): Promise<number> {
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    return (await (await connection.createChannel()).checkQueue(queue)).consumerCount;
+  } finally {
+    await connection.close();
+  }
+}
+
+export interface TestUser {
+  name: string;
+  /** amqp URL of this user on the vhost. */
+  url: string;
+  delete(): Promise<void>;
+}
+
+/**
+ * A second RabbitMQ user with the given permissions on a test vhost (another service, or a careless or hostile
+ * publisher). delete() removes it. The name is unique to the run, so parallel files never share one.
+ */
+export async function createTestUser(vhost: string, permissions: { configure: string; write: string; read: string }): Promise<TestUser> {
+  const name = `os_test_user_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await rabbitmqctl('add_user', name, password);
+  await rabbitmqctl('set_permissions', '-p', vhost, name, permissions.configure, permissions.write, permissions.read);
+  const base = new URL(BROKER);
+  return {
+    name,
+    url: `amqp://${name}:${password}@${base.host}/${encodeURIComponent(vhost)}`,
+    delete: () => rabbitmqctl('delete_user', name).then(() => undefined),
+  };
+}

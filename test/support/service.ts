@@ -15,6 +15,8 @@ export interface TestService {
   http: ReturnType<typeof supertest>;
   databaseUrl: string;
   amqpUrl: string;
+  /** The RabbitMQ virtual host of this file (vhost of amqpUrl). */
+  vhost: string;
   redisPrefix: string;
   /** Builds another instance on the same database, vhost and Redis prefix (e.g. with other settings). */
   sibling(env?: Record<string, string>): TestService;
@@ -56,6 +58,7 @@ export async function startTestService(env: Record<string, string> = {}, options
       http: supertest(app),
       databaseUrl: database.url,
       amqpUrl: vhost.url,
+      vhost: vhost.name,
       redisPrefix,
       sibling: (more = {}) => build({ ...extra, ...more }, false),
       async close() {

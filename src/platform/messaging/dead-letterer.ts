@@ -34,8 +34,12 @@ export class DeadLetterer {
     private readonly logger: Logger,
   ) {}
 
-  /** Copies the message to the dead queue if it can; says what is left to do with the original. */
-  async deadLetter(message: ConsumeMessage, reason: string, detail: string): Promise<DeadLetterPath> {
+  /**
+   * Copies the message to the dead queue if it can; says what is left to do with the original. A body over
+   * `copyLimit` bytes is not copied: the copy would take it through this process's memory a second time.
+   */
+  async deadLetter(message: ConsumeMessage, reason: string, detail: string, copyLimit: number): Promise<DeadLetterPath> {
+    if (message.content.length > copyLimit) return (await this.ensureDeadQueue()) ? 'broker' : 'requeue';
     const copied = await this.publishCopy(message, reason, detail).catch((error: unknown) => {
       this.logger.warn('dead-letter copy refused; the broker dead-letters the original', { queue: this.queue, reason, error: String(error) });
       return false;

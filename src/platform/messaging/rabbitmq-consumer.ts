@@ -175,7 +175,7 @@ export class RabbitConsumer<Decoded = unknown> {
   private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string): Promise<void> {
     const { queue } = this.options;
     const deadLetterer = this.deadLetterer;
-    const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail) : 'requeue';
+    const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail, this.limits.maxMessageBytes) : 'requeue';
     const messageId = printable(message.properties.messageId);
     if (path === 'requeue') {
       this.logger.error('message could not be dead-lettered; it goes back to the queue', { queue, reason, messageId });
