@@ -1,19 +1,28 @@
-# The two commands a new user needs: `make run` and `make test`. Both install what they need first.
+# The two commands a new user needs: `make run` and `make test`. Both install what they need first, then make
+# sure PostgreSQL, Redis and RabbitMQ answer (scripts/servers.sh starts those of this machine that do not).
 # Settings come from the environment, then .env, then .env.example (see README.md, "Configuration").
 
-.PHONY: run test install faults bench typecheck
+.PHONY: run test install servers servers-stop faults bench typecheck
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 install: node_modules/.package-lock.json
 
-## Install, generate the Prisma client, create and migrate the database, start every role in the foreground.
-run: install
+## Start whichever of the configured local PostgreSQL, Redis and RabbitMQ does not answer (quiet when all do).
+servers: install
+	scripts/servers.sh ensure
+
+## Stop what `make servers` started, and nothing else.
+servers-stop:
+	scripts/servers.sh stop
+
+## Install, start the servers, generate the Prisma client, create and migrate the database, start every role.
+run: servers
 	npm start
 
-## Install, generate, type-check, then run the whole suite against the local PostgreSQL, Redis and RabbitMQ.
-test: install
+## Install, start the servers, generate, type-check, then run the whole suite against them.
+test: servers
 	npm test
 
 ## Slow fault and soak suites (not part of `make test`). The fault steps stop the machine's RabbitMQ, Redis and
