@@ -52,6 +52,9 @@ ensure_server() { # server
   fi
   is_local "$server" ||
     fail "$server" "does not answer, and $variable names another host, which this script never starts: start it there, or set $variable to a server that runs."
+  if port_open "$server"; then
+    fail "$server" "does not answer, and something else holds port ${URL[$server.port]}: stop it, or set $variable to a free port."
+  fi
   case ${URL[$server.scheme]} in
     rediss | amqps) fail "$server" "does not answer, and this script does not start servers with TLS (${URL[$server.scheme]}://): start one yourself, or use ${URL[$server.scheme]%s}:// for a local one." ;;
   esac
@@ -114,11 +117,23 @@ answers() { # server: within 3 s, so that an unreachable host does not hang the 
   timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && "probe_$0"' "$1" "${URL[$1.host]}" "${URL[$1.port]}" 2>/dev/null
 }
 
+port_open() { # server: something accepts connections on its port
+  # shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${URL[$1.host]}" "${URL[$1.port]}" 2>/dev/null
+}
+
+# Starts a server process in a session of its own, so that Ctrl-C on `make run` (sent to the whole foreground
+# process group) does not stop it too; its output goes to a log. Sets SPAWNED to its pid.
+spawn() { # log command...
+  setsid "${@:2}" >"$1" 2>&1 </dev/null &
+  SPAWNED=$!
+}
+
 # Waits for a server this script started: fails at once if its process is gone, else at the deadline.
-await_answer() { # server seconds log [pidfile]
+await_answer() { # server seconds log pid
   local deadline=$((SECONDS + $2))
   until answers "$1"; do
-    if [[ -n ${4:-} && -s $4 ]] && ! kill -0 "$(<"$4")" 2>/dev/null; then fail "$1" "exited while starting; see $(shown "$3")."; fi
+    kill -0 "$4" 2>/dev/null || fail "$1" "exited while starting; see $(shown "$3")."
     ((SECONDS < deadline)) || fail "$1" "was started but did not answer within $2 s; see $(shown "$3")."
     sleep 0.2
   done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # PostgreSQL, for scripts/servers.sh: the Debian cluster configured on the URL's port (after a fresh install,
 # the package's "main" cluster on 5432), started with pg_ctlcluster; where no cluster has that port, a cluster
 # of the script's own, order-service-<port>, created with pg_createcluster. A cluster the script created, or

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # RabbitMQ, for scripts/servers.sh: a node of the script's own per port, order-service-<port>@localhost, with
 # its configuration (a listener on the URL's port, the URL's user and vhost, the management plugin on port +
 # 10000: http://127.0.0.1:15672 for 5672), data and log in $STATE_DIR/rabbitmq-<port>/. The machine's own
@@ -24,8 +25,9 @@ start_rabbitmq() {
   rabbit_env_conf "$dir" "$node" >"$dir/rabbitmq-env.conf"
   (umask 077 && rabbit_conf >"$dir/rabbitmq.conf")
   echo '[rabbitmq_management].' >"$dir/enabled_plugins"
-  rabbit "$dir" rabbitmq-server -detached
-  await_answer rabbitmq 120 "$dir/log/$node.log" "$dir/rabbitmq.pid"
+  # In the foreground (in a session of its own) rather than -detached, which loses what a failed start says.
+  spawn "$dir/startup.log" env RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" "$RABBIT_BIN/rabbitmq-server"
+  await_answer rabbitmq 120 "$dir/startup.log" "$SPAWNED"
   record rabbitmq "$port" node "$node" "$dir"
   note rabbitmq "started node $node (in $(shown "$dir"); management at http://127.0.0.1:$((port + 10000)))"
 }
@@ -60,6 +62,7 @@ ENABLED_PLUGINS_FILE=$1/enabled_plugins
 MNESIA_BASE=$1/mnesia
 LOG_BASE=$1/log
 PID_FILE=$1/rabbitmq.pid
+export ERL_CRASH_DUMP=$1/erl_crash.dump
 # Erlang's distribution port on the loopback interface only.
 SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 CONF
@@ -69,6 +72,7 @@ rabbit_conf() {
   local port=${URL[rabbitmq.port]} address i=0
   echo "# Written by scripts/servers.sh for AMQP_URL: this machine only, its user and vhost."
   for address in $(listen_addresses "${URL[rabbitmq.host]}"); do echo "listeners.tcp.$((++i)) = $address:$port"; done
+  echo "log.console = false" # its log is in log/; the console (startup.log) keeps what a failed start says
   echo "management.tcp.ip = 127.0.0.1"
   echo "management.tcp.port = $((port + 10000))"
   echo "default_user = ${URL[rabbitmq.user]:-guest}"
