@@ -26,9 +26,9 @@ test: servers
 	npm test
 
 ## Slow fault and soak suites (not part of `make test`). The fault steps stop the machine's RabbitMQ, Redis and
-## PostgreSQL, so they run on their own, after the fuzz files (which need all three).
+## PostgreSQL, so they run on their own, after the fuzz files (which need all three), one file at a time.
 faults: install
-	npm run --silent generate && npm run test:faults -- test/fuzz && npm run test:faults -- test/faults
+	npm run --silent generate && npm run test:faults -- test/fuzz && npm run test:faults -- --no-file-parallelism test/faults
 
 ## Benchmarks: print figures and write bench/REPORT.md.
 bench: install
