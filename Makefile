@@ -21,8 +21,14 @@ servers-stop:
 run: servers
 	npm start
 
-## Install, start the servers, generate, type-check, then run the whole suite against them.
-test: servers
+# The servers the test suite connects to: those of its TEST_* variables, else the local defaults. Not the
+# service's DATABASE_URL, REDIS_URL and AMQP_URL, which a .env may point elsewhere.
+TEST_SERVERS = DATABASE_URL=$${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432}/postgres \
+  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379} AMQP_URL=$${TEST_AMQP_BASE:-amqp://guest:guest@127.0.0.1:5672}
+
+## Install, start the suite's servers, generate, type-check, then run the whole suite against them.
+test: install
+	$(TEST_SERVERS) scripts/servers.sh ensure
 	npm test
 
 ## Slow fault and soak suites (not part of `make test`). The fault steps stop the machine's RabbitMQ, Redis and
