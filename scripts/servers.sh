@@ -10,7 +10,7 @@
 # then .env.example, then the service's defaults; see scripts/server-urls.mjs). A server whose URL names this
 # machine (127.0.0.1, localhost, ::1) and does not answer is started on the URL's port, the first way that works:
 #   1. `docker compose up -d <server>` (scripts/servers.compose.yml) when a Docker engine answers;
-#   2. from the system's packages (servers/*.sh), installed with apt-get when missing, as root or with `sudo -n`;
+#   2. from the system's packages (scripts/servers/*.sh), installed with apt-get when missing, as root or with `sudo -n`;
 #   3. otherwise it stops with one sentence saying what to install or start.
 # A URL naming another host is only checked and reported. A server that answers is never touched, so with all
 # three up the script prints nothing. What it starts is listed in $SERVERS_STATE_DIR/started (default
@@ -156,7 +156,7 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi; }
 
 install_package() { # server package
   if ! command -v apt-get >/dev/null || ! can_be_root; then
-    fail "$1" "does not answer and $2 is not installed, which this script can only install with apt-get as root or with sudo: install and start ${NAME[$1]} on port ${URL[$1.port]}, start a Docker engine, or set ${URL[$1.variable]} to a server elsewhere."
+    fail "$1" "does not answer, and Debian's $2 is not installed, nor can this script install it (that needs apt-get, and root or sudo without a password): install or start ${NAME[$1]} on port ${URL[$1.port]} yourself, start a Docker engine, or set ${URL[$1.variable]} to a server elsewhere."
   fi
   note "$1" "installing $2"
   mkdir -p "$STATE_DIR"
