@@ -29,6 +29,18 @@ export async function startBroker(): Promise<void> {
   await run('rabbitmqctl', ['await_startup'], 120_000);
 }
 
+/** Stops the whole node, not only its application, so that its ports (Erlang's too) are free for another. */
+export async function stopBrokerNode(): Promise<void> {
+  await run('rabbitmqctl', ['stop'], 120_000);
+  await until('RabbitMQ did not stop', async () => !(await run('epmd', ['-names']).catch(() => '')).includes('name rabbit at'), 60_000);
+}
+
+/** Starts the machine's node the way it was started (`rabbitmq-server -detached`); waits for its application. */
+export async function startBrokerNode(): Promise<void> {
+  await run('rabbitmq-server', ['-detached']);
+  await until('RabbitMQ did not start', () => run('rabbitmqctl', ['-q', 'await_startup'], 30_000).then(() => true), 120_000);
+}
+
 // Redis -----------------------------------------------------------------------------------------------------
 
 const redisCli = (...args: string[]) => run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', ...args], 10_000);
