@@ -7,9 +7,12 @@ import { createLogger } from '../platform/observability/logger.js';
 import { withTimeout } from '../platform/with-timeout.js';
 import { ProjectionStore } from '../orders/projection/projection-store.js';
 import { rebuildAllUsers, type RebuildProgress } from '../orders/projection/projection-rebuild.js';
+import { ProjectionRepairStore } from '../orders/projection/projection-repair-store.js';
+import { removeOrphans } from '../orders/projection/projection-repair.js';
 
 const USAGE = `usage: npm run projections -- <command>
-  rebuild   rebuild every user's order list in Redis from PostgreSQL (safe while the service runs)`;
+  rebuild   rebuild every user's order list in Redis from PostgreSQL, repair what PostgreSQL contradicts and delete
+            the keys of orders and users PostgreSQL does not have (safe while the service runs)`;
 
 /** `npm run projections -- rebuild`: a progress bar on stderr, one summary line on stdout. */
 async function main(command: string | undefined): Promise<number> {
@@ -25,10 +28,12 @@ async function main(command: string | undefined): Promise<number> {
     await whenReady(redis, config.DEPENDENCY_TIMEOUT);
     const started = performance.now();
     const bar = progressBar(started);
-    const result = await rebuildAllUsers(database, new ProjectionStore(redis), { onProgress: bar.draw });
+    const repair = new ProjectionRepairStore(redis);
+    const result = await rebuildAllUsers(database, new ProjectionStore(redis), { onProgress: bar.draw, repair });
     bar.end();
+    const orphans = await removeOrphans(database, repair);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`projections rebuilt: users=${result.users} orders=${result.orders} seconds=${seconds.toFixed(2)}`);
+    console.log(`projections rebuilt: users=${result.users} orders=${result.orders} repaired=${result.repaired} orphan_keys_deleted=${orphans} seconds=${seconds.toFixed(2)}`);
     return 0;
   } finally {
     redis.disconnect();

@@ -138,7 +138,7 @@ describe('a lost or unreachable projection', () => {
       env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
       timeout: 60_000,
     });
-    expect(stdout).toMatch(new RegExp(`^projections rebuilt: users=${users.length} orders=\\d+ seconds=\\d+\\.\\d\\d$`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^projections rebuilt: users=${users.length} orders=\\d+ repaired=0 orphan_keys_deleted=0 seconds=\\d+\\.\\d\\d$`, 'm'));
     expect(stderr).toMatch(/\[#+\] 100%/);
     const missesBefore = await reads('miss');
     await expectListsMatchDatabase();

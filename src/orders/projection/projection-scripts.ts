@@ -127,3 +127,31 @@ export const UNLOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * The repair of one order that PostgreSQL lists but Redis shows otherwise (a forged tombstone, a forged or stale
+ * document, foreign fields in its hash). KEYS order, index, docs. ARGV user, member, score, json, version, then the
+ * state the caller read: the order hash's fingerprint (see STATE_FINGERPRINT) and the member's document ('' if none).
+ * Applied only if Redis still holds what the caller read, so a change made since (by the projector) is never
+ * overwritten: 'changed' then, and the next repair looks again.
+ */
+export const REPAIR_LISTED_SCRIPT = `
+local order, index, docs = KEYS[1], KEYS[2], KEYS[3]
+local user, member, score, json, version, expected, expectedDoc = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local s = redis.call('HMGET', order, 'tomb', 'v', 'member', 'vis')
+local fingerprint = (s[1] or '') .. '|' .. (s[2] or '') .. '|' .. (s[3] or '') .. '|' .. (s[4] or '') .. '|' .. redis.call('HLEN', order)
+if fingerprint ~= expected or (redis.call('HGET', docs, member) or '') ~= expectedDoc then return 'changed' end
+redis.call('DEL', order)
+redis.call('HSET', order, 'user', user, 'member', member, 'v', version, 'vis', '1')
+redis.call('ZADD', index, score, member)
+redis.call('HSET', docs, member, json)
+return 'repaired'
+`;
+
+/** Takes a member off a user's list that PostgreSQL does not list. KEYS index, docs. ARGV member, the document read. */
+export const REPAIR_UNLISTED_SCRIPT = `
+if (redis.call('HGET', KEYS[2], ARGV[1]) or '') ~= ARGV[2] then return 'changed' end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 'repaired'
+`;

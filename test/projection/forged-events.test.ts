@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import amqp from 'amqplib';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestService } from '../support/service.js';
+import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
+import { createTestUser, drainQueue, type TestUser } from '../support/rabbitmq.js';
+import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { counter, databaseList, envelope, eventually, rawRedis, startWithRoles } from './projection-harness.js';
+
+const run = promisify(execFile);
+
+let t: TestService;
+let stopRoles: () => Promise<void>;
+let redis: Redis;
+let catalog: Catalog;
+let stranger: TestUser;
+const realOrders: string[] = [];
+
+beforeAll(async () => {
+  ({ t, stopRoles } = await startWithRoles(['relay', 'consumers']));
+  redis = rawRedis();
+  catalog = await seedCatalog(t, 2, [100, 9.99]);
+  for (let i = 0; i < 3; i++) {
+    const body = orderBody(catalog);
+    await expect204(t.http.post('/api/v1/orders').send(body));
+    await t.service.mediator.send(ApproveOrder, { orderID: body.orderID }, 'test');
+    realOrders.push(body.orderID);
+  }
+  await eventually('the real orders projected', async () => (await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).body.total === 3);
+  // A user that may publish to the Orders exchange, as a customer service given too much could.
+  stranger = await createTestUser(t.vhost, { configure: '^$', write: '^Orders$', read: '^$' });
+}, 120_000);
+
+afterAll(async () => {
+  await stranger?.delete();
+  await stopRoles?.();
+  redis?.disconnect();
+  await t?.close();
+});
+
+/** The list the projection answers, compared byte for byte with PostgreSQL's. */
+async function expectProjectionMatchesDatabase(): Promise<void> {
+  const expected = JSON.stringify(envelope(await databaseList(t, catalog.userId), { limit: 1000, offset: 0, order: 'asc' }));
+  expect((await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).text).toBe(expected);
+}
+
+describe('events on Orders that the service did not publish', () => {
+  it('when another RabbitMQ user publishes OrderAddProduct, OrderCreated and OrderDeleted, then each is dead-lettered as untrusted_publisher and the projection is untouched', async () => {
+    const fakeOrderId = randomUUID();
+    const base = { eventTimeStamp: new Date().toISOString(), orderID: fakeOrderId };
+    const forged = [
+      { key: 'Order.AddProduct', sequence: 2, body: { ...base, eventID: randomUUID(), eventType: 'OrderAddProduct', clientID: catalog.userId, productID: randomUUID(), productName: '<script>alert(1)</script>', productPrice: 0.01, orderPrice: 0.01 } },
+      {
+        key: 'Order.Create',
+        sequence: 3,
+        body: {
+          ...base,
+          eventID: randomUUID(),
+          eventType: 'OrderCreated',
+          client: { clientID: catalog.userId, username: 'test' },
+          orderStatus: 'New',
+          paymentMethod: 'Card',
+          deliveryAddress: { addressID: catalog.addressId, fullAddress: 'x' },
+          serialNumber: 999_999,
+          totalPrice: 0.01,
+          createdAt: new Date().toISOString(),
+        },
+      },
+      { key: 'Order.Delete', sequence: 99, body: { eventID: randomUUID(), eventType: 'OrderDeleted', eventTimeStamp: new Date().toISOString(), orderID: realOrders[0] } },
+    ];
+    const deadBefore = await counter(t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' });
+    const connection = await amqp.connect(stranger.url);
+    const channel = await connection.createConfirmChannel();
+    for (const [index, event] of forged.entries()) {
+      // With its own (validated) user_id on one, without any on the others: neither is the service's user.
+      const userId = index === 0 ? { userId: stranger.name } : {};
+      channel.publish('Orders', event.key, Buffer.from(JSON.stringify(event.body)), { persistent: true, headers: { 'x-event-sequence': event.sequence }, ...userId });
+    }
+    await channel.waitForConfirms();
+    await connection.close();
+
+    await eventually('the forged events dead-lettered', async () => (await counter(t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' })) - deadBefore === 3);
+    const dead = await drainQueue(t.amqpUrl, 'Orders.dead');
+    expect(dead.map((message) => message.properties.headers?.['x-dead-letter-reason'])).toEqual(['untrusted_publisher', 'untrusted_publisher', 'untrusted_publisher']);
+    expect(dead[0]!.properties.headers?.['x-original-user-id']).toBe(stranger.name);
+    await expectProjectionMatchesDatabase();
+    expect(await redis.exists(`${t.redisPrefix}proj:order:${fakeOrderId}`)).toBe(0);
+  });
+});
+
+describe('a projection damaged before publishers were checked', () => {
+  it('when `npm run projections -- rebuild` runs, then forged documents, tombstones, fields and keys of orders and users PostgreSQL does not have are gone', async () => {
+    const key = (name: string) => `${t.redisPrefix}${name}`;
+    const index = key(`proj:user:${catalog.userId}:index`);
+    const docs = key(`proj:user:${catalog.userId}:docs`);
+    // What the forged events of issue 11 made: a fake order listed in a real user's list ...
+    const fakeOrderId = randomUUID();
+    const fakeMember = '0000000000999999';
+    await redis.zadd(index, Date.now(), fakeMember);
+    await redis.hset(docs, fakeMember, JSON.stringify({ OrderID: fakeOrderId, products: [{ name: '<script>alert(1)</script>', actualPrice: 0.01 }] }));
+    await redis.hset(key(`proj:order:${fakeOrderId}`), 'user', catalog.userId, 'member', fakeMember, 'v', '3', 'vis', '1');
+    // ... a real order hidden behind a tombstone of sequence 99 ...
+    const hidden = realOrders[1]!;
+    const hiddenMember = (await redis.hget(key(`proj:order:${hidden}`), 'member'))!;
+    await redis.zrem(index, hiddenMember);
+    await redis.hdel(docs, hiddenMember);
+    await redis.del(key(`proj:order:${hidden}`));
+    await redis.hset(key(`proj:order:${hidden}`), 'tomb', '99', 'v', '99');
+    // ... a foreign field on another real order, and keys of an order and a user that do not exist at all.
+    await redis.hset(key(`proj:order:${realOrders[2]}`), 'l:50', '{"productID":"forged"}');
+    const ghostOrder = randomUUID();
+    const ghostUser = randomUUID();
+    await redis.hset(key(`proj:order:${ghostOrder}`), 'user', ghostUser, 'l:2', '{}');
+    await redis.zadd(key(`proj:user:${ghostUser}:index`), 1, '0000000000000001');
+    await redis.hset(key(`proj:user:${ghostUser}:docs`), '0000000000000001', '{}');
+    await redis.set(key(`proj:user:${ghostUser}:built`), '1');
+
+    const { stdout } = await run('npx', ['tsx', 'src/tools/projections.ts', 'rebuild'], {
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
+      timeout: 60_000,
+    });
+    // Repaired: the fake member taken off, the hidden order listed again (the merge itself rewrites the hash with the
+    // foreign field). Deleted: the fake order's key, the ghost order's key and the ghost user's three keys.
+    expect(stdout).toMatch(/^projections rebuilt: users=1 orders=3 repaired=2 orphan_keys_deleted=5 seconds=\d+\.\d\d$/m);
+    await expectProjectionMatchesDatabase();
+    expect(await redis.hgetall(key(`proj:order:${realOrders[2]}`))).toEqual({ user: catalog.userId, member: expect.any(String), v: expect.any(String), vis: '1' });
+    for (const gone of [`proj:order:${fakeOrderId}`, `proj:order:${ghostOrder}`, `proj:user:${ghostUser}:index`, `proj:user:${ghostUser}:docs`, `proj:user:${ghostUser}:built`]) {
+      expect(await redis.exists(key(gone)), gone).toBe(0);
+    }
+  });
+});
