@@ -4,7 +4,8 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import winston from 'winston';
 import { ConfigError, loadConfig } from '../config.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
-import { declareTopology, QUEUES } from '../platform/messaging/topology.js';
+import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
+import { redactAmqpUrl } from '../platform/messaging/amqp-url.js';
 import { withTimeout } from '../platform/with-timeout.js';
 import { decide, describeRule, parseSagaRequest, parseSimArgs, USAGE, type Decision, type SimRule } from './customer-sim-rules.js';
 import { StatusLine, type SimCounts } from './customer-sim-status.js';
@@ -18,6 +19,9 @@ import { StatusLine, type SimCounts } from './customer-sim-status.js';
  *   npm run customer-sim -- --rule approve-all | --rule credit-limit --limit 100 | --rule percent --approve 80 --seed 42
  */
 const PREFETCH = 64;
+const REPLY_ROUTING_KEY = 'Customer.Saga.Reply';
+/** AMQP's reply code when a user lacks the permission for an operation. */
+const ACCESS_REFUSED = 403;
 /** Before a request whose reply failed goes back to the queue: bounds the loop while the broker refuses. */
 const FAILED_REPLY_BACKOFF_MS = 1_000;
 
@@ -34,8 +38,7 @@ class CustomerSimulator {
 
   /** Runs on every (re)connection: channels and consumers do not survive a lost connection. */
   async attach(model: ChannelModel): Promise<void> {
-    // The order service declares the same topology; declaring it here too lets either start first.
-    await declareTopology(model, this.timeoutMs);
+    await this.declareIfAllowed(model);
     const replies = await model.createConfirmChannel();
     const requests = await model.createChannel();
     for (const channel of [replies, requests]) channel.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
@@ -46,6 +49,19 @@ class CustomerSimulator {
       this.inFlight.add(work);
     });
     this.consumer = { channel: requests, tag: consumerTag };
+  }
+
+  /**
+   * The order service declares the same topology; declaring it here too lets either start first. A customer user
+   * with least privilege (configs/rabbitmq/definitions.json) may not declare anything: it then uses the service's.
+   */
+  private async declareIfAllowed(model: ChannelModel): Promise<void> {
+    try {
+      await declareTopology(model, this.timeoutMs);
+    } catch (error) {
+      if ((error as { code?: number }).code !== ACCESS_REFUSED) throw error;
+      this.logger.info('not allowed to declare the topology; using the one the order service declared');
+    }
   }
 
   /** Stops taking requests and lets the ones in flight finish (bounded). */
@@ -76,7 +92,11 @@ class CustomerSimulator {
     }
   }
 
-  /** Publishes the reply to CustomerSaga through the default exchange and waits (bounded) for its confirm. */
+  /**
+   * Publishes the reply through the Orders exchange with routing key Customer.Saga.Reply (what a customer user may
+   * publish, see configs/rabbitmq/definitions.json) and waits (bounded) for its confirm. Mandatory: a reply that no
+   * queue takes (CustomerSaga missing) fails, and its request goes back to the queue.
+   */
   private reply(channel: ConfirmChannel, orderID: string, orderType: Decision, correlationId: string | undefined): Promise<void> {
     const body = Buffer.from(JSON.stringify({ orderID, orderType }));
     const options = {
@@ -86,10 +106,19 @@ class CustomerSimulator {
       timestamp: Math.floor(Date.now() / 1000),
       headers: correlationId ? { 'x-correlation-id': correlationId } : {},
     };
+    let returned = false;
+    const onReturn = (message: ConsumeMessage) => {
+      if (message.properties.messageId === options.messageId) returned = true;
+    };
+    channel.on('return', onReturn);
     const confirmed = new Promise<void>((resolve, reject) => {
-      channel.publish('', QUEUES.customerSaga, body, options, (error: Error | null) => (error ? reject(error) : resolve()));
+      channel.publish(ORDERS_EXCHANGE, REPLY_ROUTING_KEY, body, { ...options, mandatory: true }, (error: Error | null) => {
+        if (error) reject(error);
+        else if (returned) reject(new Error(`no queue is bound for ${REPLY_ROUTING_KEY}`));
+        else resolve();
+      });
     });
-    return withTimeout(confirmed, this.timeoutMs, 'waiting for the reply confirm');
+    return withTimeout(confirmed, this.timeoutMs, 'waiting for the reply confirm').finally(() => channel.off('return', onReturn));
   }
 }
 
@@ -109,12 +138,6 @@ function settle(action: () => void): void {
   }
 }
 
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
 async function main(): Promise<void> {
   const args = parseSimArgs(process.argv.slice(2));
   if (!args.ok) {
@@ -122,6 +145,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig();
+  const amqpUrl = customerAmqpUrl(config.AMQP_URL);
   // Logs go to stderr, so stdout carries only the status line and the summary.
   const logger = winston.createLogger({
     level: 'warn',
@@ -129,7 +153,7 @@ async function main(): Promise<void> {
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
   const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, logger);
-  const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
+  const rabbit = new RabbitConnection(amqpUrl, logger, config.DEPENDENCY_TIMEOUT);
   const status = new StatusLine(simulator.counts, process.stdout);
 
   let stoppingSince: number | undefined;
@@ -148,10 +172,21 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
 
-  console.log(`customer-sim: answering ${QUEUES.orderSaga} on ${redact(config.AMQP_URL)} with rule ${describeRule(args.rule)}; Ctrl-C stops`);
+  console.log(`customer-sim: answering ${QUEUES.orderSaga} on ${redactAmqpUrl(amqpUrl)} with rule ${describeRule(args.rule)}; Ctrl-C stops`);
   await rabbit.onConnect((model) => simulator.attach(model));
   await rabbit.start();
   status.start();
+}
+
+/**
+ * The customer service's own RabbitMQ login when one is configured (CUSTOMER_AMQP_URL, read like every setting:
+ * environment, .env, .env.example), else the order service's AMQP_URL, as on a machine with only guest.
+ */
+function customerAmqpUrl(serviceUrl: string): string {
+  const url = process.env.CUSTOMER_AMQP_URL;
+  if (url === undefined || url === '') return serviceUrl;
+  if (!/^amqps?:\/\//.test(url)) throw new ConfigError('invalid configuration:\n  CUSTOMER_AMQP_URL: an amqp or amqps:// URL');
+  return url;
 }
 
 main().catch((error) => {

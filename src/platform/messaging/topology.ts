@@ -47,6 +47,8 @@ export function declareTopology(model: ChannelModel, timeoutMs: number): Promise
 
 async function declare(model: ChannelModel): Promise<void> {
   const channel = await model.createChannel();
+  // A refused declaration closes the channel; the failed call reports it, the event must not reach the connection.
+  channel.on('error', () => undefined);
   try {
     await channel.assertExchange(ORDERS_EXCHANGE, 'topic', { durable: true });
     await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
