@@ -112,6 +112,8 @@ export interface RawMessage {
   body: string;
   headers?: Record<string, unknown>;
   messageId?: string;
+  /** The user_id property: the service's user (guest) unless given; null for none, as an untrusted publisher. */
+  userId?: string | null;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function publishToOrdersQueue(t: TestService, messages: RawMessage[
       channel.sendToQueue('Orders', Buffer.from(message.body), {
         persistent: true,
         contentType: 'application/json',
-        userId: 'guest',
+        ...(message.userId === null ? {} : { userId: message.userId ?? 'guest' }),
         headers: message.headers ?? {},
         ...(message.messageId ? { messageId: message.messageId } : {}),
       });

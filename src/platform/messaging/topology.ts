@@ -36,6 +36,9 @@ const TOPOLOGY: QueueSpec[] = [
   { name: QUEUES.customerSaga, bindings: ['Customer.Saga.*'], consumed: true },
 ];
 
+/** The dead-letter queues, one beside each queue the service consumes. */
+export const DEAD_LETTER_QUEUES: readonly string[] = TOPOLOGY.filter((queue) => queue.consumed).map((queue) => deadLetterQueue(queue.name));
+
 /**
  * Declares the exchanges, queues and bindings. Idempotent: it runs on every (re)connection before any other
  * hook, so publishers and consumers never see a missing queue after a broker lost its definitions. A queue

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import type { ChannelModel, GetMessage, Options } from 'amqplib';
+import { withTimeout } from '../with-timeout.js';
+import { DEAD_LETTER_HEADERS, ORIGINAL_PROPERTY_HEADERS, isDeadLetterHeader } from './dead-letter-copy.js';
+
+/** One message in a dead-letter queue, as the operator sees it. */
+export interface DeadLetter {
+  /** The copy's x-dead-letter-id, or for a message the broker dead-lettered itself a digest of it. */
+  id: string;
+  deadQueue: string;
+  /** The queue it came from, where a replay sends it. */
+  originalQueue: string;
+  /** The service's reason, or the broker's (`rejected`) for a message rejected onto the dead-letter exchange. */
+  reason: string;
+  deadLetteredAt: Date | undefined;
+  messageId: string | undefined;
+  bytes: number;
+  message: GetMessage;
+}
+
+/** The most messages one command looks at in one queue: the rest stay where they are. */
+export const BROWSE_LIMIT = 10_000;
+
+type Decision = 'keep' | 'take';
+
+/**
+ * Reads a dead-letter queue without losing anything: each message is taken unacknowledged, shown to `visit`, and
+ * either taken for good (acked, after visit's own work succeeded) or kept; closing the channel at the end puts every
+ * kept message back in its place. A failure half way leaves every message that was not explicitly taken.
+ */
+export async function browse(model: ChannelModel, deadQueue: string, timeoutMs: number, visit: (letter: DeadLetter) => Promise<Decision>): Promise<number> {
+  const channel = await withTimeout(model.createChannel(), timeoutMs, 'opening a channel');
+  channel.on('error', () => undefined);
+  let seen = 0;
+  try {
+    for (; seen < BROWSE_LIMIT; seen++) {
+      const message = await withTimeout(channel.get(deadQueue), timeoutMs, `reading ${deadQueue}`);
+      if (!message) break;
+      if ((await visit(describe(deadQueue, message))) === 'take') channel.ack(message);
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+  return seen;
+}
+
+function describe(deadQueue: string, message: GetMessage): DeadLetter {
+  const headers = message.properties.headers ?? {};
+  const death = firstDeath(headers);
+  const ownId = headers[DEAD_LETTER_HEADERS.id];
+  return {
+    id: typeof ownId === 'string' ? ownId : brokerLetterId(message),
+    deadQueue,
+    originalQueue: String(headers[DEAD_LETTER_HEADERS.queue] ?? death?.queue ?? deadQueue.replace(/\.dead$/, '')),
+    reason: String(headers[DEAD_LETTER_HEADERS.reason] ?? death?.reason ?? 'unknown'),
+    deadLetteredAt: deadLetteredAt(headers[DEAD_LETTER_HEADERS.at], death?.time),
+    messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
+    bytes: message.content.length,
+    message,
+  };
+}
+
+/**
+ * The publish options that give the message back its original properties: the service's copies keep moved ones in
+ * x-original-* headers, the broker's own dead-lettering only takes the expiration. Dead-letter headers are dropped.
+ * user_id is restored only when it names the replaying user: RabbitMQ refuses any other, and a message must not
+ * leave the dead queue vouched for by a user that did not publish it.
+ */
+export function replayOptions(letter: DeadLetter, replayingUser: string): Options.Publish {
+  const { properties } = letter.message;
+  const headers = Object.fromEntries(Object.entries(properties.headers ?? {}).filter(([name]) => !isDeadLetterHeader(name)));
+  const original = (name: string): string | undefined => {
+    const value = properties.headers?.[ORIGINAL_PROPERTY_HEADERS[name]!];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  // A copy carries them in headers; a message the broker dead-lettered still has them (but its expiration).
+  const userId = original('userId') ?? properties.userId;
+  const replyTo = original('replyTo') ?? properties.replyTo;
+  const expiration = original('expiration') ?? firstDeath(properties.headers ?? {})?.['original-expiration'];
+  return {
+    persistent: true,
+    mandatory: true,
+    headers,
+    ...pick(properties, ['contentType', 'contentEncoding', 'correlationId', 'messageId', 'timestamp', 'type', 'appId', 'priority']),
+    ...(userId === replayingUser ? { userId } : {}),
+    ...(typeof replyTo === 'string' ? { replyTo } : {}),
+    ...(typeof expiration === 'string' ? { expiration } : {}),
+  };
+}
+
+interface Death {
+  queue?: string;
+  reason?: string;
+  time?: unknown;
+  'original-expiration'?: string;
+}
+
+function firstDeath(headers: Record<string, unknown>): Death | undefined {
+  const deaths = headers['x-death'];
+  return Array.isArray(deaths) ? (deaths.at(-1) as Death | undefined) : undefined;
+}
+
+function deadLetteredAt(own: unknown, brokerTime: unknown): Date | undefined {
+  if (typeof own === 'string' && !Number.isNaN(Date.parse(own))) return new Date(own);
+  const seconds = typeof brokerTime === 'object' && brokerTime !== null ? (brokerTime as { value?: unknown }).value : brokerTime;
+  return typeof seconds === 'number' ? new Date(seconds * 1000) : undefined;
+}
+
+/** A stable name for a message the broker dead-lettered itself: the same message gets the same id in every listing. */
+function brokerLetterId(message: GetMessage): string {
+  const death = firstDeath(message.properties.headers ?? {});
+  const time = (death?.time as { value?: unknown } | undefined)?.value ?? death?.time;
+  const digest = createHash('sha256')
+    .update(`${String(message.properties.messageId ?? '')}\0${String(time ?? '')}\0${death?.queue ?? ''}\0`)
+    .update(message.content.subarray(0, 64 * 1024))
+    .digest('hex');
+  return `broker-${digest.slice(0, 24)}`;
+}
+
+function pick<T extends object, K extends keyof T>(object: T, names: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(names.filter((name) => object[name] !== undefined).map((name) => [name, object[name]])) as Partial<Pick<T, K>>;
+}

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counter, eventually, publishReplies, sagaStatus, startSagaHarness, type SagaHarness } from './saga-helpers.js';
+import { expect204, orderBody } from '../support/fixtures.js';
+import { queueDepth } from '../support/rabbitmq.js';
+import { publishToOrdersQueue } from '../projection/projection-harness.js';
+
+const run = promisify(execFile);
+
+let h: SagaHarness;
+beforeAll(async () => {
+  h = await startSagaHarness();
+});
+afterAll(() => h?.close());
+
+/** `npm run dead-letters -- <args>` against the test's vhost: its output, and its exit code. */
+async function deadLetters(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/tools/dead-letters.ts', ...args], {
+      env: { ...process.env, AMQP_URL: h.t.amqpUrl, LOG_LEVEL: 'error' },
+      timeout: 60_000,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failure = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
+  }
+}
+
+/** The listed messages: id, queue, reason, message id. */
+async function listed(): Promise<{ id: string; queue: string; reason: string; messageId: string }[]> {
+  const { stdout } = await deadLetters('list');
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1, -1)
+    .map((line) => line.split(/\s+/))
+    .map(([id, queue, reason, , , messageId]) => ({ id: id!, queue: queue!, reason: reason!, messageId: messageId! }));
+}
+
+describe('npm run dead-letters', () => {
+  it('when replies were dead-lettered, then list shows them, show prints one, and replay puts it back where a duplicate is still recognised', async () => {
+    // Two copies of an approval for an order that does not exist yet, and a body that is no reply at all.
+    const orderId = randomUUID();
+    const approval = { body: { orderID: orderId, orderType: 'Approved' }, messageId: `approval-${orderId}` };
+    await publishReplies(h.t.amqpUrl, [approval, approval, { body: 'not json', messageId: 'not-json' }]);
+    await eventually('three dead letters', async () => (await queueDepth(h.t.amqpUrl, 'CustomerSaga.dead')) === 3);
+
+    const letters = await listed();
+    // In the order they were dead-lettered, which replies handled at once may change.
+    expect(letters.map(({ queue, reason, messageId }) => ({ queue, reason, messageId }))).toEqual(
+      expect.arrayContaining([
+        { queue: 'CustomerSaga.dead', reason: 'unknown_order', messageId: approval.messageId },
+        { queue: 'CustomerSaga.dead', reason: 'malformed_json', messageId: 'not-json' },
+      ]),
+    );
+    expect(letters.filter((letter) => letter.reason === 'unknown_order')).toHaveLength(2);
+    const notJson = letters.find((letter) => letter.reason === 'malformed_json')!;
+    const shown = await deadLetters('show', notJson.id.slice(0, 8));
+    expect(shown.stdout).toContain('reason:         malformed_json');
+    expect(shown.stdout).toMatch(/body \(8 bytes\):\nnot json/);
+    expect(await queueDepth(h.t.amqpUrl, 'CustomerSaga.dead')).toBe(3);
+
+    // The order comes into being (the reply had arrived first); both copies are replayed: the first applies,
+    // the second is recognised by the inbox as the same message.
+    await expect204(h.t.http.post('/api/v1/orders').send(orderBody(h.catalog, { orderID: orderId })));
+    const duplicatesBefore = await counter(h.t, 'messages_consumed_total', { queue: 'CustomerSaga', outcome: 'duplicate' });
+    for (const letter of letters.filter((each) => each.reason === 'unknown_order')) expect((await deadLetters('replay', letter.id)).stdout).toContain(`replayed ${letter.id} to CustomerSaga`);
+    await eventually('the replayed approval applied', async () => (await sagaStatus(h.db, orderId)) === 'Approved');
+    await eventually('the second copy seen as a duplicate', async () => (await counter(h.t, 'messages_consumed_total', { queue: 'CustomerSaga', outcome: 'duplicate' })) === duplicatesBefore + 1);
+    expect((await listed()).map((letter) => letter.messageId)).toEqual(['not-json']);
+  });
+
+  it('when an untrusted event is replayed, then it is not laundered: it comes back to Orders.dead as untrusted_publisher', async () => {
+    await publishToOrdersQueue(h.t, [{ body: '{"eventType":"OrderDeleted"}', messageId: 'forged-delete', userId: null }]);
+    await eventually('the forged event dead-lettered', async () => (await queueDepth(h.t.amqpUrl, 'Orders.dead')) === 1);
+    const [letter] = (await listed()).filter((each) => each.queue === 'Orders.dead');
+    expect(letter!.reason).toBe('untrusted_publisher');
+    const before = await counter(h.t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' });
+    await deadLetters('replay', letter!.id);
+    await eventually('dead-lettered again', async () => (await counter(h.t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' })) === before + 1);
+    expect((await listed()).filter((each) => each.queue === 'Orders.dead').map((each) => each.reason)).toEqual(['untrusted_publisher']);
+  });
+
+  it('when purge runs, then only messages dead-lettered before the cut-off go, and bad arguments get the usage', async () => {
+    const count = (await listed()).length;
+    expect(count).toBeGreaterThan(0);
+    expect((await deadLetters('purge', '--older-than', '1h')).stdout).toContain(`purged 0 message(s)`);
+    expect((await listed()).length).toBe(count);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await deadLetters('purge', '--older-than', '1s')).stdout).toContain(`purged ${count} message(s)`);
+    expect(await listed()).toEqual([]);
+    const bad = await deadLetters('purge');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--older-than/);
+    expect((await deadLetters('replay', 'no-such-id')).stderr).toMatch(/no dead-lettered message has an id starting with "no-such-id"/);
+  });
+});
