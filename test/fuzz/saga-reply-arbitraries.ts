@@ -17,9 +17,16 @@ export interface FuzzReply {
   target?: Ref;
   route: 'queue' | 'exchange';
   routingKey: string;
-  messageId: 'unique' | 'none' | 'empty' | 'too-long';
+  /** 'shared': one id for every such reply of the batch, whatever they say (a publisher that reuses ids). */
+  messageId: 'unique' | 'none' | 'empty' | 'too-long' | 'nul' | 'control' | 'shared';
   contentType: string | null;
   correlationId: string | null;
+  /** Who publishes: the service's user, or another RabbitMQ user, setting user_id to itself or not. */
+  publisher: 'service' | 'stranger-with-user-id' | 'stranger';
+  /** Long enough that nothing expires before the consumer reads it. */
+  expiration: string | null;
+  priority: number | null;
+  headers: 'none' | 'huge' | 'binary' | 'many';
 }
 
 const decision = fc.constantFrom<'Approved' | 'Rejected'>('Approved', 'Rejected');
@@ -67,7 +74,8 @@ const shapes: fc.Arbitrary<Shape>[] = [
   fc.tuple(fc.uuid(), decision, fc.nat({ max: 1 })).chain(([id, d, wrap]) =>
     replyObject(fc.constant(json(id)), fc.constant(json(d))).map((value): Shape => ({ expect: 'dead', reason: 'unknown_order', body: { value, wrap } })),
   ),
-  fc.integer({ min: 100_000, max: 1_500_000 }).map((padded): Shape => ({ expect: 'dead', reason: 'unknown_order', body: { padded } })),
+  // Bodies up to several MB: over MAX_MESSAGE_BYTES (256 KiB) they are too_large whatever they say.
+  fc.integer({ min: 100_000, max: 3_500_000 }).map((padded): Shape => ({ expect: 'dead', reason: 'unknown_order', body: { padded } })),
   // Bodies that are not JSON at all, or JSON that is not an object.
   fc.constantFrom('', ' ', '{', '{"orderID": "', "{'orderID': 1}", '{orderID: 1}', 'Approved', '\u0000', '{"a":1}}', 'nul', '[1,').map((text): Shape => ({ expect: 'dead', reason: 'malformed_json', body: { text } })),
   fc.integer({ min: 100_000, max: 1_500_000 }).map((n): Shape => ({ expect: 'dead', reason: 'malformed_json', body: { text: `{"orderID": "${'x'.repeat(n)}` } })),
@@ -84,8 +92,12 @@ export const fuzzReply: fc.Arbitrary<FuzzReply> = fc
     shape: fc.oneof({ weight: 4, arbitrary: shapes[0]! }, { weight: 2, arbitrary: shapes[1]! }, ...shapes.slice(2).map((arbitrary) => ({ weight: 1, arbitrary }))),
     route: fc.constantFrom<'queue' | 'exchange'>('queue', 'exchange'),
     routingKey: fc.constantFrom('Customer.Saga.Reply', 'Customer.Saga.Approved', 'Customer.Saga.x'),
-    messageId: fc.constantFrom<FuzzReply['messageId']>('unique', 'unique', 'unique', 'none', 'empty', 'too-long'),
+    messageId: fc.constantFrom<FuzzReply['messageId']>('unique', 'unique', 'unique', 'none', 'empty', 'too-long', 'nul', 'control', 'shared'),
     contentType: fc.constantFrom('application/json', 'text/plain', 'application/octet-stream', null),
     correlationId: fc.option(fc.oneof(fc.uuid(), fc.string({ maxLength: 300 }))),
+    publisher: fc.constantFrom<FuzzReply['publisher']>('service', 'service', 'stranger-with-user-id', 'stranger'),
+    expiration: fc.option(fc.integer({ min: 600_000, max: 86_400_000 }).map(String), { freq: 2 }),
+    priority: fc.option(fc.integer({ min: 0, max: 255 }), { freq: 2 }),
+    headers: fc.constantFrom<FuzzReply['headers']>('none', 'none', 'huge', 'binary', 'many'),
   })
   .map(({ shape, ...rest }) => ({ ...shape, ...rest }));
