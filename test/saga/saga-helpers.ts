@@ -63,15 +63,16 @@ export interface EventLog {
 }
 
 /**
- * Everything published to the Orders exchange, seen through a queue of the test's own bound with `#`: the
- * service's queues are consumed by the service (Orders by the projector), so counting there would race it.
+ * Every event the service published to the Orders exchange, seen through a queue of the test's own bound with
+ * `Order.#` (saga replies published there with Customer.Saga.* keys are not events): the service's queues are
+ * consumed by the service (Orders by the projector), so counting there would race it.
  */
 async function observeEvents(amqpUrl: string): Promise<EventLog> {
   const all: ObservedEvent[] = [];
   const connection = await amqp.connect(amqpUrl);
   const channel = await connection.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(queue, 'Orders', '#');
+  await channel.bindQueue(queue, 'Orders', 'Order.#');
   await channel.consume(
     queue,
     (message: ConsumeMessage | null) => {

@@ -88,7 +88,8 @@ export class EventCapture {
     channel.on('error', () => undefined);
     await channel.assertExchange('Orders', 'topic', { durable: true });
     await channel.assertQueue(CAPTURE_QUEUE, { durable: true });
-    await channel.bindQueue(CAPTURE_QUEUE, 'Orders', '#');
+    // Order.#: the service's events; the simulator's replies (Customer.Saga.*) also pass through Orders.
+    await channel.bindQueue(CAPTURE_QUEUE, 'Orders', 'Order.#');
     await channel.prefetch(2_000);
     await channel.consume(CAPTURE_QUEUE, (message) => message && this.record(channel, message));
     this.model = model;
