@@ -1,11 +1,12 @@
 import express, { type Request, type Response } from 'express';
-import { ValidationError } from './kernel/errors.js';
+import { NotFoundError, ValidationError } from './kernel/errors.js';
 import { JsonText } from './kernel/json-text.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
 import { checkReadiness, type ReadinessChecks } from './platform/http/readiness.js';
 import { requestContext } from './platform/http/request-context.js';
+import { limitJsonDepth } from './platform/http/json-depth.js';
 import type { RouteSpec } from './platform/http/route-spec.js';
 import { withCorrelationId } from './platform/observability/correlation.js';
 import type { Logger } from './platform/observability/logger.js';
@@ -30,6 +31,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(requestContext(deps.metrics, deps.logger));
   // Bodies are JSON whatever their Content-Type says, as the Go service read them.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
+  app.use(limitJsonDepth());
 
   app.get('/healthcheck', (_req, res) => {
     res.locals.route = '/healthcheck';
@@ -70,8 +72,8 @@ export function createApp(deps: AppDependencies): express.Express {
     for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, handler);
   }
 
-  app.use((req, res) => {
-    res.status(404).json({ message: 'route not found', data: `${req.method} ${req.path}` });
+  app.use((req) => {
+    throw new NotFoundError('route not found', `${req.method} ${req.path}`);
   });
   app.use(errorHandler(deps.logger));
   return app;
@@ -83,7 +85,7 @@ function bodyOf(req: Request, route: RouteSpec): Record<string, unknown> {
   const body: unknown = req.body;
   if (body === undefined) throw new ValidationError('request body must be a JSON object', '');
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('request body must be a JSON object', JSON.stringify(body).slice(0, 100));
+    throw new ValidationError('request body must be a JSON object', JSON.stringify(body));
   }
   return canonicalizeKeys(body as Record<string, unknown>, route.request.body);
 }

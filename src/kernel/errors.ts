@@ -1,16 +1,19 @@
+import { excerpt } from './excerpt.js';
+
 /**
  * Errors that mean something to a client. The HTTP layer maps each kind to one status in one place
  * (platform/http/error-handler.ts); anything else that escapes a handler is a bug and answers 500.
- * `data` is the offending value or id, as CONTRACT.md's error body wants it.
+ * `data` is the offending value or id, as CONTRACT.md's error body wants it. Both are cut to a short excerpt
+ * here, once for every error: they go back to the client and into the logs, and a client's value may be huge.
  */
 export abstract class ApplicationError extends Error {
   abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large';
 
-  constructor(
-    message: string,
-    readonly data: string = '',
-  ) {
-    super(message);
+  readonly data: string;
+
+  constructor(message: string, data = '') {
+    super(excerpt(message, 300));
+    this.data = excerpt(data);
     this.name = new.target.name;
   }
 }

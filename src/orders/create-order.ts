@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError, NotFoundError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { MAX_ORDER_PRODUCTS, uuid } from '../kernel/schemas.js';
 import { fullAddress } from '../customers/address.js';
 import { Order } from './domain/order.js';
 import { PAYMENT_METHODS, type PaymentMethod } from './domain/order-status.js';
@@ -22,7 +22,7 @@ export const CreateOrder = defineCommand(
     productsIDs: z
       .array(uuid)
       .min(1, 'must name at least one product')
-      .max(1000)
+      .max(MAX_ORDER_PRODUCTS, `must name at most ${MAX_ORDER_PRODUCTS} products`)
       .transform((ids) => [...new Set(ids)]),
     userID: uuid,
     deliveryAddress: uuid.meta({ description: 'the id of an existing address' }),

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { ApplicationError } from '../../kernel/errors.js';
+import { excerpt } from '../../kernel/excerpt.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ErrorBody } from './error-body.js';
@@ -16,10 +17,12 @@ const STATUS_BY_KIND: Record<ApplicationError['kind'], number> = {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const [status, body] = describe(error);
+    // Request values here are the client's: only excerpts go into the log.
+    const where = { method: req.method, url: excerpt(req.originalUrl), correlationId: res.locals.correlationId as string | undefined };
     if (status >= 500 && status !== 503) {
-      logger.error('unhandled error', { error: error?.stack ?? String(error), method: req.method, url: req.originalUrl });
+      logger.error('unhandled error', { error: error?.stack ?? String(error), ...where });
     } else if (status === 503) {
-      logger.warn('dependency unavailable', { error: error?.message ?? String(error), method: req.method, url: req.originalUrl });
+      logger.warn('dependency unavailable', { error: error?.message ?? String(error), ...where });
     }
     if (res.headersSent) return;
     res.status(status).json(body);
@@ -31,12 +34,12 @@ function describe(error: unknown): [number, ErrorBody] {
   const parserError = error as { type?: string; status?: number; body?: unknown; limit?: number; charset?: string };
   switch (parserError.type) {
     case 'entity.parse.failed':
-      return [400, { message: 'malformed JSON body', data: snippet(parserError.body) }];
+      return [400, { message: 'malformed JSON body', data: excerpt(typeof parserError.body === 'string' ? parserError.body : '') }];
     case 'entity.too.large':
       return [413, { message: `request body is larger than ${parserError.limit} bytes`, data: String(parserError.limit) }];
     case 'charset.unsupported':
     case 'encoding.unsupported':
-      return [400, { message: 'unsupported body encoding', data: String(parserError.charset ?? '') }];
+      return [400, { message: 'unsupported body encoding', data: excerpt(String(parserError.charset ?? '')) }];
     case 'request.aborted':
     case 'request.size.invalid':
       return [400, { message: 'incomplete request body', data: '' }];
@@ -45,13 +48,8 @@ function describe(error: unknown): [number, ErrorBody] {
   // Other client errors that Express or the body parser raise with a 4xx of their own: a path parameter that is
   // not valid percent-encoding (URIError), a body that does not decompress as its Content-Encoding says.
   if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-    if (error instanceof URIError) return [400, { message: 'path is not valid percent-encoding', data: /'(.*)'$/.exec(error.message)?.[1] ?? '' }];
-    return [400, { message: `invalid request: ${(error as Error).message}`, data: '' }];
+    if (error instanceof URIError) return [400, { message: 'path is not valid percent-encoding', data: excerpt(/'(.*)'$/.exec(error.message)?.[1] ?? '') }];
+    return [400, { message: excerpt(`invalid request: ${(error as Error).message}`, 300), data: '' }];
   }
   return [500, { message: 'internal error', data: '' }];
-}
-
-function snippet(body: unknown): string {
-  const text = typeof body === 'string' ? body : '';
-  return text.length > 100 ? `${text.slice(0, 100)}...` : text;
 }
