@@ -7,8 +7,7 @@ import { excerpt } from './excerpt.js';
  * here, once for every error: they go back to the client and into the logs, and a client's value may be huge.
  */
 export abstract class ApplicationError extends Error {
-  abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large';
-
+  abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large' | 'unauthenticated' | 'forbidden';
   readonly data: string;
 
   constructor(message: string, data = '') {
@@ -33,7 +32,7 @@ export class ConflictError extends ApplicationError {
   readonly kind = 'conflict' as const;
 }
 
-/** A dependency (PostgreSQL, Redis, RabbitMQ) cannot be reached now; the client may retry (503). */
+/** A dependency (PostgreSQL, Redis, RabbitMQ, the identity service's keys) cannot be reached now; the client may retry (503). */
 export class UnavailableError extends ApplicationError {
   readonly kind = 'unavailable' as const;
 }
@@ -41,4 +40,32 @@ export class UnavailableError extends ApplicationError {
 /** The request body is larger than the configured limit (413). */
 export class PayloadTooLargeError extends ApplicationError {
   readonly kind = 'too_large' as const;
+}
+
+/**
+ * No valid access token (401): none was sent (`tokenGiven` false), or the one sent is malformed, expired, for
+ * another issuer or audience, or not signed by the identity service. The message says which, never the token.
+ */
+export class UnauthenticatedError extends ApplicationError {
+  readonly kind = 'unauthenticated' as const;
+
+  constructor(
+    message: string,
+    readonly tokenGiven: boolean,
+  ) {
+    super(message, '');
+  }
+}
+
+/** A valid token that does not allow this (403): it lacks `scope`, the scope that would allow it. */
+export class ForbiddenError extends ApplicationError {
+  readonly kind = 'forbidden' as const;
+
+  constructor(
+    message: string,
+    readonly scope: string,
+    data = '',
+  ) {
+    super(message, data);
+  }
 }

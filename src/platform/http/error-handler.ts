@@ -1,5 +1,5 @@
-import type { ErrorRequestHandler } from 'express';
-import { ApplicationError } from '../../kernel/errors.js';
+import type { ErrorRequestHandler, Response } from 'express';
+import { ApplicationError, ForbiddenError, UnauthenticatedError } from '../../kernel/errors.js';
 import { excerpt } from '../../kernel/excerpt.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,17 +7,22 @@ import type { ErrorBody } from './error-body.js';
 
 const STATUS_BY_KIND: Record<ApplicationError['kind'], number> = {
   invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   too_large: 413,
   unavailable: 503,
 };
 
+/** The realm of the service's bearer challenges (RFC 6750, section 3). */
+export const AUTH_REALM = 'order-service';
+
 /** The one place where errors become HTTP statuses. Expected errors are the client's; anything else is our bug. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const [status, body] = describe(error);
-    // Request values here are the client's: only excerpts go into the log.
+    // Request values here are the client's: only excerpts go into the log (and never a header, where tokens live).
     const where = { method: req.method, url: excerpt(req.originalUrl), correlationId: res.locals.correlationId as string | undefined };
     if (status >= 500 && status !== 503) {
       logger.error('unhandled error', { error: error?.stack ?? String(error), ...where });
@@ -25,8 +30,25 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.warn('dependency unavailable', { error: error?.message ?? String(error), ...where });
     }
     if (res.headersSent) return;
+    setChallengeHeaders(res, error);
     res.status(status).json(body);
   };
+}
+
+/** RFC 6750's WWW-Authenticate on 401 and 403. */
+function setChallengeHeaders(res: Response, error: unknown): void {
+  if (error instanceof UnauthenticatedError) {
+    // Without a token the challenge carries no error code (RFC 6750, section 3.1).
+    const detail = error.tokenGiven ? `, error="invalid_token", error_description="${quoted(error.message)}"` : '';
+    res.setHeader('WWW-Authenticate', `Bearer realm="${AUTH_REALM}"${detail}`);
+  } else if (error instanceof ForbiddenError) {
+    res.setHeader('WWW-Authenticate', `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${quoted(error.scope)}"`);
+  }
+}
+
+/** Text fit for a quoted-string in a header: printable ASCII without quotes or backslashes. */
+function quoted(text: string): string {
+  return text.replace(/[^\x20-\x7e]|["\\]/g, '');
 }
 
 function describe(error: unknown): [number, ErrorBody] {
