@@ -17,7 +17,7 @@ import http from 'node:http';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { composeService, type Service } from '../src/composition.js';
-import { createApp } from '../src/app.js';
+import { createServiceApp } from '../src/http-role.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateAddress } from '../src/customers/create-address.js';
@@ -139,7 +139,7 @@ async function serve(): Promise<void> {
   floor.get('/floor', async (_req, res) => {
     res.type('application/json').send(await service.redis.get(FLOOR_KEY));
   });
-  const app = createApp({ routes: service.routes, metrics: service.metrics, logger: service.logger, readiness: service.readiness, readinessTimeoutMs: 2_000, bodyLimit: '1mb' });
+  const app = createServiceApp(service);
   const listeners = [app.listen(0), floor.listen(0)];
   for (const listener of listeners) {
     if (!listener.listening) await once(listener, 'listening');

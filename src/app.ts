@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { NotFoundError, ValidationError } from './kernel/errors.js';
 import { JsonText } from './kernel/json-text.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
@@ -21,9 +21,11 @@ export interface AppDependencies {
   readiness: ReadinessChecks;
   readinessTimeoutMs: number;
   bodyLimit: string;
+  /** False when /metrics has a listener of its own (METRICS_PORT) and must not face clients here. */
+  serveMetrics?: boolean;
 }
 
-/** Builds the Express app without listening: main.ts serves it, tests drive it with supertest. */
+/** Builds the Express app without listening: the http role serves it, tests drive it with supertest. */
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -32,26 +34,8 @@ export function createApp(deps: AppDependencies): express.Express {
   // Bodies are JSON whatever their Content-Type says, as the Go service read them.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
   app.use(limitJsonDepth());
-
-  app.get('/healthcheck', (_req, res) => {
-    res.locals.route = '/healthcheck';
-    res.json({ status: 'OK' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    res.locals.route = '/readyz';
-    const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
-    res.status(report.status === 'ready' ? 200 : 503).json(report);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.locals.route = '/metrics';
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, [
-    { path: '/healthcheck', summary: 'Liveness: 200 while the process runs' },
-    { path: '/readyz', summary: 'Readiness: PostgreSQL, Redis and RabbitMQ checks' },
-    { path: '/metrics', summary: 'Prometheus metrics' },
-    { path: '/openapi.json', summary: 'This document' },
-  ]);
+  const operational = operationalRoutes(app, deps);
+  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, operational);
   app.get('/openapi.json', (_req, res) => {
     res.locals.route = '/openapi.json';
     res.json(openApi);
@@ -62,9 +46,8 @@ export function createApp(deps: AppDependencies): express.Express {
     const handler = async (req: Request, res: Response) => {
       res.locals.route = pattern;
       const correlationId = res.locals.correlationId as string;
-      const result = await withCorrelationId(correlationId, () =>
-        route.handle({ params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId }),
-      );
+      const input = { params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId };
+      const result = await withCorrelationId(correlationId, () => route.handle(input));
       if (route.success.status === 204) res.status(204).end();
       else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
       else res.status(200).json(result);
@@ -77,6 +60,34 @@ export function createApp(deps: AppDependencies): express.Express {
   });
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/** Liveness, readiness and (unless it has a listener of its own) metrics: public, outside the API prefix. */
+function operationalRoutes(app: express.Express, deps: AppDependencies): { path: string; summary: string }[] {
+  app.get('/healthcheck', (_req, res) => {
+    res.locals.route = '/healthcheck';
+    res.json({ status: 'OK' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    res.locals.route = '/readyz';
+    const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
+  });
+  const served = [
+    { path: '/healthcheck', summary: 'Liveness: 200 while the process runs' },
+    { path: '/readyz', summary: `Readiness: ${Object.keys(deps.readiness).join(', ')} checks` },
+    { path: '/openapi.json', summary: 'This document' },
+  ];
+  if (deps.serveMetrics === false) return served;
+  app.get('/metrics', metricsHandler(deps.metrics));
+  return [...served, { path: '/metrics', summary: 'Prometheus metrics' }];
+}
+
+export function metricsHandler(metrics: Metrics): RequestHandler {
+  return async (_req, res) => {
+    res.locals.route = '/metrics';
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
 }
 
 /** The request body as an object with canonical keys; routes without a body schema get {}. */

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { parseConfig } from '../../src/config.js';
 import { composeService } from '../../src/composition.js';
-import { createApp } from '../../src/app.js';
+import { createServiceApp } from '../../src/http-role.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { currentCorrelationId } from '../../src/platform/observability/correlation.js';
 import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
@@ -40,14 +40,7 @@ setInterval(flush, 50).unref();
 
 let server: Server | undefined;
 if (roles.includes('http')) {
-  const app = createApp({
-    routes: service.routes,
-    metrics: service.metrics,
-    logger: service.logger,
-    readiness: service.readiness,
-    readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
-    bodyLimit: config.BODY_LIMIT,
-  });
+  const app = createServiceApp(service);
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   server.keepAliveTimeout = 65_000;
