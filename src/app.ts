@@ -6,9 +6,11 @@ import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
 import { checkReadiness, type ReadinessChecks } from './platform/http/readiness.js';
 import { requestContext } from './platform/http/request-context.js';
+import { actorOf, authenticate, requireAuthenticated, requireScopes, type TokenVerifier } from './platform/http/authenticate.js';
 import { limitJsonDepth } from './platform/http/json-depth.js';
 import type { RouteSpec } from './platform/http/route-spec.js';
 import { withCorrelationId } from './platform/observability/correlation.js';
+import { withActor } from './platform/auth/current-actor.js';
 import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 
@@ -21,6 +23,8 @@ export interface AppDependencies {
   readiness: ReadinessChecks;
   readinessTimeoutMs: number;
   bodyLimit: string;
+  /** Verifies bearer tokens; without it the API runs without authentication (see config.ts, checkExposure). */
+  verifyToken?: TokenVerifier;
   /** False when /metrics has a listener of its own (METRICS_PORT) and must not face clients here. */
   serveMetrics?: boolean;
 }
@@ -31,6 +35,8 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.metrics, deps.logger));
+  // Who is calling, before a body is read: a refused client costs no parsing.
+  if (deps.verifyToken) app.use(API_PREFIX, authenticate(deps.verifyToken), requireAuthenticated());
   // Bodies are JSON whatever their Content-Type says, as the Go service read them.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
   app.use(limitJsonDepth());
@@ -43,16 +49,18 @@ export function createApp(deps: AppDependencies): express.Express {
 
   for (const route of deps.routes) {
     const pattern = `${API_PREFIX}${route.path}`;
+    const guard = deps.verifyToken ? [requireScopes(route.requires)] : [];
     const handler = async (req: Request, res: Response) => {
       res.locals.route = pattern;
       const correlationId = res.locals.correlationId as string;
-      const input = { params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId };
-      const result = await withCorrelationId(correlationId, () => route.handle(input));
+      const actor = actorOf(res);
+      const input = { params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId, actor };
+      const result = await withCorrelationId(correlationId, () => withActor(actor, () => route.handle(input)));
       if (route.success.status === 204) res.status(204).end();
       else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
       else res.status(200).json(result);
     };
-    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, handler);
+    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, ...guard, handler);
   }
 
   app.use((req) => {

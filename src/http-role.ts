@@ -16,6 +16,7 @@ export function createServiceApp(service: Service): express.Express {
     readiness: service.readiness,
     readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
     bodyLimit: config.BODY_LIMIT,
+    ...(service.accessTokens && { verifyToken: (token: string) => service.accessTokens!.verify(token) }),
     serveMetrics: config.METRICS_PORT === undefined,
   });
 }

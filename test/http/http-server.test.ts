@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import winston from 'winston';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { TestIdentityProvider } from '../support/identity-provider.js';
 import { eventually } from '../support/polling.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
@@ -74,6 +75,21 @@ describe('the http role', () => {
     expect(await metrics.text()).toContain('http_request_duration_seconds');
     const openApi = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openApi.paths)).not.toContain('/metrics');
+  });
+});
+
+describe('starting with authentication on', () => {
+  it('when AUTH_JWKS_URL is set, then the start-up line says authentication is on', async () => {
+    const idp = await TestIdentityProvider.start();
+    const authed = t.sibling({ ...idp.authEnv(), PORT: '0', METRICS_PORT: '' });
+    const started = await ROLE_STARTERS.http(authed.service);
+    try {
+      expect(lines.filter((line) => line.message === 'http listening').at(-1)).toMatchObject({ auth: 'on' });
+    } finally {
+      await started.stop();
+      await authed.close();
+      await idp.close();
+    }
   });
 });
 
