@@ -25,6 +25,8 @@ export interface AppDependencies {
   bodyLimit: string;
   /** Verifies bearer tokens; without it the API runs without authentication (see config.ts, checkExposure). */
   verifyToken?: TokenVerifier;
+  /** The per-client rate limit of the API routes, when one is set. */
+  rateLimit?: RequestHandler;
   /** False when /metrics has a listener of its own (METRICS_PORT) and must not face clients here. */
   serveMetrics?: boolean;
 }
@@ -35,8 +37,10 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.metrics, deps.logger));
-  // Who is calling, before a body is read: a refused client costs no parsing.
-  if (deps.verifyToken) app.use(API_PREFIX, authenticate(deps.verifyToken), requireAuthenticated());
+  // Who is calling and how often, before a body is read: a refused client costs no parsing.
+  if (deps.verifyToken) app.use(API_PREFIX, authenticate(deps.verifyToken));
+  if (deps.rateLimit) app.use(API_PREFIX, deps.rateLimit);
+  if (deps.verifyToken) app.use(API_PREFIX, requireAuthenticated());
   // Bodies are JSON whatever their Content-Type says, as the Go service read them.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
   app.use(limitJsonDepth());

@@ -4,6 +4,7 @@ import express from 'express';
 import { authModeOf, type Config } from './config.js';
 import type { Service } from './composition.js';
 import { createApp, metricsHandler } from './app.js';
+import { rateLimit } from './platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
@@ -17,6 +18,7 @@ export function createServiceApp(service: Service): express.Express {
     readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
     bodyLimit: config.BODY_LIMIT,
     ...(service.accessTokens && { verifyToken: (token: string) => service.accessTokens!.verify(token) }),
+    ...(config.RATE_LIMIT > 0 && { rateLimit: rateLimit(service.redis, { limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW }) }),
     serveMetrics: config.METRICS_PORT === undefined,
   });
 }

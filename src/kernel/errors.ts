@@ -7,7 +7,7 @@ import { excerpt } from './excerpt.js';
  * here, once for every error: they go back to the client and into the logs, and a client's value may be huge.
  */
 export abstract class ApplicationError extends Error {
-  abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large' | 'unauthenticated' | 'forbidden';
+  abstract readonly kind: 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'too_large' | 'unauthenticated' | 'forbidden' | 'rate_limited';
   readonly data: string;
 
   constructor(message: string, data = '') {
@@ -67,5 +67,14 @@ export class ForbiddenError extends ApplicationError {
     data = '',
   ) {
     super(message, data);
+  }
+}
+
+/** The client sent more requests than its rate limit allows (429); it may try again after retryAfterSeconds. */
+export class TooManyRequestsError extends ApplicationError {
+  readonly kind = 'rate_limited' as const;
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many requests, slow down', String(retryAfterSeconds));
   }
 }

@@ -11,8 +11,8 @@ export function actorOf(res: Response): Actor | undefined {
 }
 
 /**
- * Reads and verifies the request's bearer token (RFC 6750, section 2.1). It only records the outcome, for
- * requireAuthenticated() to refuse.
+ * Reads and verifies the request's bearer token (RFC 6750, section 2.1). It only records the outcome: the rate
+ * limiter runs next and counts a client with a bad token by its address, then requireAuthenticated() refuses it.
  */
 export function authenticate(verify: TokenVerifier): RequestHandler {
   return async (req, res, next) => {

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ApplicationError, ForbiddenError, UnauthenticatedError } from '../../kernel/errors.js';
+import { ApplicationError, ForbiddenError, TooManyRequestsError, UnauthenticatedError } from '../../kernel/errors.js';
 import { excerpt } from '../../kernel/excerpt.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +12,7 @@ const STATUS_BY_KIND: Record<ApplicationError['kind'], number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  rate_limited: 429,
   unavailable: 503,
 };
 
@@ -35,7 +36,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** RFC 6750's WWW-Authenticate on 401 and 403. */
+/** RFC 6750's WWW-Authenticate on 401 and 403, and Retry-After on 429 (RFC 6585). */
 function setChallengeHeaders(res: Response, error: unknown): void {
   if (error instanceof UnauthenticatedError) {
     // Without a token the challenge carries no error code (RFC 6750, section 3.1).
@@ -43,6 +44,8 @@ function setChallengeHeaders(res: Response, error: unknown): void {
     res.setHeader('WWW-Authenticate', `Bearer realm="${AUTH_REALM}"${detail}`);
   } else if (error instanceof ForbiddenError) {
     res.setHeader('WWW-Authenticate', `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${quoted(error.scope)}"`);
+  } else if (error instanceof TooManyRequestsError) {
+    res.setHeader('Retry-After', String(error.retryAfterSeconds));
   }
 }
 
