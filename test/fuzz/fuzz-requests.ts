@@ -6,6 +6,16 @@ export type Segment = string | Ref;
 
 export type Body = { kind: 'json'; value: Value } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'huge'; size: number };
 
+/** Token defects the fuzz sends, each made once per run by the test (http-routes.fuzz.test.ts). */
+export const BROKEN_TOKENS = ['expired', 'not-yet-valid', 'wrong-issuer', 'wrong-audience', 'unknown-key', 'wrong-signature', 'unsigned', 'hmac', 'truncated'] as const;
+export type BrokenToken = (typeof BROKEN_TOKENS)[number];
+
+/**
+ * How a request authenticates: mostly with a valid token holding every scope (so it reaches its handler), in
+ * about one request of seven with none, a broken token, or any Authorization header at all (always a 401).
+ */
+export type Credentials = { kind: 'valid' } | { kind: 'none' } | { kind: 'broken'; token: BrokenToken } | { kind: 'raw'; header: string };
+
 export interface FuzzRequest {
   route: string;
   method: 'get' | 'post' | 'put' | 'delete' | 'patch';
@@ -20,6 +30,7 @@ export interface FuzzRequest {
   gzip?: boolean;
   /** Built to be valid by the contract: it may meet a 404 or 409, never a 400. */
   valid: boolean;
+  credentials: Credentials;
 }
 
 // ---- bodies ----------------------------------------------------------------------------------------------
@@ -144,6 +155,15 @@ const requestId = fc.oneof(fc.uuid(), HEADER_TEXT, fc.constantFrom('', ' ', 'a',
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON;charset=UTF-8', 'application/json; charset="utf-8"'];
 const OTHER_TYPES = ['text/plain', 'application/vnd.api+json', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=utf-7', 'application/json; charset=bogus', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', '', ';;', 'application/json; charset', '*/*'];
 
+const credentials: fc.Arbitrary<Credentials> = fc.oneof(
+  { weight: 18, arbitrary: fc.constant<Credentials>({ kind: 'valid' }) },
+  fc.constant<Credentials>({ kind: 'none' }),
+  fc.constantFrom(...BROKEN_TOKENS).map((token): Credentials => ({ kind: 'broken', token })),
+  fc.oneof(HEADER_TEXT, HEADER_TEXT.map((text) => `Bearer ${text}`), fc.constantFrom('Bearer', 'Bearer ', 'bearer x.y.z', 'Basic YTpi', 'Bearer a.b.c.d', `Bearer ${'A'.repeat(9000)}`)).map(
+    (header): Credentials => ({ kind: 'raw', header }),
+  ),
+);
+
 const headers = (valid: boolean) =>
   fc
     .record({
@@ -171,7 +191,7 @@ interface Shape {
 function request(route: string, method: Method, shape: Shape): fc.Arbitrary<FuzzRequest> {
   const body = shape.body ? bodies(shape.body) : rarely(garbageBody).map((b) => ({ body: b ?? undefined, valid: b === null }));
   const query = shape.query ? listQuery : fc.oneof({ weight: 5, arbitrary: fc.constant({ query: '', valid: true }) }, oddQuery.map((q) => ({ query: q, valid: true })));
-  return fc.tuple(shape.segments, body, query, fc.boolean(), fc.boolean()).chain(([path, b, q, trailingSlash, gzip]) => {
+  return fc.tuple(shape.segments, body, query, fc.boolean(), fc.boolean(), credentials).chain(([path, b, q, trailingSlash, gzip, creds]) => {
     const valid = path.valid && b.valid && q.valid;
     return headers(valid).map(
       (hs): FuzzRequest => ({
@@ -184,6 +204,7 @@ function request(route: string, method: Method, shape: Shape): fc.Arbitrary<Fuzz
         ...(b.body ? { body: b.body } : {}),
         ...(valid && b.body && gzip && !hs.some(([h]) => h === 'Content-Encoding') ? { gzip: true } : {}),
         valid,
+        credentials: creds,
       }),
     );
   });
@@ -217,10 +238,11 @@ export const ROUTES: [string, fc.Arbitrary<FuzzRequest>][] = [
         absolute: fc.boolean(),
         body: fc.option(garbageBody),
         headers: headers(false),
+        credentials,
       })
       .filter(({ first, absolute }) => !(absolute ? /^(healthcheck|readyz|metrics|openapi\.json)$/i : /^(products|orders|addresses|address|users)$/i).test(decodeSafe(first)))
       .map(
-        ({ method, first, rest, absolute, body, headers: hs }): FuzzRequest => ({
+        ({ method, first, rest, absolute, body, headers: hs, credentials: creds }): FuzzRequest => ({
           route: 'unknown routes',
           method,
           segments: [first, ...rest],
@@ -230,6 +252,7 @@ export const ROUTES: [string, fc.Arbitrary<FuzzRequest>][] = [
           headers: hs,
           ...(body ? { body } : {}),
           valid: false,
+          credentials: creds,
         }),
       ),
   ],
