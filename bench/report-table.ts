@@ -25,6 +25,7 @@ function match(figures: Figures, step: string, pattern: RegExp): number[] | unde
 
 const x = (value: number) => `${value.toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value}`;
 const missing = (step: string, benchmark: string, target: string): Row =>
   ({ step, benchmark, figure: "not measured (see the step's output)", floor: '—', ratio: '—', target, met: '—' });
 
@@ -117,6 +118,8 @@ export function buildTable(figures: Figures): Row[] {
       : missing('saga-round-trip', 'saga round trip', 'p95 <= 50 ms'),
   );
 
+  rows.push(authCostRow(figures));
+
   for (const [step, load] of [['create-order-vs-floor', 'create-order'], ['saga-round-trip', 'saga']] as const) {
     const rss = match(figures, step, new RegExp(`^rss service under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
     const rssFloor = match(figures, step, new RegExp(`^rss floor under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
@@ -136,6 +139,24 @@ export function buildTable(figures: Figures): Row[] {
     );
   }
   return rows;
+}
+
+/** The server CPU a token check adds per request (bench/auth-cost.ts), beside the same read without one. */
+function authCostRow(figures: Figures): Row {
+  const benchmark = 'token check per request: GET /api/v1/orders/user/:userID (Redis hit), authentication on vs off';
+  const cost = match(figures, 'auth-cost', new RegExp(`^token check cost: ES256 ([+-][\\d.]+) ms \\(([+-][\\d.]+)%\\), RS256 ([+-][\\d.]+) ms \\(([+-][\\d.]+)%\\)`, 'm'));
+  const off = match(figures, 'auth-cost', new RegExp(`^auth off: ${num} requests/s, p50 ${num} ms, p99 ${num} ms, server cpu ${num} ms/request`, 'm'));
+  const verify = match(figures, 'auth-cost', new RegExp(`^verify alone: ES256 ${num} us, RS256 ${num} us`, 'm'));
+  if (!cost || !off) return missing('auth-cost', benchmark, 'none (reports the cost)');
+  return {
+    step: 'auth-cost',
+    benchmark,
+    figure: `ES256 ${signed(cost[0]!)} ms, RS256 ${signed(cost[2]!)} ms server cpu per request${verify ? ` (verify alone: ES256 ${verify[0]} us, RS256 ${verify[1]} us)` : ''}`,
+    floor: `${off[3]} ms server cpu per request, ${off[0]} requests/s: the same read with authentication off, measured`,
+    ratio: `ES256 ${x(1 + cost[1]! / 100)}, RS256 ${x(1 + cost[3]! / 100)}`,
+    target: 'none (reports the cost)',
+    met: '—',
+  };
 }
 
 /** p50, p95, POSTs not 204, orders sent: the service's line of a saga round-trip run. */

@@ -23,6 +23,8 @@ const service = composeService(config, { logger: createLogger({ level: 'warn' })
 if (process.env.BENCH_NOTIFY === 'off') service.outboxNotifier.disable();
 await service.rabbit.start();
 await service.rabbit.waitForConnection(10_000);
+// With BENCH_AUTH=1 (AUTH_* in the environment): ready once the identity service's keys are loaded.
+while (service.accessTokens && !service.accessTokens.keys.ready) await new Promise((resolve) => setTimeout(resolve, 50));
 
 const send = (message: FromService) => process.send!(message);
 let commits: [string, number][] = [];
