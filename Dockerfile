@@ -32,8 +32,11 @@ FROM base AS runtime
 # and lets it grow before collecting, so RSS under load reached 300-320 MB. At 160 MB
 # the service stays near 170-220 MB under load, for 5-15% more CPU (bench/REPORT.md). The benchmarks
 # read this line, so they measure the service as deployed.
+# HOST: a container is reached through its network interface, not loopback; the service then refuses to start
+# unless AUTH_JWKS_URL (or, explicitly, AUTH_DISABLED=true) is set.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=160 \
+    HOST=0.0.0.0 \
     PORT=8000
 
 COPY package.json package-lock.json ./
