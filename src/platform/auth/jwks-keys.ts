@@ -31,6 +31,8 @@ export class JwksKeys {
   /** Consecutive failed fetches; while above 0 no request waits on a fetch, the background retries. */
   private failures = 0;
   private loadedOnce = false;
+  /** Key ids of the loaded set (asking jose for the set clones it, too slow for every request). */
+  private kids = new Set<string>();
   private stopped = false;
 
   constructor(private readonly options: JwksKeysOptions) {
@@ -46,7 +48,7 @@ export class JwksKeys {
 
   /** True once a key set was fetched. */
   get ready(): boolean {
-    return this.remote.jwks() !== undefined;
+    return this.loadedOnce;
   }
 
   start(): void {
@@ -60,12 +62,14 @@ export class JwksKeys {
 
   /** jose's key lookup: the key that signed a token, by its header's `kid` and `alg`. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    const jwks = this.remote.jwks();
-    if (!jwks) throw new KeysUnavailableError('the identity service keys are not loaded yet');
-    const known = header.kid === undefined || jwks.keys.some((key) => key.kid === header.kid);
+    if (!this.loadedOnce) throw new KeysUnavailableError('the identity service keys are not loaded yet');
+    const known = header.kid === undefined || this.kids.has(header.kid);
     if (!known && this.failures > 0) throw new KeysUnavailableError('the identity service is unreachable and the token names a key not loaded yet');
     try {
-      return await this.remote(header, token);
+      const key = await this.remote(header, token);
+      // A new key id that jose just fetched (a rotation): known from now on.
+      if (!known) this.noteKeys();
+      return key;
     } catch (error) {
       if (isKeyMismatch(error)) throw error;
       this.failed(error);
@@ -76,6 +80,7 @@ export class JwksKeys {
   private async refresh(): Promise<void> {
     try {
       await this.remote.reload();
+      this.noteKeys();
       if (this.failures > 0 || !this.loadedOnce) this.options.logger.info('identity service keys loaded', { keys: this.remote.jwks()?.keys.length });
       this.loadedOnce = true;
       this.failures = 0;
@@ -83,6 +88,10 @@ export class JwksKeys {
     } catch (error) {
       this.failed(error);
     }
+  }
+
+  private noteKeys(): void {
+    this.kids = new Set((this.remote.jwks()?.keys ?? []).flatMap((key) => (key.kid === undefined ? [] : [key.kid])));
   }
 
   /** A fetch failed: log the first of a run, and retry in the background with backoff. */
