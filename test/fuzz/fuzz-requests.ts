@@ -1,20 +1,11 @@
 import fc from 'fast-check';
-import { casedKey, freshUuid, json, nearValidBody, ref, text, upperText, validBody, wrongValue, type Field, type Ref, type Value } from './fuzz-values.js';
+import { casedKey, freshUuid, HEADER_TEXT, json, nearValidBody, ref, text, upperText, validBody, wrongValue, type Field, type Ref, type Value } from './fuzz-values.js';
+import { credentials, type Credentials } from './fuzz-credentials.js';
 
 /** A path segment: already percent-encoded text, or an id from the catalogue. */
 export type Segment = string | Ref;
 
 export type Body = { kind: 'json'; value: Value } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'huge'; size: number };
-
-/** Token defects the fuzz sends, each made once per run by the test (http-routes.fuzz.test.ts). */
-export const BROKEN_TOKENS = ['expired', 'not-yet-valid', 'wrong-issuer', 'wrong-audience', 'unknown-key', 'wrong-signature', 'unsigned', 'hmac', 'truncated'] as const;
-export type BrokenToken = (typeof BROKEN_TOKENS)[number];
-
-/**
- * How a request authenticates: mostly with a valid token holding every scope (so it reaches its handler), in
- * about one request of seven with none, a broken token, or any Authorization header at all (always a 401).
- */
-export type Credentials = { kind: 'valid' } | { kind: 'none' } | { kind: 'broken'; token: BrokenToken } | { kind: 'raw'; header: string };
 
 export interface FuzzRequest {
   route: string;
@@ -150,19 +141,9 @@ const oddQuery = fc
   .map((pairs) => pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&'));
 const listQuery = fc.oneof(validQuery.map((query) => ({ query, valid: true })), oddQuery.map((query) => ({ query, valid: false })));
 
-const HEADER_TEXT = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(9)).map((c) => String.fromCharCode(c)), maxLength: 300 });
 const requestId = fc.oneof(fc.uuid(), HEADER_TEXT, fc.constantFrom('', ' ', 'a', 'x'.repeat(128), 'x'.repeat(129), 'é', 'id with spaces'), fc.integer({ min: 1000, max: 6000 }).map((n) => 'r'.repeat(n)));
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON;charset=UTF-8', 'application/json; charset="utf-8"'];
 const OTHER_TYPES = ['text/plain', 'application/vnd.api+json', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=utf-7', 'application/json; charset=bogus', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', '', ';;', 'application/json; charset', '*/*'];
-
-const credentials: fc.Arbitrary<Credentials> = fc.oneof(
-  { weight: 18, arbitrary: fc.constant<Credentials>({ kind: 'valid' }) },
-  fc.constant<Credentials>({ kind: 'none' }),
-  fc.constantFrom(...BROKEN_TOKENS).map((token): Credentials => ({ kind: 'broken', token })),
-  fc.oneof(HEADER_TEXT, HEADER_TEXT.map((text) => `Bearer ${text}`), fc.constantFrom('Bearer', 'Bearer ', 'bearer x.y.z', 'Basic YTpi', 'Bearer a.b.c.d', `Bearer ${'A'.repeat(9000)}`)).map(
-    (header): Credentials => ({ kind: 'raw', header }),
-  ),
-);
 
 const headers = (valid: boolean) =>
   fc

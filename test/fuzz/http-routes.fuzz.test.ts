@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
 import { eventually } from '../support/polling.js';
-import { generateSigningKey } from '../../src/tools/dev-identity.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
-import { BROKEN_TOKENS, ROUTES, type Body, type BrokenToken, type Credentials, type FuzzRequest } from './fuzz-requests.js';
+import { ROUTES, type Body, type FuzzRequest } from './fuzz-requests.js';
+import { ALL_SCOPES, authorizationHeaders } from './fuzz-credentials.js';
 import { renderValue, type Pool, type Ref } from './fuzz-values.js';
 import { checkAnswer, type Answer } from './contract-checks.js';
 
@@ -26,9 +26,9 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 
 let idp: TestIdentityProvider;
 let t: TestService;
-/** An admin with every scope, so that requests reach their handlers; and one token per defect. */
+/** An admin with every scope, so that requests reach their handlers; the header of each kind of credentials. */
 let validToken: string;
-let brokenTokens: Record<BrokenToken, string>;
+let authorization: Awaited<ReturnType<typeof authorizationHeaders>>;
 let server: Server;
 let http: ReturnType<typeof supertest>;
 let db: pg.Client;
@@ -42,8 +42,8 @@ beforeAll(async () => {
   idp = await TestIdentityProvider.start();
   t = await startTestService(idp.authEnv());
   await eventually('the identity service keys', async () => t.service.accessTokens!.keys.ready);
-  validToken = await idp.token(randomUUID(), { scope: 'orders:read orders:write orders:admin catalog:write customers:write' });
-  brokenTokens = await makeBrokenTokens(idp);
+  validToken = await idp.token(randomUUID(), { scope: ALL_SCOPES });
+  authorization = await authorizationHeaders(idp, validToken);
   // The seeding below goes through the API as the admin.
   t = { ...t, http: supertest.agent(t.app).set('Authorization', `Bearer ${validToken}`) as unknown as TestService['http'] };
   server = createServer(t.app);
@@ -73,40 +73,6 @@ afterAll(async () => {
   await t?.close();
   await idp?.close();
 });
-
-async function makeBrokenTokens(provider: TestIdentityProvider): Promise<Record<BrokenToken, string>> {
-  const sub = randomUUID();
-  const scope = 'orders:read orders:write orders:admin catalog:write customers:write';
-  const stranger = await generateSigningKey('ES256');
-  const valid = await provider.token(sub, { scope });
-  const tokens: Record<BrokenToken, string> = {
-    expired: await provider.token(sub, { scope, ttlSeconds: -60 }),
-    'not-yet-valid': await provider.token(sub, { scope, notBeforeSeconds: 600 }),
-    'wrong-issuer': await provider.token(sub, { scope, issuer: 'https://elsewhere.test' }),
-    'wrong-audience': await provider.token(sub, { scope, audience: 'elsewhere' }),
-    'unknown-key': await provider.token(sub, { scope, key: stranger }),
-    'wrong-signature': await provider.token(sub, { scope, key: { ...stranger, kid: provider.keys.ES256.kid } }),
-    unsigned: provider.unsignedToken(sub, scope),
-    hmac: await provider.hmacToken(sub, scope),
-    truncated: valid.slice(0, -10),
-  };
-  expect(Object.keys(tokens).sort()).toEqual([...BROKEN_TOKENS].sort());
-  return tokens;
-}
-
-/** The Authorization header of a request's credentials, if it has one. */
-function authorization(credentials: Credentials): string | undefined {
-  switch (credentials.kind) {
-    case 'valid':
-      return `Bearer ${validToken}`;
-    case 'broken':
-      return `Bearer ${brokenTokens[credentials.token]}`;
-    case 'raw':
-      return credentials.header;
-    case 'none':
-      return undefined;
-  }
-}
 
 /**
  * A cheap fingerprint of every table that a request can change: row count and newest xmin per table. Any
