@@ -14,8 +14,17 @@ export interface GetLoadResult {
   errors: number;
 }
 
-/** `connections` loops, each sending its next GET when the previous answer is read, for `seconds`; 200 counts. */
-export async function getLoad(port: number, path: () => string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<GetLoadResult> {
+/**
+ * `connections` loops, each sending its next GET when the previous answer is read, for `seconds`; 200 counts.
+ * `headers` may be a function, called for each request.
+ */
+export async function getLoad(
+  port: number,
+  path: () => string,
+  seconds: number,
+  connections: number,
+  headers: Record<string, string> | (() => Record<string, string>) = {},
+): Promise<GetLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let errors = 0;
@@ -24,7 +33,7 @@ export async function getLoad(port: number, path: () => string, seconds: number,
   const loop = async () => {
     while (performance.now() < end) {
       const sent = performance.now();
-      const status = await get(agent, port, path(), headers).catch(() => 0);
+      const status = await get(agent, port, path(), typeof headers === 'function' ? headers() : headers).catch(() => 0);
       if (status === 200) latencies.push(performance.now() - sent);
       else errors++;
     }

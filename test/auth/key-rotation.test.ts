@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestService } from '../support/service.js';
 import { eventually } from '../support/polling.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
@@ -25,6 +25,26 @@ async function start(env: Record<string, string>) {
 }
 
 const products = (t: TestService, token: string) => as(t.http.get('/api/v1/products'), token);
+
+describe('verified tokens', () => {
+  it('when the same token comes again, then its signature is not checked again; another token is', async () => {
+    const { idp, t } = await start({});
+    const lookups = vi.spyOn(t.service.accessTokens!.keys, 'getKey');
+    const token = await idp.token(randomUUID());
+    for (let i = 0; i < 3; i++) expect((await products(t, token)).status).toBe(200);
+    expect(lookups).toHaveBeenCalledTimes(1);
+    expect((await products(t, await idp.token(randomUUID()))).status).toBe(200);
+    expect(lookups).toHaveBeenCalledTimes(2);
+  });
+
+  it('when a refused token comes again, then it is checked (and refused) again', async () => {
+    const { idp, t } = await start({});
+    const lookups = vi.spyOn(t.service.accessTokens!.keys, 'getKey');
+    const expired = await idp.token(randomUUID(), { ttlSeconds: -60 });
+    for (let i = 0; i < 2; i++) expect((await products(t, expired)).status).toBe(401);
+    expect(lookups).toHaveBeenCalledTimes(2);
+  });
+});
 
 describe('key rotation', () => {
   it('when the service starts, then it fetches the key set once', async () => {

@@ -2,6 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Actor } from '../../kernel/actor.js';
 import { UnauthenticatedError, UnavailableError } from '../../kernel/errors.js';
 import { JwksKeys, KeysUnavailableError, type JwksKeysOptions } from './jwks-keys.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** Asymmetric only: an HMAC token would be "signed" with whatever secret the verifier is tricked into using. */
 const ALGORITHMS = ['RS256', 'ES256'];
@@ -11,6 +12,9 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_TOKEN_LENGTH = 8_192;
 const MAX_SUB_LENGTH = 255;
 const MAX_SCOPES = 64;
+/** How many verified tokens are remembered, and for how long at most (a key removed from the JWKS stops counting within this). */
+const VERIFIED_TOKENS = 10_000;
+const VERIFIED_MAX_AGE_MS = 60_000;
 
 export interface AccessTokenOptions extends JwksKeysOptions {
   issuer: string;
@@ -24,6 +28,7 @@ export interface AccessTokenOptions extends JwksKeysOptions {
  */
 export class AccessTokens {
   readonly keys: JwksKeys;
+  private readonly verified = new VerifiedTokens(VERIFIED_TOKENS, VERIFIED_MAX_AGE_MS);
 
   constructor(private readonly options: AccessTokenOptions) {
     this.keys = new JwksKeys(options);
@@ -39,6 +44,9 @@ export class AccessTokens {
 
   async verify(token: string): Promise<Actor> {
     if (token.length > MAX_TOKEN_LENGTH) throw new UnauthenticatedError('access token too long', true);
+    const key = VerifiedTokens.keyOf(token);
+    const known = this.verified.get(key);
+    if (known) return known;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys.getKey, {
@@ -53,7 +61,10 @@ export class AccessTokens {
       if (error instanceof errors.JOSEError) throw new UnauthenticatedError(reasonOf(error), true);
       throw error;
     }
-    return actorOf(payload);
+    const actor = actorOf(payload);
+    // Valid as long as jwtVerify would still accept it: until exp, plus the clock tolerance.
+    this.verified.set(key, actor, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
+    return actor;
   }
 }
 
