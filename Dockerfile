@@ -36,9 +36,12 @@ FROM base AS runtime
 # ~128 KiB) then come from the heap and stay resident after they are freed. Fixing the threshold returns them:
 # test/saga/large-replies.test.ts, two rounds of a 50 MB and a 120 MB reply, RSS after the second round 540 MB
 # without it, 469 MB with it (peak ~500 MB either way).
+# HOST: a container is reached through its network interface, not loopback; the service then refuses to start
+# unless AUTH_JWKS_URL (or, explicitly, AUTH_DISABLED=true) is set.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=160 \
     MALLOC_MMAP_THRESHOLD_=131072 \
+    HOST=0.0.0.0 \
     PORT=8000
 
 COPY package.json package-lock.json ./

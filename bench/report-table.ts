@@ -25,6 +25,7 @@ function match(figures: Figures, step: string, pattern: RegExp): number[] | unde
 
 const x = (value: number) => `${value.toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value}`;
 const missing = (step: string, benchmark: string, target: string): Row =>
   ({ step, benchmark, figure: "not measured (see the step's output)", floor: '—', ratio: '—', target, met: '—' });
 
@@ -117,6 +118,8 @@ export function buildTable(figures: Figures): Row[] {
       : missing('saga-round-trip', 'saga round trip', 'p95 <= 50 ms'),
   );
 
+  rows.push(authCostRow(figures));
+
   for (const [step, load] of [['create-order-vs-floor', 'create-order'], ['saga-round-trip', 'saga']] as const) {
     const rss = match(figures, step, new RegExp(`^rss service under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
     const rssFloor = match(figures, step, new RegExp(`^rss floor under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
@@ -136,6 +139,28 @@ export function buildTable(figures: Figures): Row[] {
     );
   }
   return rows;
+}
+
+/** The server CPU a token check adds per request (bench/auth-cost.ts), beside the same read without one. */
+function authCostRow(figures: Figures): Row {
+  const benchmark = 'token check per request: GET /api/v1/orders/user/:userID (Redis hit), authentication on vs off';
+  const change = String.raw`([+-][\d.]+) ms \(([+-][\d.]+)%\)`;
+  const same = match(figures, 'auth-cost', new RegExp(`^token check cost, one token per client .*?: ES256 ${change}, RS256 ${change}`, 'm'));
+  const fresh = match(figures, 'auth-cost', new RegExp(`^token check cost, a new ES256 token on every request: ${change}`, 'm'));
+  const off = match(figures, 'auth-cost', new RegExp(`^auth off: ${num} requests/s, p50 ${num} ms, p99 ${num} ms, server cpu ${num} ms/request`, 'm'));
+  const verify = match(figures, 'auth-cost', new RegExp(`^verify alone, a new token each time: ES256 ${num} us, RS256 ${num} us`, 'm'));
+  if (!same || !fresh || !off) return missing('auth-cost', benchmark, 'none (reports the cost)');
+  return {
+    step: 'auth-cost',
+    benchmark,
+    figure:
+      `one token per client (remembered): ES256 ${signed(same[0]!)} ms, RS256 ${signed(same[2]!)} ms; a new ES256 token each request: ${signed(fresh[0]!)} ms ` +
+      `server cpu per request${verify ? ` (verify alone: ES256 ${verify[0]} us, RS256 ${verify[1]} us)` : ''}`,
+    floor: `${off[3]} ms server cpu per request, ${off[0]} requests/s: the same read with authentication off, measured`,
+    ratio: `remembered ES256 ${x(1 + same[1]! / 100)}, new token ${x(1 + fresh[1]! / 100)}`,
+    target: 'none (reports the cost)',
+    met: '—',
+  };
 }
 
 /** p50, p95, POSTs not 204, orders sent: the service's line of a saga round-trip run. */

@@ -56,6 +56,12 @@ const STEPS: Step[] = [
     about: 'GET /api/v1/orders/user/:userID (10 orders each, 300 users) vs one Redis string, 32 connections, 10 s each',
   },
   { name: 'saga-round-trip', file: 'bench/saga-round-trip.ts', env: SAGA_ENV, about: 'POST -> simulator approves -> listed in the Redis projection, 100 orders/s, 20 s each in 2 alternating slices' },
+  {
+    name: 'auth-cost',
+    file: 'bench/auth-cost.ts',
+    env: { BENCH_CONNECTIONS: '16', BENCH_SECONDS: '8', BENCH_ROUNDS: '4', BENCH_WARMUP_SECONDS: '1' },
+    about: 'GET /api/v1/orders/user/:userID with authentication off, on with one ES256 or RS256 token, on with a new ES256 token per request; 16 connections, 8 s each in 4 alternating slices; verify() alone',
+  },
 ];
 
 /** Deployment choices measured the other way (what the shipped configuration buys), and a split deployment. */

@@ -35,6 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createBenchEnvironment, percentile, printLoad, printMachine, round, type BenchEnvironment } from './support/bench-env.js';
 import { EventTap } from './support/event-tap.js';
 import { postJson } from './support/http-client.js';
+import { authHeaders } from './support/bench-auth.js';
 import { openLoop } from './support/load.js';
 import { serviceRuntimeLabel, spawnMain } from './support/main-process.js';
 import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } from './support/proc-stats.js';
@@ -248,7 +249,7 @@ async function verify(target: Target, agent: http.Agent): Promise<void> {
 
 function getText(agent: http.Agent, port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10_000 }, (res) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent, headers: authHeaders(), timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`GET ${path} answered ${res.statusCode}`))));

@@ -13,11 +13,10 @@ import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import http from 'node:http';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { composeService, type Service } from '../src/composition.js';
-import { createApp } from '../src/app.js';
+import { createServiceApp } from '../src/http-role.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateAddress } from '../src/customers/create-address.js';
@@ -26,8 +25,10 @@ import { CreateOrder } from '../src/orders/create-order.js';
 import { ApproveOrder } from '../src/orders/saga/approve-order.js';
 import { ProjectionStore } from '../src/orders/projection/projection-store.js';
 import { rebuildAllUsers } from '../src/orders/projection/projection-rebuild.js';
-import { createBenchEnvironment, percentile, printLoad, printMachine, round } from './support/bench-env.js';
+import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { deleteKeys } from './support/projection-watch.js';
+import { authHeaders, authSettings } from './support/bench-auth.js';
+import { getLoad, withServerCpu, type GetLoadResult } from './support/http-load.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 300);
 const ORDERS_PER_USER = 10;
@@ -73,11 +74,12 @@ async function measure(): Promise<void> {
     server = fork(process.argv[1]!, ['--serve'], { env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: prefix }, execArgv: [...process.execArgv, ...SERVER_NODE_ARGS] });
     const [{ port, floorPort }] = (await once(server, 'message')) as [{ port: number; floorPort: number }];
     const base = `http://127.0.0.1:${port}`;
-    const sample = await fetchText(`${base}/api/v1/orders/user/${userIds[0]}`);
+    const sample = await fetchText(`${base}/api/v1/orders/user/${userIds[0]}`, authHeaders());
     await redis.set(FLOOR_KEY, sample);
     console.log(`response: ${Buffer.byteLength(sample)} bytes (${JSON.parse(sample).count} orders); floor string: ${Buffer.byteLength((await redis.get(FLOOR_KEY))!)} bytes`);
 
     const projectionPath = () => `/api/v1/orders/user/${userIds[Math.floor(Math.random() * userIds.length)]}`;
+    const load = (target: number, path: () => string, seconds: number) => getLoad(target, path, seconds, CONNECTIONS, target === port ? authHeaders() : {});
     await load(floorPort, () => '/floor', WARMUP_SECONDS);
     await load(port, projectionPath, WARMUP_SECONDS);
     const floor = await withServerCpu(server, () => load(floorPort, () => '/floor', SECONDS));
@@ -131,15 +133,16 @@ async function seed(config: Parameters<typeof composeService>[0]): Promise<strin
 async function serve(): Promise<void> {
   const prefix = process.env.BENCH_PREFIX!;
   const { parseConfig } = await import('../src/config.js');
-  const config = parseConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0' });
+  const config = parseConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', ...authSettings() });
   const service: Service = composeService(config, { logger: createLogger({ level: 'warn' }) });
   await whenReady(service.redis);
+  while (service.accessTokens && !service.accessTokens.keys.ready) await new Promise((resolve) => setTimeout(resolve, 50));
   const floor = express();
   floor.disable('x-powered-by');
   floor.get('/floor', async (_req, res) => {
     res.type('application/json').send(await service.redis.get(FLOOR_KEY));
   });
-  const app = createApp({ routes: service.routes, metrics: service.metrics, logger: service.logger, readiness: service.readiness, readinessTimeoutMs: 2_000, bodyLimit: '1mb' });
+  const app = createServiceApp(service);
   const listeners = [app.listen(0), floor.listen(0)];
   for (const listener of listeners) {
     if (!listener.listening) await once(listener, 'listening');
@@ -159,72 +162,15 @@ async function serve(): Promise<void> {
   });
 }
 
-interface LoadResult {
-  /** Server process CPU (user + system) per answered request, in ms: what each request costs the server. */
-  serverCpuMs?: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-}
-
-/** CONNECTIONS loops, each sending its next request when the previous answer is read, for `seconds`. */
-async function load(port: number, path: () => string, seconds: number): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const end = started + seconds * 1000;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const sent = performance.now();
-      const status = await get(agent, port, path()).catch(() => 0);
-      if (status === 200) latencies.push(performance.now() - sent);
-      else errors++;
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, errors };
-}
-
-function get(agent: http.Agent, port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10_000 }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', reject);
-  });
-}
-
-function report(name: string, result: LoadResult): void {
+function report(name: string, result: GetLoadResult): void {
   console.log(
     `${name}: ${Math.round(result.rps)} requests/s, p50 ${round(result.p50, 2)} ms, p99 ${round(result.p99, 2)} ms, ` +
       `server cpu ${round(result.serverCpuMs ?? Number.NaN, 3)} ms/request (${result.requests} requests, ${result.errors} errors)`,
   );
 }
 
-/** Runs a load phase and adds the server child's CPU time per answered request over it. */
-async function withServerCpu(server: ChildProcess, phase: () => Promise<LoadResult>): Promise<LoadResult> {
-  const cpu = async () => {
-    server.send('cpu');
-    const [usage] = (await once(server, 'message')) as [NodeJS.CpuUsage];
-    return usage.user + usage.system;
-  };
-  const before = await cpu();
-  const result = await phase();
-  const after = await cpu();
-  return { ...result, serverCpuMs: (after - before) / 1000 / result.requests };
-}
-
-async function fetchText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+async function fetchText(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   return res.text();
 }

@@ -1,13 +1,16 @@
-import express, { type Request, type Response } from 'express';
-import { ValidationError } from './kernel/errors.js';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import { NotFoundError, ValidationError } from './kernel/errors.js';
 import { JsonText } from './kernel/json-text.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
 import { checkReadiness, type ReadinessChecks } from './platform/http/readiness.js';
 import { requestContext } from './platform/http/request-context.js';
+import { actorOf, authenticate, requireAuthenticated, requireScopes, type TokenVerifier } from './platform/http/authenticate.js';
+import { limitJsonDepth } from './platform/http/json-depth.js';
 import type { RouteSpec } from './platform/http/route-spec.js';
 import { withCorrelationId } from './platform/observability/correlation.js';
+import { withActor } from './platform/auth/current-actor.js';
 import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 
@@ -20,17 +23,59 @@ export interface AppDependencies {
   readiness: ReadinessChecks;
   readinessTimeoutMs: number;
   bodyLimit: string;
+  /** Verifies bearer tokens; without it the API runs without authentication (see config.ts, checkExposure). */
+  verifyToken?: TokenVerifier;
+  /** The per-client rate limit of the API routes, when one is set. */
+  rateLimit?: RequestHandler;
+  /** False when /metrics has a listener of its own (METRICS_PORT) and must not face clients here. */
+  serveMetrics?: boolean;
 }
 
-/** Builds the Express app without listening: main.ts serves it, tests drive it with supertest. */
+/** Builds the Express app without listening: the http role serves it, tests drive it with supertest. */
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.metrics, deps.logger));
+  // Who is calling and how often, before a body is read: a refused client costs no parsing.
+  if (deps.verifyToken) app.use(API_PREFIX, authenticate(deps.verifyToken));
+  if (deps.rateLimit) app.use(API_PREFIX, deps.rateLimit);
+  if (deps.verifyToken) app.use(API_PREFIX, requireAuthenticated());
   // Bodies are JSON whatever their Content-Type says, as the Go service read them.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
+  app.use(limitJsonDepth());
+  const operational = operationalRoutes(app, deps);
+  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, operational);
+  app.get('/openapi.json', (_req, res) => {
+    res.locals.route = '/openapi.json';
+    res.json(openApi);
+  });
 
+  for (const route of deps.routes) {
+    const pattern = `${API_PREFIX}${route.path}`;
+    const guard = deps.verifyToken ? [requireScopes(route.requires)] : [];
+    const handler = async (req: Request, res: Response) => {
+      res.locals.route = pattern;
+      const correlationId = res.locals.correlationId as string;
+      const actor = actorOf(res);
+      const input = { params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId, actor };
+      const result = await withCorrelationId(correlationId, () => withActor(actor, () => route.handle(input)));
+      if (route.success.status === 204) res.status(204).end();
+      else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
+      else res.status(200).json(result);
+    };
+    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, ...guard, handler);
+  }
+
+  app.use((req) => {
+    throw new NotFoundError('route not found', `${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** Liveness, readiness and (unless it has a listener of its own) metrics: public, outside the API prefix. */
+function operationalRoutes(app: express.Express, deps: AppDependencies): { path: string; summary: string }[] {
   app.get('/healthcheck', (_req, res) => {
     res.locals.route = '/healthcheck';
     res.json({ status: 'OK' });
@@ -40,41 +85,21 @@ export function createApp(deps: AppDependencies): express.Express {
     const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.locals.route = '/metrics';
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, [
+  const served = [
     { path: '/healthcheck', summary: 'Liveness: 200 while the process runs' },
-    { path: '/readyz', summary: 'Readiness: PostgreSQL, Redis and RabbitMQ checks' },
-    { path: '/metrics', summary: 'Prometheus metrics' },
+    { path: '/readyz', summary: `Readiness: ${Object.keys(deps.readiness).join(', ')} checks` },
     { path: '/openapi.json', summary: 'This document' },
-  ]);
-  app.get('/openapi.json', (_req, res) => {
-    res.locals.route = '/openapi.json';
-    res.json(openApi);
-  });
+  ];
+  if (deps.serveMetrics === false) return served;
+  app.get('/metrics', metricsHandler(deps.metrics));
+  return [...served, { path: '/metrics', summary: 'Prometheus metrics' }];
+}
 
-  for (const route of deps.routes) {
-    const pattern = `${API_PREFIX}${route.path}`;
-    const handler = async (req: Request, res: Response) => {
-      res.locals.route = pattern;
-      const correlationId = res.locals.correlationId as string;
-      const result = await withCorrelationId(correlationId, () =>
-        route.handle({ params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId }),
-      );
-      if (route.success.status === 204) res.status(204).end();
-      else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
-      else res.status(200).json(result);
-    };
-    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, handler);
-  }
-
-  app.use((req, res) => {
-    res.status(404).json({ message: 'route not found', data: `${req.method} ${req.path}` });
-  });
-  app.use(errorHandler(deps.logger));
-  return app;
+export function metricsHandler(metrics: Metrics): RequestHandler {
+  return async (_req, res) => {
+    res.locals.route = '/metrics';
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
 }
 
 /** The request body as an object with canonical keys; routes without a body schema get {}. */
@@ -83,7 +108,7 @@ function bodyOf(req: Request, route: RouteSpec): Record<string, unknown> {
   const body: unknown = req.body;
   if (body === undefined) throw new ValidationError('request body must be a JSON object', '');
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('request body must be a JSON object', JSON.stringify(body).slice(0, 100));
+    throw new ValidationError('request body must be a JSON object', JSON.stringify(body));
   }
   return canonicalizeKeys(body as Record<string, unknown>, route.request.body);
 }

@@ -19,6 +19,7 @@ import { createRedis } from './platform/cache/redis.js';
 import { RabbitConnection } from './platform/messaging/rabbitmq-connection.js';
 import { declareTopology } from './platform/messaging/topology.js';
 import type { ReadinessChecks } from './platform/http/readiness.js';
+import { AccessTokens } from './platform/auth/access-tokens.js';
 import type { RouteSpec } from './platform/http/route-spec.js';
 import { OutboxSignal } from './outbox/outbox-signal.js';
 import { OutboxNotifier } from './outbox/outbox-notifier.js';
@@ -47,6 +48,8 @@ export interface Service {
   /** Wakes relays in other processes after this process committed ready rows. */
   outboxNotifier: OutboxNotifier;
   routes: RouteSpec[];
+  /** Verifies the API's bearer tokens; undefined when the API runs without authentication (config.ts says when). */
+  accessTokens: AccessTokens | undefined;
   readiness: ReadinessChecks;
   /** Closes connections; roles must be stopped first. */
   close(): Promise<void>;
@@ -115,12 +118,19 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   });
   container.register(TOKENS.Mediator, { useValue: mediator });
 
+  const accessTokens = createAccessTokens(config, logger);
   const readiness: ReadinessChecks = {
     postgres: () => database.$queryRaw`SELECT 1`,
     redis: () => redis.ping(),
     rabbitmq: async () => {
       if (!rabbit.isConnected) throw new Error('rabbitmq not connected');
     },
+    // Only with authentication on: without the identity service's keys, every authenticated route answers 503.
+    ...(accessTokens && {
+      auth: async () => {
+        if (!accessTokens.keys.ready) throw new Error('identity service keys not loaded');
+      },
+    }),
   };
 
   return {
@@ -136,12 +146,30 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     outboxSignal,
     outboxNotifier,
     routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...userOrderRoutes(mediator), ...orderRoutes(mediator)],
+    accessTokens,
     readiness,
     async close() {
+      accessTokens?.stop();
       await outboxNotifier.close();
       await rabbit.close();
       redis.disconnect();
       await database.$disconnect();
     },
   };
+}
+
+/** With AUTH_JWKS_URL and the http role: the token verifier, its keys fetched from now on (in the background). */
+function createAccessTokens(config: Config, logger: Logger): AccessTokens | undefined {
+  if (!config.AUTH_JWKS_URL || !config.ROLES.includes('http')) return undefined;
+  const tokens = new AccessTokens({
+    url: config.AUTH_JWKS_URL,
+    issuer: config.AUTH_ISSUER!,
+    audience: config.AUTH_AUDIENCE!,
+    timeoutMs: config.DEPENDENCY_TIMEOUT,
+    cooldownMs: config.AUTH_JWKS_COOLDOWN,
+    refreshMs: config.AUTH_JWKS_REFRESH,
+    logger,
+  });
+  tokens.start();
+  return tokens;
 }

@@ -38,9 +38,15 @@ const byteCount = (min: number, max: number) =>
   });
 const url = (protocols: string[]) =>
   z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `a ${protocols.join(' or ')}:// URL`);
+/** A setting that may be left empty: '' becomes undefined. */
+const optional = <T extends z.ZodType>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]);
+const flag = z.enum(['true', 'false'], { error: 'true or false' }).transform((text) => text === 'true');
+const port = z.coerce.number().int().min(0).max(65535);
+const host = z.string().regex(/^[\w.:-]{1,253}$/, 'an IP address or host name');
 
-const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535),
+const settings = z.object({
+  PORT: port,
+  HOST: host,
   DATABASE_URL: url(['postgresql', 'postgres']),
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: z.string().max(100).regex(/^[\w:.-]*$/, 'letters, digits and _ : . - only'),
@@ -58,12 +64,26 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200),
   DEPENDENCY_TIMEOUT: duration,
   SHUTDOWN_TIMEOUT: duration,
+  AUTH_JWKS_URL: optional(url(['https', 'http'])),
+  AUTH_ISSUER: optional(z.string().max(500)),
+  AUTH_AUDIENCE: optional(z.string().max(500)),
+  AUTH_DISABLED: flag,
+  AUTH_JWKS_COOLDOWN: duration,
+  AUTH_JWKS_REFRESH: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
+  METRICS_HOST: host,
+  METRICS_PORT: optional(port),
+  RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000),
+  RATE_LIMIT_WINDOW: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
+  REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
+  HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000),
 });
+const schema = settings.superRefine(checkExposure);
 
-export type Config = Readonly<z.output<typeof schema>>;
+export type Config = Readonly<z.output<typeof settings>>;
 
 /** Values used when neither the environment nor .env nor .env.example sets one. */
-const FALLBACKS: Record<keyof z.input<typeof schema>, string> = {
+const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   PORT: '8000',
   DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/order_service',
   REDIS_URL: 'redis://127.0.0.1:6379',
@@ -81,7 +101,52 @@ const FALLBACKS: Record<keyof z.input<typeof schema>, string> = {
   DATABASE_POOL_SIZE: '10',
   DEPENDENCY_TIMEOUT: '2s',
   SHUTDOWN_TIMEOUT: '10s',
+  HOST: '127.0.0.1',
+  AUTH_JWKS_URL: '',
+  AUTH_ISSUER: '',
+  AUTH_AUDIENCE: '',
+  AUTH_DISABLED: 'false',
+  AUTH_JWKS_COOLDOWN: '30s',
+  AUTH_JWKS_REFRESH: '10m',
+  METRICS_HOST: '127.0.0.1',
+  METRICS_PORT: '',
+  RATE_LIMIT: '0',
+  RATE_LIMIT_WINDOW: '1m',
+  REQUEST_TIMEOUT: '30s',
+  HEADERS_TIMEOUT: '10s',
+  MAX_CONNECTIONS: '1000',
 };
+
+/**
+ * Fail closed: the API runs without authentication only on a loopback address, or when told so explicitly;
+ * with a key set it also needs the issuer and audience (a token for another audience must not get in).
+ */
+function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (config.AUTH_JWKS_URL) {
+    if (config.AUTH_DISABLED) issue('AUTH_DISABLED', 'true contradicts AUTH_JWKS_URL being set; unset one of them');
+    if (!config.AUTH_ISSUER) issue('AUTH_ISSUER', 'required with AUTH_JWKS_URL (the iss claim tokens must carry)');
+    if (!config.AUTH_AUDIENCE) issue('AUTH_AUDIENCE', 'required with AUTH_JWKS_URL (the aud claim tokens must carry)');
+  } else if (config.ROLES.includes('http') && !config.AUTH_DISABLED && !isLoopback(config.HOST)) {
+    issue('AUTH_JWKS_URL', `required when HOST (${config.HOST}) is not a loopback address; set it, or AUTH_DISABLED=true to serve without authentication`);
+  }
+  if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) issue('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
+  if (config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name === '::ffff:127.0.0.1';
+}
+
+/** How the HTTP API authenticates, as this configuration asks. */
+export type AuthMode = 'jwt' | 'off-loopback' | 'off-disabled';
+
+export function authModeOf(config: Config): AuthMode {
+  if (config.AUTH_JWKS_URL) return 'jwt';
+  return isLoopback(config.HOST) ? 'off-loopback' : 'off-disabled';
+}
 
 export class ConfigError extends Error {}
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
 import { ensureDatabase, migrate } from '../../src/platform/database/migrate.js';
+import { benchAuthOn, startBenchAuth } from './bench-auth.js';
 
 const run = promisify(execFile);
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -16,7 +17,7 @@ export function printMachine(title: string, settings: Record<string, unknown>): 
   const cpu = cpus();
   console.log(`# ${title}`);
   console.log(`machine: ${cpu.length} cpu (nproc), ${cpu[0]?.model ?? 'unknown cpu'}, node ${process.version}, ${process.platform}/${process.arch}`);
-  console.log(`settings: ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(', ')}`);
+  console.log(`settings: ${Object.entries({ ...settings, service_tokens: benchAuthOn() ? 'checked (BENCH_AUTH=1)' : 'not checked (BENCH_AUTH unset)' }).map(([key, value]) => `${key}=${value}`).join(', ')}`);
   printLoad('load before');
 }
 
@@ -35,8 +36,12 @@ export interface BenchEnvironment {
   cleanup(): Promise<void>;
 }
 
-/** A fresh migrated database bench_<random> and a RabbitMQ vhost of the same name; cleanup() removes both. */
+/**
+ * A fresh migrated database bench_<random> and a RabbitMQ vhost of the same name; cleanup() removes both. With
+ * BENCH_AUTH=1, also the identity service that the service processes spawned afterwards check tokens against.
+ */
 export async function createBenchEnvironment(): Promise<BenchEnvironment> {
+  await startBenchAuth();
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const databaseUrl = `${SERVER_URL}/${name}`;
   await ensureDatabase(databaseUrl);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { BenchEnvironment } from './bench-env.js';
+import { authHeaders } from './bench-auth.js';
 
 export interface OrderClient {
   /** POSTs one order with two products under this correlation id; resolves with the status, 0 if the request failed. */
@@ -66,7 +67,7 @@ export function postJson(agent: http.Agent, port: number, path: string, body: un
         path,
         method: 'POST',
         timeout: 30_000,
-        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-request-id': correlationId },
+        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-request-id': correlationId, ...authHeaders() },
       },
       (res) => {
         res.resume();

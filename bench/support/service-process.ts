@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { parseConfig } from '../../src/config.js';
 import { composeService } from '../../src/composition.js';
-import { createApp } from '../../src/app.js';
+import { createServiceApp } from '../../src/http-role.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { currentCorrelationId } from '../../src/platform/observability/correlation.js';
 import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
@@ -23,6 +23,8 @@ const service = composeService(config, { logger: createLogger({ level: 'warn' })
 if (process.env.BENCH_NOTIFY === 'off') service.outboxNotifier.disable();
 await service.rabbit.start();
 await service.rabbit.waitForConnection(10_000);
+// With BENCH_AUTH=1 (AUTH_* in the environment): ready once the identity service's keys are loaded.
+while (service.accessTokens && !service.accessTokens.keys.ready) await new Promise((resolve) => setTimeout(resolve, 50));
 
 const send = (message: FromService) => process.send!(message);
 let commits: [string, number][] = [];
@@ -40,14 +42,7 @@ setInterval(flush, 50).unref();
 
 let server: Server | undefined;
 if (roles.includes('http')) {
-  const app = createApp({
-    routes: service.routes,
-    metrics: service.metrics,
-    logger: service.logger,
-    readiness: service.readiness,
-    readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
-    bodyLimit: config.BODY_LIMIT,
-  });
+  const app = createServiceApp(service);
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   server.keepAliveTimeout = 65_000;

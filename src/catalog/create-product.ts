@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { label, MAX_DESCRIPTION_LENGTH, uuid } from '../kernel/schemas.js';
 import { Product } from './product.js';
 import type { PrismaProductRepository } from './prisma-product-repository.js';
 
@@ -10,8 +10,8 @@ export const CreateProduct = defineCommand(
   'CreateProduct',
   z.object({
     productID: uuid,
-    name: z.string().trim().min(1, 'must not be empty'),
-    description: z.string().default(''),
+    name: label,
+    description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`).default(''),
     price: z.number().positive().meta({ description: 'greater than 0, at most 2 decimals' }),
     discount: z.number().int().min(0).max(99).meta({ description: 'a percentage' }),
   }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Mediator } from '../kernel/mediator.js';
+import { SCOPES } from '../kernel/actor.js';
 import { listPageSchema, listParams } from '../kernel/schemas.js';
 import type { RouteSpec } from '../platform/http/route-spec.js';
 import { CreateProduct } from './create-product.js';
@@ -14,41 +15,45 @@ export function productRoutes(mediator: Mediator): RouteSpec[] {
       path: '/products',
       tag: 'products',
       summary: 'Create a product',
+      requires: [SCOPES.catalogWrite],
       request: { body: CreateProduct.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 409],
-      handle: ({ body, correlationId }) => mediator.send(CreateProduct, body, correlationId),
+      handle: ({ body, correlationId, actor }) => mediator.send(CreateProduct, body, correlationId, { actor }),
     },
     {
       method: 'put',
       path: '/products/:productID/productName',
       tag: 'products',
       summary: 'Rename a product',
+      requires: [SCOPES.catalogWrite],
       request: { params: z.object({ productID: z.string() }), body: RenameProduct.schema.pick({ productName: true }) },
       success: { status: 204, description: 'renamed' },
       errors: [400, 404, 409],
-      handle: ({ params, body, correlationId }) =>
-        mediator.send(RenameProduct, { productName: body.productName, productID: params.productID }, correlationId),
+      handle: ({ params, body, correlationId, actor }) =>
+        mediator.send(RenameProduct, { productName: body.productName, productID: params.productID }, correlationId, { actor }),
     },
     {
       method: 'get',
       path: '/products',
       tag: 'products',
       summary: 'List products sorted by price',
+      requires: [],
       request: { query: listParams },
       success: { status: 200, description: 'a page of products', schema: listPageSchema('products', productJson) },
       errors: [400],
-      handle: ({ query, correlationId }) => mediator.ask(ListProducts, query, correlationId),
+      handle: ({ query, correlationId, actor }) => mediator.ask(ListProducts, query, correlationId, { actor }),
     },
     {
       method: 'get',
       path: '/products/:productName',
       tag: 'products',
       summary: 'Get a product by name',
+      requires: [],
       request: { params: z.object({ productName: z.string() }) },
       success: { status: 200, description: 'the product', schema: productJson },
       errors: [404],
-      handle: ({ params, correlationId }) => mediator.ask(GetProductByName, params, correlationId),
+      handle: ({ params, correlationId, actor }) => mediator.ask(GetProductByName, params, correlationId, { actor }),
     },
   ];
 }

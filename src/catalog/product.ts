@@ -1,5 +1,6 @@
 import { ValidationError } from '../kernel/errors.js';
 import { toCents } from '../kernel/money.js';
+import { MAX_NAME_LENGTH } from '../kernel/schemas.js';
 
 export interface ProductState {
   id: string;
@@ -9,12 +10,6 @@ export interface ProductState {
   discount: number;
   createdAt: Date;
 }
-
-/**
- * The longest product name, in UTF-16 code units. Names are unique through a B-tree index, whose entries cannot
- * exceed about 2,700 bytes; 500 units are at most 1,500 bytes of UTF-8.
- */
-export const MAX_NAME_LENGTH = 500;
 
 /** A product of the catalog. Its rules: price > 0 with at most 2 decimals, discount 0..99, names start upper-case on rename. */
 export class Product {
@@ -54,7 +49,8 @@ export class Product {
 }
 
 function checkNameLength(field: string, name: string): void {
-  if (name.length > MAX_NAME_LENGTH) throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters`, `${name.slice(0, 100)}...`);
+  // MAX_NAME_LENGTH UTF-16 units are at most 600 bytes of UTF-8, well within a B-tree index entry (about 2,700).
+  if (name.length > MAX_NAME_LENGTH) throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters`, name);
 }
 
 function checkDiscount(discount: number): number {

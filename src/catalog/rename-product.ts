@@ -2,14 +2,14 @@ import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError, NotFoundError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { label, uuid } from '../kernel/schemas.js';
 import type { PrismaProductRepository } from './prisma-product-repository.js';
 
 export const RenameProduct = defineCommand(
   'RenameProduct',
   z.object({
     productID: uuid,
-    productName: z.string().meta({ description: 'must start with an upper-case letter' }),
+    productName: label.meta({ description: 'must start with an upper-case letter' }),
   }),
 );
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { label, uuid } from '../kernel/schemas.js';
 import { requireTransaction } from '../platform/database/transaction-context.js';
 import { isUniqueViolation } from '../platform/database/database-errors.js';
 import { checkAddress } from './address.js';
@@ -13,9 +13,9 @@ export const CreateAddress = defineCommand(
     addressID: uuid,
     // The column is a 32-bit INTEGER.
     buildingNumber: z.number().int().positive().max(2_147_483_647),
-    streetName: z.string().trim().min(1, 'must not be empty'),
-    city: z.string().trim().min(1, 'must not be empty'),
-    country: z.string().trim().min(1, 'must not be empty'),
+    streetName: label,
+    city: label,
+    country: label,
   }),
 );
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { ConflictError, NotFoundError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { label, uuid } from '../kernel/schemas.js';
 import { requireTransaction } from '../platform/database/transaction-context.js';
 import { isUniqueViolation } from '../platform/database/database-errors.js';
 
@@ -10,7 +10,7 @@ export const CreateUser = defineCommand(
   'CreateUser',
   z.object({
     userID: uuid,
-    username: z.string().trim().min(1, 'must not be empty'),
+    username: label,
     addressID: uuid,
   }),
 );

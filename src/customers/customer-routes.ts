@@ -1,4 +1,5 @@
 import type { Mediator } from '../kernel/mediator.js';
+import { SCOPES } from '../kernel/actor.js';
 import type { RouteSpec } from '../platform/http/route-spec.js';
 import { CreateAddress } from './create-address.js';
 import { CreateUser } from './create-user.js';
@@ -11,20 +12,22 @@ export function customerRoutes(mediator: Mediator): RouteSpec[] {
       aliases: ['/address'],
       tag: 'customers',
       summary: 'Create an address',
+      requires: [SCOPES.customersWrite],
       request: { body: CreateAddress.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 409],
-      handle: ({ body, correlationId }) => mediator.send(CreateAddress, body, correlationId),
+      handle: ({ body, correlationId, actor }) => mediator.send(CreateAddress, body, correlationId, { actor }),
     },
     {
       method: 'post',
       path: '/users',
       tag: 'customers',
       summary: 'Create a user living at an existing address',
+      requires: [SCOPES.customersWrite],
       request: { body: CreateUser.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId }) => mediator.send(CreateUser, body, correlationId),
+      handle: ({ body, correlationId, actor }) => mediator.send(CreateUser, body, correlationId, { actor }),
     },
   ];
 }

@@ -1,4 +1,4 @@
-import type { Envelope, MessageContext, MessageType, PayloadOf, ResultOf, InputOf } from './message.js';
+import type { Envelope, MessageContext, MessageType, PayloadOf, ResultOf, InputOf, SendOptions } from './message.js';
 
 export type Handler<M extends MessageType = MessageType> = (payload: PayloadOf<M>, context: MessageContext) => Promise<ResultOf<M>>;
 
@@ -46,20 +46,21 @@ export class Mediator {
     }
   }
 
-  send<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string): Promise<ResultOf<M>> {
+  send<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
     if (type.kind !== 'command') throw new MediatorConfigurationError(`${type.name} is a query: use ask()`);
-    return this.dispatch(type, payload, correlationId);
+    return this.dispatch(type, payload, correlationId, options);
   }
 
-  ask<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string): Promise<ResultOf<M>> {
+  ask<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
     if (type.kind !== 'query') throw new MediatorConfigurationError(`${type.name} is a command: use send()`);
-    return this.dispatch(type, payload, correlationId);
+    return this.dispatch(type, payload, correlationId, options);
   }
 
-  private async dispatch<M extends MessageType>(type: M, payload: unknown, correlationId: string): Promise<ResultOf<M>> {
+  private async dispatch<M extends MessageType>(type: M, payload: unknown, correlationId: string, options: SendOptions): Promise<ResultOf<M>> {
     const pipeline = this.pipelines.get(type);
     // Unreachable for message types that were in the list at construction; anything else is a wiring bug.
     if (!pipeline) throw new MediatorConfigurationError(`${type.kind} ${type.name} was not registered`);
-    return (await pipeline({ context: { type, correlationId }, payload })) as ResultOf<M>;
+    const context: MessageContext = options.actor ? { type, correlationId, actor: options.actor } : { type, correlationId };
+    return (await pipeline({ context, payload })) as ResultOf<M>;
   }
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Actor } from './actor.js';
 
 /**
  * A command or query type: a name, the zod schema of its payload, and (phantom) the type of its result.
@@ -41,6 +42,13 @@ export function defineQuery<Schema extends z.ZodType, Result>(name: string, sche
 export interface MessageContext {
   readonly type: MessageType;
   readonly correlationId: string;
+  /** Who sent it, when an authenticated client did; handlers apply ownership rules with it (kernel/actor.ts). */
+  readonly actor?: Actor;
+}
+
+/** What a sender may add to a message besides its payload and correlation id. */
+export interface SendOptions {
+  actor?: Actor;
 }
 
 /** A message on its way through the pipeline: payload is raw until the validation behaviour has parsed it. */

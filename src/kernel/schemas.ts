@@ -11,6 +11,25 @@ export const uuid = z
   .transform((value) => value.toLowerCase())
   .meta({ format: 'uuid', example: '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11' });
 
+/**
+ * Bounds on stored text, so that no order document (its user, address and up to MAX_ORDER_PRODUCTS product
+ * names) can grow past a few tens of KB, however hostile the client: README "Limits" has the arithmetic.
+ */
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DESCRIPTION_LENGTH = 2_000;
+export const MAX_ORDER_PRODUCTS = 100;
+
+/** C0 and C1 control characters but NUL (which the validation behaviour names on its own). */
+const CONTROL = /[\u0001-\u001f\u007f-\u009f]/;
+
+/** A one-line name (product, user, street, city, country): trimmed, not empty, bounded, no control characters. */
+export const label = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
+  .refine((text) => !CONTROL.test(text), 'must not contain control characters (U+0001-U+001F, U+007F-U+009F)');
+
 const MAX_LIMIT = 1000;
 
 /** A query parameter holding a non-negative integer written in plain digits ("10", not "1e1" or "10.0"). */

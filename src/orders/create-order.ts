@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineCommand } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
-import { ConflictError, NotFoundError } from '../kernel/errors.js';
-import { uuid } from '../kernel/schemas.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../kernel/errors.js';
+import { mayActForUser, SCOPES } from '../kernel/actor.js';
+import { MAX_ORDER_PRODUCTS, uuid } from '../kernel/schemas.js';
 import { fullAddress } from '../customers/address.js';
 import { Order } from './domain/order.js';
 import { PAYMENT_METHODS, type PaymentMethod } from './domain/order-status.js';
@@ -22,7 +23,7 @@ export const CreateOrder = defineCommand(
     productsIDs: z
       .array(uuid)
       .min(1, 'must name at least one product')
-      .max(1000)
+      .max(MAX_ORDER_PRODUCTS, `must name at most ${MAX_ORDER_PRODUCTS} products`)
       .transform((ids) => [...new Set(ids)]),
     userID: uuid,
     deliveryAddress: uuid.meta({ description: 'the id of an existing address' }),
@@ -37,7 +38,10 @@ type CreateOrderPayload = z.output<typeof CreateOrder.schema>;
  * a different request under an existing orderID is a conflict.
  */
 export function createOrderHandler(orders: PrismaOrderRepository, clock: () => Date, sagaTimeoutMs: () => number): Handler<typeof CreateOrder> {
-  return async (command) => {
+  return async (command, { actor }) => {
+    if (!mayActForUser(actor, command.userID)) {
+      throw new ForbiddenError('an order can only be created for the user of the token (or with orders:admin)', SCOPES.ordersAdmin, command.userID);
+    }
     const fingerprint = requestFingerprint(command);
     const context = await orders.loadCreationContext({
       orderId: command.orderID,

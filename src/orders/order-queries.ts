@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineQuery } from '../kernel/message.js';
 import type { Handler } from '../kernel/mediator.js';
 import { NotFoundError } from '../kernel/errors.js';
+import { mayActForUser } from '../kernel/actor.js';
 import { listPage, listParams, uuid, type ListPage, type ListParams } from '../kernel/schemas.js';
 import type { Database } from '../platform/database/prisma.js';
 import { ORDER_READ_INCLUDE, toOrderJson, type OrderJson } from './order-json.js';
@@ -9,14 +10,15 @@ import { ORDER_READ_INCLUDE, toOrderJson, type OrderJson } from './order-json.js
 export const GetOrder = defineQuery<z.ZodObject<{ orderID: typeof uuid }>, OrderJson>('GetOrder', z.object({ orderID: uuid }));
 export const ListOrders = defineQuery<typeof listParams, ListPage<'orders', OrderJson>>('ListOrders', listParams);
 
-/** Any order a client can still see: not deleted, and pending or approved. */
+/** Any order a client can still see: not deleted, pending or approved, and theirs (or any, for orders:admin). */
 export function getOrderHandler(database: Database): Handler<typeof GetOrder> {
-  return async ({ orderID }) => {
+  return async ({ orderID }, { actor }) => {
     const row = await database.order.findFirst({
       where: { id: orderID, deletedAt: null, sagaStatus: { in: ['Pending', 'Approved'] } },
       include: ORDER_READ_INCLUDE,
     });
-    if (!row) throw new NotFoundError('order not found', orderID);
+    // Another user's order is "not found": whether an id exists is not theirs to learn.
+    if (!row || !mayActForUser(actor, row.userId)) throw new NotFoundError('order not found', orderID);
     return toOrderJson(row);
   };
 }

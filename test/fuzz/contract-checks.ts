@@ -23,8 +23,9 @@ const cents = (amount: number) => Math.round(amount * 100);
  */
 export function checkAnswer(request: FuzzRequest, answer: Answer, query: string, decodedParam: string | undefined): void {
   expect(answer.status, 'no 5xx for anything a client sends').toBeLessThan(500);
-  expect(CONTRACT_STATUSES, 'a status the contract names').toContain(answer.status);
   checkRequestId(request, answer);
+  if (request.credentials.kind !== 'valid' && !request.absolute) return checkRefused(answer);
+  expect(CONTRACT_STATUSES, 'a status the contract names').toContain(answer.status);
   if (request.valid) expect(answer.status, 'a request that the contract allows is never a 400').not.toBe(400);
   if (answer.status >= 300) return checkError(answer);
   expect(request.route, 'only routes of the contract succeed').not.toBe('unknown routes');
@@ -55,6 +56,13 @@ export function checkAnswer(request: FuzzRequest, answer: Answer, query: string,
     default:
       throw new Error(`no 200 expected from ${request.route}`);
   }
+}
+
+/** Without a valid token, every API request is a 401 with a Bearer challenge, whatever else is wrong with it. */
+function checkRefused(answer: Answer): void {
+  expect(answer.status, 'an API request without a valid token').toBe(401);
+  expect(String(answer.headers['www-authenticate'])).toMatch(/^Bearer realm="order-service"(, error="invalid_token", error_description="[^"]+")?$/);
+  checkError(answer);
 }
 
 function checkError(answer: Answer): void {

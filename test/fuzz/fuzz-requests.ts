@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { casedKey, freshUuid, json, nearValidBody, ref, text, upperText, validBody, wrongValue, type Field, type Ref, type Value } from './fuzz-values.js';
+import { casedKey, freshUuid, HEADER_TEXT, json, nearValidBody, ref, text, upperText, validBody, wrongValue, type Field, type Ref, type Value } from './fuzz-values.js';
+import { credentials, type Credentials } from './fuzz-credentials.js';
 
 /** A path segment: already percent-encoded text, or an id from the catalogue. */
 export type Segment = string | Ref;
@@ -20,6 +21,7 @@ export interface FuzzRequest {
   gzip?: boolean;
   /** Built to be valid by the contract: it may meet a 404 or 409, never a 400. */
   valid: boolean;
+  credentials: Credentials;
 }
 
 // ---- bodies ----------------------------------------------------------------------------------------------
@@ -139,7 +141,6 @@ const oddQuery = fc
   .map((pairs) => pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&'));
 const listQuery = fc.oneof(validQuery.map((query) => ({ query, valid: true })), oddQuery.map((query) => ({ query, valid: false })));
 
-const HEADER_TEXT = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(9)).map((c) => String.fromCharCode(c)), maxLength: 300 });
 const requestId = fc.oneof(fc.uuid(), HEADER_TEXT, fc.constantFrom('', ' ', 'a', 'x'.repeat(128), 'x'.repeat(129), 'é', 'id with spaces'), fc.integer({ min: 1000, max: 6000 }).map((n) => 'r'.repeat(n)));
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON;charset=UTF-8', 'application/json; charset="utf-8"'];
 const OTHER_TYPES = ['text/plain', 'application/vnd.api+json', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=utf-7', 'application/json; charset=bogus', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', '', ';;', 'application/json; charset', '*/*'];
@@ -171,7 +172,7 @@ interface Shape {
 function request(route: string, method: Method, shape: Shape): fc.Arbitrary<FuzzRequest> {
   const body = shape.body ? bodies(shape.body) : rarely(garbageBody).map((b) => ({ body: b ?? undefined, valid: b === null }));
   const query = shape.query ? listQuery : fc.oneof({ weight: 5, arbitrary: fc.constant({ query: '', valid: true }) }, oddQuery.map((q) => ({ query: q, valid: true })));
-  return fc.tuple(shape.segments, body, query, fc.boolean(), fc.boolean()).chain(([path, b, q, trailingSlash, gzip]) => {
+  return fc.tuple(shape.segments, body, query, fc.boolean(), fc.boolean(), credentials).chain(([path, b, q, trailingSlash, gzip, creds]) => {
     const valid = path.valid && b.valid && q.valid;
     return headers(valid).map(
       (hs): FuzzRequest => ({
@@ -184,6 +185,7 @@ function request(route: string, method: Method, shape: Shape): fc.Arbitrary<Fuzz
         ...(b.body ? { body: b.body } : {}),
         ...(valid && b.body && gzip && !hs.some(([h]) => h === 'Content-Encoding') ? { gzip: true } : {}),
         valid,
+        credentials: creds,
       }),
     );
   });
@@ -217,10 +219,11 @@ export const ROUTES: [string, fc.Arbitrary<FuzzRequest>][] = [
         absolute: fc.boolean(),
         body: fc.option(garbageBody),
         headers: headers(false),
+        credentials,
       })
       .filter(({ first, absolute }) => !(absolute ? /^(healthcheck|readyz|metrics|openapi\.json)$/i : /^(products|orders|addresses|address|users)$/i).test(decodeSafe(first)))
       .map(
-        ({ method, first, rest, absolute, body, headers: hs }): FuzzRequest => ({
+        ({ method, first, rest, absolute, body, headers: hs, credentials: creds }): FuzzRequest => ({
           route: 'unknown routes',
           method,
           segments: [first, ...rest],
@@ -230,6 +233,7 @@ export const ROUTES: [string, fc.Arbitrary<FuzzRequest>][] = [
           headers: hs,
           ...(body ? { body } : {}),
           valid: false,
+          credentials: creds,
         }),
       ),
   ],

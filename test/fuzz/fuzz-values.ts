@@ -26,6 +26,9 @@ export function renderValue(value: Value, resolve: (ref: Ref) => string): string
 
 export const ref = (pool: Pool): fc.Arbitrary<Ref> => fc.record({ ref: fc.constant(pool), pick: fc.nat(), upper: fc.boolean() });
 
+/** Header text as a client may send it: printable ASCII, Latin-1 and tabs. */
+export const HEADER_TEXT = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(9)).map((c) => String.fromCharCode(c)), maxLength: 300 });
+
 /** A fresh UUID, sometimes upper-case (the contract accepts both). */
 export const freshUuid = fc.tuple(fc.uuid(), fc.boolean()).map(([id, upper]) => (upper ? id.toUpperCase() : id));
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
@@ -6,11 +7,14 @@ import fc from 'fast-check';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { TestIdentityProvider } from '../support/identity-provider.js';
+import { eventually } from '../support/polling.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
 import { ROUTES, type Body, type FuzzRequest } from './fuzz-requests.js';
+import { ALL_SCOPES, authorizationHeaders } from './fuzz-credentials.js';
 import { renderValue, type Pool, type Ref } from './fuzz-values.js';
 import { checkAnswer, type Answer } from './contract-checks.js';
 
@@ -20,7 +24,11 @@ const TOTAL_RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const RUNS_PER_ROUTE = Math.max(5, Math.ceil(TOTAL_RUNS / ROUTES.length));
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 
+let idp: TestIdentityProvider;
 let t: TestService;
+/** An admin with every scope, so that requests reach their handlers; the header of each kind of credentials. */
+let validToken: string;
+let authorization: Awaited<ReturnType<typeof authorizationHeaders>>;
 let server: Server;
 let http: ReturnType<typeof supertest>;
 let db: pg.Client;
@@ -31,7 +39,13 @@ const seenPending = new Set<string>();
 const stats = { sent: 0, byStatus: new Map<number, number>(), byRoute: new Map<string, Map<number, number>>() };
 
 beforeAll(async () => {
-  t = await startTestService();
+  idp = await TestIdentityProvider.start();
+  t = await startTestService(idp.authEnv());
+  await eventually('the identity service keys', async () => t.service.accessTokens!.keys.ready);
+  validToken = await idp.token(randomUUID(), { scope: ALL_SCOPES });
+  authorization = await authorizationHeaders(idp, validToken);
+  // The seeding below goes through the API as the admin.
+  t = { ...t, http: supertest.agent(t.app).set('Authorization', `Bearer ${validToken}`) as unknown as TestService['http'] };
   server = createServer(t.app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -57,6 +71,7 @@ afterAll(async () => {
   await db?.end();
   server?.close();
   await t?.close();
+  await idp?.close();
 });
 
 /**
@@ -146,6 +161,8 @@ async function send(request: FuzzRequest): Promise<{ answer: Answer; path: strin
   const { path, lastParam, body } = render(request);
   let call = http[request.method](path);
   for (const [name, value] of request.headers) call = call.set(name, value);
+  const credentials = authorization(request.credentials);
+  if (credentials !== undefined) call = call.set('Authorization', credentials);
   if (request.gzip) call = call.set('Content-Encoding', 'gzip');
   // The bytes go out exactly as rendered: superagent would otherwise serialise a Buffer as JSON for a JSON Content-Type.
   const res = await (body ? call.serialize((data: unknown) => data as string).send(body) : call);
@@ -189,6 +206,6 @@ describe('HTTP routes under generated requests', () => {
 
   it('when the fuzzing is over, then the service still answers', async () => {
     expect((await http.get('/healthcheck')).body).toEqual({ status: 'OK' });
-    expect((await http.get('/api/v1/products?limit=1')).status).toBe(200);
+    expect((await http.get('/api/v1/products?limit=1').set('Authorization', `Bearer ${validToken}`)).status).toBe(200);
   });
 });

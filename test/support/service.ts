@@ -3,7 +3,7 @@ import supertest from 'supertest';
 import type { Express } from 'express';
 import { parseConfig, type Config } from '../../src/config.js';
 import { composeService, type Service } from '../../src/composition.js';
-import { createApp } from '../../src/app.js';
+import { createServiceApp } from '../../src/http-role.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { createTestDatabase } from './database.js';
 import { createTestVhost } from './rabbitmq.js';
@@ -43,14 +43,7 @@ export async function startTestService(env: Record<string, string> = {}, options
     });
     const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
     const service = composeService(config, { logger, defaultMetrics: options.defaultMetrics ?? false, redisKeyPrefix: redisPrefix });
-    const app = createApp({
-      routes: service.routes,
-      metrics: service.metrics,
-      logger,
-      readiness: service.readiness,
-      readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
-      bodyLimit: config.BODY_LIMIT,
-    });
+    const app = createServiceApp(service);
     return {
       service,
       config,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { authModeOf, ConfigError, isLoopback, parseConfig } from '../../src/config.js';
 
 describe('configuration', () => {
   it('when nothing is set, then the local defaults apply', () => {
@@ -19,6 +19,54 @@ describe('configuration', () => {
     expect(message).toMatch(/PORT/);
     expect(message).toMatch(/unknown role\(s\) web/);
     expect(message).toMatch(/"soon" is not a duration/);
+  });
+});
+
+describe('configuration of authentication (fail closed)', () => {
+  const AUTH = { AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json', AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'orders' };
+
+  it('when nothing is set, then the API listens on loopback without authentication and off by default limits apply', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ HOST: '127.0.0.1', AUTH_DISABLED: false, RATE_LIMIT: 0, REQUEST_TIMEOUT: 30_000, HEADERS_TIMEOUT: 10_000, MAX_CONNECTIONS: 1000 });
+    expect(config.AUTH_JWKS_URL).toBeUndefined();
+    expect(config.METRICS_PORT).toBeUndefined();
+    expect(authModeOf(config)).toBe('off-loopback');
+  });
+
+  it('when the API listens on a non-loopback address without AUTH_JWKS_URL, then starting fails naming AUTH_JWKS_URL and AUTH_DISABLED', () => {
+    for (const HOST of ['0.0.0.0', '::', '10.0.0.5', 'orders.internal']) {
+      const message = messageOf(() => parseConfig({ HOST }));
+      expect(message).toMatch(/AUTH_JWKS_URL: required when HOST \(.+\) is not a loopback address/);
+      expect(message).toMatch(/AUTH_DISABLED=true/);
+    }
+  });
+
+  it('when AUTH_DISABLED=true says so explicitly, or the process serves no HTTP, then a non-loopback address is allowed', () => {
+    expect(authModeOf(parseConfig({ HOST: '0.0.0.0', AUTH_DISABLED: 'true' }))).toBe('off-disabled');
+    expect(parseConfig({ HOST: '0.0.0.0', ROLES: 'relay,consumers' }).HOST).toBe('0.0.0.0');
+  });
+
+  it('when AUTH_JWKS_URL is set without issuer or audience, then starting fails naming both', () => {
+    const message = messageOf(() => parseConfig({ AUTH_JWKS_URL: AUTH.AUTH_JWKS_URL }));
+    expect(message).toMatch(/AUTH_ISSUER: required/);
+    expect(message).toMatch(/AUTH_AUDIENCE: required/);
+  });
+
+  it('when AUTH_JWKS_URL, issuer and audience are set, then authentication is on on any address; AUTH_DISABLED beside them is a contradiction', () => {
+    expect(authModeOf(parseConfig({ ...AUTH, HOST: '0.0.0.0' }))).toBe('jwt');
+    expect(messageOf(() => parseConfig({ ...AUTH, AUTH_DISABLED: 'true' }))).toMatch(/AUTH_DISABLED: true contradicts AUTH_JWKS_URL/);
+    expect(messageOf(() => parseConfig({ ...AUTH, AUTH_JWKS_URL: 'ftp://id.example/keys' }))).toMatch(/AUTH_JWKS_URL/);
+  });
+
+  it('when server limits are inconsistent, then starting fails naming them', () => {
+    expect(messageOf(() => parseConfig({ HEADERS_TIMEOUT: '60s', REQUEST_TIMEOUT: '30s' }))).toMatch(/HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT/);
+    expect(messageOf(() => parseConfig({ METRICS_PORT: '8000' }))).toMatch(/METRICS_PORT: must differ from PORT/);
+    expect(messageOf(() => parseConfig({ RATE_LIMIT: '-1', MAX_CONNECTIONS: '0' }))).toMatch(/RATE_LIMIT[\s\S]*MAX_CONNECTIONS/);
+  });
+
+  it('when a host is a loopback address, then isLoopback says so, and only then', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopback(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '128.0.0.1', '10.0.0.1', 'example.com', '127.0.0.1.example.com']) expect(isLoopback(host), host).toBe(false);
   });
 });
 

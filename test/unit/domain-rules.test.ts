@@ -3,6 +3,7 @@ import { Product } from '../../src/catalog/product.js';
 import { discountedCents, fromCents, toCents } from '../../src/kernel/money.js';
 import { checkAddress, fullAddress } from '../../src/customers/address.js';
 import { ValidationError } from '../../src/kernel/errors.js';
+import { mayActForUser } from '../../src/kernel/actor.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const product = (over: Partial<{ name: string; price: number; discount: number }> = {}) =>
@@ -73,5 +74,21 @@ describe('address', () => {
     expect(() => checkAddress({ ...valid, buildingNumber: 1.5 })).toThrow(/buildingNumber/);
     expect(() => checkAddress({ ...valid, city: ' ' })).toThrow(/city/);
     expect(checkAddress(valid)).toEqual(valid);
+  });
+});
+
+describe('who may act for a user', () => {
+  const user = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c03';
+  const actor = (sub: string, scopes: string[] = []) => ({ sub, scopes: new Set(scopes) });
+
+  it('when the actor is the user (in any case), an orders:admin, or absent (no authentication), then it may', () => {
+    expect(mayActForUser(actor(user), user)).toBe(true);
+    expect(mayActForUser(actor(user.toUpperCase()), user)).toBe(true);
+    expect(mayActForUser(actor('someone-else', ['orders:admin']), user)).toBe(true);
+    expect(mayActForUser(undefined, user)).toBe(true);
+  });
+
+  it('when the actor is another user, even with orders:read and orders:write, then it may not', () => {
+    expect(mayActForUser(actor('00000000-0000-4000-8000-000000000000', ['orders:read', 'orders:write']), user)).toBe(false);
   });
 });

@@ -118,6 +118,19 @@ describe('mediator', () => {
     expect(() => new Mediator({ messages: [], handlers: [[Ping, (async () => undefined) as never]], behaviors: [] })).toThrow(/not in the message list/);
   });
 
+  it('when a sender names an actor, then behaviours and the handler see it in the context; without one, none', async () => {
+    const seen: unknown[] = [];
+    const mediator = new Mediator({
+      messages: [Peek],
+      handlers: [[Peek, (async (_payload: unknown, context: { actor?: unknown }) => seen.push(context.actor)) as never]],
+      behaviors: [async (envelope, next) => (seen.push(envelope.context.actor), next())],
+    });
+    const actor = { sub: 'user-1', scopes: new Set(['orders:read']) };
+    await mediator.ask(Peek, { n: 1 }, 'c', { actor });
+    await mediator.ask(Peek, { n: 1 }, 'c');
+    expect(seen).toEqual([actor, actor, undefined, undefined]);
+  });
+
   it('when a query is sent as a command, then it is refused as a programming error', async () => {
     const mediator = new Mediator({ messages: [Peek], handlers: [[Peek, (async () => 1) as never]], behaviors: [] });
     expect(() => mediator.send(Peek, { n: 1 }, 'c')).toThrow(MediatorConfigurationError);

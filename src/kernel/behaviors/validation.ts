@@ -43,7 +43,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** The value as JSON for the error's data (which ApplicationError cuts short); nesting is bounded by the HTTP layer. */
 function safeJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+  return JSON.stringify(value) ?? String(value);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Mediator } from '../../kernel/mediator.js';
+import { SCOPES } from '../../kernel/actor.js';
 import { listPageSchema, listParams } from '../../kernel/schemas.js';
 import type { RouteSpec } from '../../platform/http/route-spec.js';
 import { CreateOrder } from '../create-order.js';
@@ -8,6 +9,8 @@ import { GetOrder, ListOrders } from '../order-queries.js';
 import { orderJson } from '../order-json.js';
 
 const orderPage = listPageSchema('orders', orderJson);
+const WRITE = [SCOPES.ordersWrite, SCOPES.ordersAdmin];
+const READ = [SCOPES.ordersRead, SCOPES.ordersAdmin];
 
 /** The order routes served from PostgreSQL; the per-user list (Redis) is added by the projection module. */
 export function orderRoutes(mediator: Mediator): RouteSpec[] {
@@ -16,51 +19,56 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       method: 'post',
       path: '/orders',
       tag: 'orders',
-      summary: 'Create an order (idempotent by orderID); starts the customer saga',
+      summary: 'Create an order (idempotent by orderID); starts the customer saga. Only for the token\'s own user unless orders:admin',
+      requires: WRITE,
       request: { body: CreateOrder.schema },
       success: { status: 204, description: 'created, or the same order was already created' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId }) => mediator.send(CreateOrder, body, correlationId),
+      handle: ({ body, correlationId, actor }) => mediator.send(CreateOrder, body, correlationId, { actor }),
     },
     {
       method: 'delete',
       path: '/orders',
       tag: 'orders',
-      summary: 'Delete an approved order named in the body',
+      summary: "Delete an approved order named in the body (another user's order is not found unless orders:admin)",
+      requires: WRITE,
       request: { body: DeleteOrder.schema },
       success: { status: 204, description: 'deleted' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId }) => mediator.send(DeleteOrder, body, correlationId),
+      handle: ({ body, correlationId, actor }) => mediator.send(DeleteOrder, body, correlationId, { actor }),
     },
     {
       method: 'delete',
       path: '/orders/:orderID',
       tag: 'orders',
-      summary: 'Delete an approved order',
+      summary: "Delete an approved order (another user's order is not found unless orders:admin)",
+      requires: WRITE,
       request: { params: z.object({ orderID: z.string() }) },
       success: { status: 204, description: 'deleted' },
       errors: [400, 404, 409],
-      handle: ({ params, correlationId }) => mediator.send(DeleteOrder, params, correlationId),
+      handle: ({ params, correlationId, actor }) => mediator.send(DeleteOrder, params, correlationId, { actor }),
     },
     {
       method: 'get',
       path: '/orders',
       tag: 'orders',
-      summary: 'List approved orders by creation time',
+      summary: "List every user's approved orders by creation time",
+      requires: [SCOPES.ordersAdmin],
       request: { query: listParams },
       success: { status: 200, description: 'a page of orders', schema: orderPage },
       errors: [400],
-      handle: ({ query, correlationId }) => mediator.ask(ListOrders, query, correlationId),
+      handle: ({ query, correlationId, actor }) => mediator.ask(ListOrders, query, correlationId, { actor }),
     },
     {
       method: 'get',
       path: '/orders/:orderID',
       tag: 'orders',
-      summary: 'Get an order that is pending or approved',
+      summary: "Get an order that is pending or approved (another user's order is not found unless orders:admin)",
+      requires: READ,
       request: { params: z.object({ orderID: z.string() }) },
       success: { status: 200, description: 'the order', schema: orderJson },
       errors: [400, 404],
-      handle: ({ params, correlationId }) => mediator.ask(GetOrder, params, correlationId),
+      handle: ({ params, correlationId, actor }) => mediator.ask(GetOrder, params, correlationId, { actor }),
     },
   ];
 }

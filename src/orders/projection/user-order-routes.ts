@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Mediator } from '../../kernel/mediator.js';
+import { SCOPES } from '../../kernel/actor.js';
 import { listPageSchema, listParams } from '../../kernel/schemas.js';
 import type { RouteSpec } from '../../platform/http/route-spec.js';
 import { orderJson } from '../order-json.js';
@@ -12,11 +13,12 @@ export function userOrderRoutes(mediator: Mediator): RouteSpec[] {
       method: 'get',
       path: '/orders/user/:userID',
       tag: 'orders',
-      summary: "List a user's approved orders by creation time (Redis projection; PostgreSQL while Redis is down)",
+      summary: "List a user's approved orders by creation time (Redis projection; PostgreSQL while Redis is down). Another user's list is 403 unless orders:admin",
+      requires: [SCOPES.ordersRead, SCOPES.ordersAdmin],
       request: { params: z.object({ userID: z.string() }), query: listParams },
       success: { status: 200, description: "a page of the user's orders", schema: listPageSchema('orders', orderJson) },
       errors: [400],
-      handle: ({ params, query, correlationId }) => mediator.ask(GetUserOrders, { ...query, userID: params.userID }, correlationId),
+      handle: ({ params, query, correlationId, actor }) => mediator.ask(GetUserOrders, { ...query, userID: params.userID }, correlationId, { actor }),
     },
   ];
 }

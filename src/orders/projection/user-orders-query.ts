@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { defineQuery } from '../../kernel/message.js';
 import type { Handler } from '../../kernel/mediator.js';
 import { listPageText, listParams, uuid, type ListPage, type ListParams } from '../../kernel/schemas.js';
+import { ForbiddenError } from '../../kernel/errors.js';
+import { mayActForUser, SCOPES } from '../../kernel/actor.js';
 import type { JsonText } from '../../kernel/json-text.js';
 import type { Database } from '../../platform/database/prisma.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -40,7 +42,9 @@ export interface UserOrdersDependencies {
 export function getUserOrdersHandler(deps: UserOrdersDependencies): Handler<typeof GetUserOrders> {
   const store = new ProjectionStore(deps.redis);
   const degraded = degradedReader(deps);
-  return async (params) => {
+  return async (params, { actor }) => {
+    // The list route names the user, so unlike an order by id there is nothing to hide: 403, not 404.
+    if (!mayActForUser(actor, params.userID)) throw new ForbiddenError("another user's orders need orders:admin", SCOPES.ordersAdmin, params.userID);
     let page;
     try {
       page = await store.readPage(params.userID, params);

@@ -4,10 +4,23 @@ import { errorBody } from './error-body.js';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'invalid input or malformed JSON',
+  401: 'no valid access token (WWW-Authenticate: Bearer says why)',
+  403: 'the token lacks the scope needed (WWW-Authenticate: Bearer error="insufficient_scope" names it)',
   404: 'unknown id',
   409: 'conflict: duplicate id or name, or an order in a state that forbids the action',
   413: 'body over the size limit',
-  503: 'a dependency is down',
+  429: 'over the rate limit (when RATE_LIMIT is set); Retry-After says when to try again',
+  503: "a dependency is down, or the identity service's keys are not loaded yet",
+};
+
+/** The bearer scheme every API route declares (RFC 6750; tokens are RFC 9068 JWTs with a `scope` claim). */
+const BEARER = {
+  type: 'http',
+  scheme: 'bearer',
+  bearerFormat: 'JWT',
+  description:
+    'An access token from the identity service (RS256 or ES256, with iss, aud, exp and sub). Scopes: orders:read, orders:write, ' +
+    "orders:admin (any user's orders and GET /orders), catalog:write, customers:write. Not checked when the service runs without authentication on a loopback address.",
 };
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): object {
@@ -25,13 +38,14 @@ export function buildOpenApiDocument(prefix: string, routes: RouteSpec[], operat
     }
   }
   for (const { path, summary } of operational) {
-    paths[path] = { get: { summary, responses: { 200: { description: 'OK' } } } };
+    paths[path] = { get: { summary, security: [], responses: { 200: { description: 'OK' } } } };
   }
   return {
     openapi: '3.1.0',
     info: { title: 'Order service', version: '1.0.0', description: 'Routes, names and JSON of the Go order service it replaces.' },
     paths,
-    components: { schemas: { Error: jsonSchema(errorBody, 'output') } },
+    security: [{ bearer: [] }],
+    components: { schemas: { Error: jsonSchema(errorBody, 'output') }, securitySchemes: { bearer: BEARER } },
   };
 }
 
@@ -45,10 +59,12 @@ function operation(route: RouteSpec): object {
       schema: jsonSchema(schema as z.ZodType, 'input'),
     })),
   ];
-  const errors = [...new Set([...route.errors, 400, 503])].sort();
+  const errors = [...new Set([...route.errors, 400, 401, 403, 429, 503])].sort();
   return {
     summary: route.summary,
     tags: [route.tag],
+    // Alternatives: a token with any one of the scopes will do (OpenAPI 3.1 lists them as role names).
+    security: route.requires.length > 0 ? route.requires.map((scope) => ({ bearer: [scope] })) : [{ bearer: [] }],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(route.request.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.request.body, 'input') } } } }

@@ -1,11 +1,12 @@
 import type { RequestHandler } from 'express';
 import { acceptCorrelationId } from '../observability/correlation.js';
+import { actorOf } from './authenticate.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /**
  * Gives every request a correlation id (the client's X-Request-Id or a new one, echoed back), records its
- * duration by route pattern, and logs one line when it finishes.
+ * duration by route pattern, and logs one line when it finishes (with the caller's `sub` when authenticated).
  */
 export function requestContext(metrics: Metrics, logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -20,6 +21,7 @@ export function requestContext(metrics: Metrics, logger: Logger): RequestHandler
       metrics.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       logger.log(res.statusCode >= 500 ? 'warn' : 'http', 'request', {
         correlationId,
+        ...(actorOf(res) ? { sub: actorOf(res)!.sub } : {}),
         method: req.method,
         route,
         status: res.statusCode,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Actor, Scope } from '../../kernel/actor.js';
 
 export interface RequestInput {
   params: Record<string, string>;
@@ -6,6 +7,8 @@ export interface RequestInput {
   /** The JSON body with its keys in the schema's spelling (see canonicalizeKeys), or {} when there is none. */
   body: Record<string, unknown>;
   correlationId: string;
+  /** The authenticated caller; undefined when the API runs without authentication. Routes pass it to the mediator. */
+  actor: Actor | undefined;
 }
 
 /**
@@ -20,6 +23,11 @@ export interface RouteSpec {
   aliases?: string[];
   summary: string;
   tag: string;
+  /**
+   * The scopes of which an access token must hold one; [] lets in any valid token. Express enforces it (when
+   * authentication is on) and /openapi.json documents it, both from here. Ownership is the handlers' business.
+   */
+  requires: readonly Scope[];
   request: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType };
   /** 204 writes answer no body; 200 reads answer the response schema. */
   success: { status: 200 | 204; description: string; schema?: z.ZodType };

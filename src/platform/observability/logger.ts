@@ -1,15 +1,19 @@
 import winston from 'winston';
 import { currentCorrelationId } from './correlation.js';
+import { currentActor } from '../auth/current-actor.js';
 
 export type Logger = winston.Logger;
 
-const addCorrelationId = winston.format((info) => {
+/** The correlation id of the work that logs, and the `sub` of its authenticated caller (never the token). */
+const addContext = winston.format((info) => {
   const correlationId = currentCorrelationId();
   if (correlationId && info.correlationId === undefined) info.correlationId = correlationId;
+  const actor = currentActor();
+  if (actor && info.sub === undefined) info.sub = actor.sub;
   return info;
 });
 
-/** JSON lines on stdout, one object per event, each with the correlation id of the work that logged it. */
+/** JSON lines on stdout, one object per event, each with the correlation id (and caller) of the work that logged it. */
 export function createLogger(options: { level: string; service?: string; silent?: boolean }): Logger {
   // winston formats every entry before its transports filter by level; drop disabled ones first, since
   // per-request `http` and per-query `debug` lines would otherwise be stamped and serialized for nothing.
@@ -18,7 +22,7 @@ export function createLogger(options: { level: string; service?: string; silent?
     level: options.level,
     silent: options.silent ?? false,
     defaultMeta: { service: options.service ?? 'order-service', pid: process.pid },
-    format: winston.format.combine(enabled(), addCorrelationId(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(enabled(), addContext(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
 }

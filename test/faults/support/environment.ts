@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -8,12 +8,17 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { ensureDatabase, migrate } from '../../../src/platform/database/migrate.js';
 import { createTestVhost } from '../../support/rabbitmq.js';
+import { TestIdentityProvider } from '../../support/identity-provider.js';
 import type { ServiceSettings } from './service-processes.js';
+import { useBearerToken } from './http-client.js';
 
 const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** What one fault step owns: a database, a vhost, a Redis key prefix, a log directory. cleanup() removes all. */
+/**
+ * What one fault step owns: a database, a vhost, a Redis key prefix, a log directory, and an identity service
+ * whose admin token every request of the step carries. cleanup() removes all.
+ */
 export interface FaultEnvironment {
   settings: ServiceSettings;
   databaseName: string;
@@ -38,8 +43,11 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string):
   redis.on('error', () => undefined);
   await redis.connect();
   const logDir = mkdtempSync(path.join(os.tmpdir(), `order-faults-${step}-`));
+  const identity = await TestIdentityProvider.start();
+  // Every scope, for as long as any step could last.
+  useBearerToken(await identity.token(randomUUID(), { scope: 'orders:read orders:write orders:admin catalog:write customers:write', ttlSeconds: 6 * 3600 }));
   return {
-    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisPrefix, sagaTimeout },
+    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisPrefix, sagaTimeout, auth: identity.authEnv() },
     databaseName,
     pool,
     redis,
@@ -52,6 +60,8 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string):
       await attempt('pool', () => pool.end());
       await attempt('vhost', () => vhost.delete());
       await attempt('database', () => dropDatabase(databaseName));
+      await attempt('identity service', () => identity.close());
+      useBearerToken(undefined);
       if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
       if (problems.length > 0) console.warn(`[faults] cleanup of ${step} incomplete: ${problems.join('; ')}`);
     },

@@ -2,6 +2,12 @@ import http from 'node:http';
 
 /** Keep-alive connections per service process, like a load balancer's pool. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+/** The Authorization header every request carries, once a step has set a token (the services run with authentication on). */
+let authorization: string | undefined;
+
+export function useBearerToken(token: string | undefined): void {
+  authorization = token === undefined ? undefined : `Bearer ${token}`;
+}
 
 export type Answer = { ok: true; status: number; text: string; ms: number } | { ok: false; error: string; ms: number };
 
@@ -21,7 +27,10 @@ export function request(port: number, method: string, path: string, body?: unkno
         method,
         path,
         agent,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          ...(authorization ? { authorization } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -119,6 +119,8 @@ export interface ServiceSettings {
   redisUrl: string;
   redisPrefix: string;
   sagaTimeout: string;
+  /** AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE of the step's identity service: the services run with authentication on. */
+  auth: Record<string, string>;
 }
 
 /** A service process with every role (http, relay, consumers, scheduler) on its own port. */
@@ -136,10 +138,13 @@ export function serviceProcess(name: string, port: number, settings: ServiceSett
         REDIS_KEY_PREFIX: settings.redisPrefix,
         SAGA_TIMEOUT: settings.sagaTimeout,
         LOG_LEVEL: 'warn',
+        ...settings.auth,
       },
+      // Up once it answers and has the identity service's keys (other dependencies may be down on purpose;
+      // /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so).
       isUp: async () => {
-        const answer = await request(port, 'GET', '/healthcheck', undefined, 1_000);
-        return answer.ok && answer.status === 200;
+        const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
+        return answer.ok && (JSON.parse(answer.text) as { checks?: { auth?: string } }).checks?.auth === 'up';
       },
     },
     logDir,

@@ -1,0 +1,87 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import express from 'express';
+import { authModeOf, type Config } from './config.js';
+import type { Service } from './composition.js';
+import { createApp, metricsHandler } from './app.js';
+import { rateLimit } from './platform/http/rate-limit.js';
+import type { RunningRole } from './roles.js';
+
+/** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
+export function createServiceApp(service: Service): express.Express {
+  const { config } = service;
+  return createApp({
+    routes: service.routes,
+    metrics: service.metrics,
+    logger: service.logger,
+    readiness: service.readiness,
+    readinessTimeoutMs: config.DEPENDENCY_TIMEOUT,
+    bodyLimit: config.BODY_LIMIT,
+    ...(service.accessTokens && { verifyToken: (token: string) => service.accessTokens!.verify(token) }),
+    ...(config.RATE_LIMIT > 0 && { rateLimit: rateLimit(service.redis, { limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW }) }),
+    serveMetrics: config.METRICS_PORT === undefined,
+  });
+}
+
+/** Serves the API on HOST:PORT, and /metrics on METRICS_HOST:METRICS_PORT when that is set. */
+export async function startHttpRole(service: Service): Promise<RunningRole> {
+  const { config, logger } = service;
+  const server = await listen(createServiceApp(service), config.HOST, config.PORT, config);
+  const metricsServer = config.METRICS_PORT === undefined ? undefined : await listen(metricsApp(service), config.METRICS_HOST, config.METRICS_PORT, config);
+  const auth = authModeOf(config);
+  logger.info('http listening', {
+    host: config.HOST,
+    port: portOf(server),
+    auth: auth === 'jwt' ? 'on' : 'off',
+    ...(metricsServer && { metrics: `${config.METRICS_HOST}:${portOf(metricsServer)}` }),
+  });
+  if (auth === 'off-disabled') logger.warn('authentication is disabled (AUTH_DISABLED=true) on a non-loopback address: anyone who reaches the port may do anything');
+  return {
+    name: 'http',
+    async stop() {
+      await Promise.all([server, metricsServer].filter((s): s is Server => s !== undefined).map(close));
+    },
+  };
+}
+
+/** Just GET /metrics, for a listener that need not face clients. */
+function metricsApp(service: Service): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(service.metrics));
+  return app;
+}
+
+/**
+ * A server with the abuse limits of config: a whole request (headers and body) must arrive within
+ * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), and at most
+ * MAX_CONNECTIONS sockets are open at once (more are closed on arrival).
+ */
+async function listen(app: express.Express, host: string, port: number, config: Config): Promise<Server> {
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_TIMEOUT,
+      headersTimeout: config.HEADERS_TIMEOUT,
+      // Longer than a typical load balancer's idle timeout, so it closes idle connections first.
+      keepAliveTimeout: 65_000,
+      // How often the timeouts above are checked (Node's default, 30 s, would let a slow client stay twice as long).
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server;
+}
+
+function portOf(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : undefined;
+}
+
+async function close(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+}
