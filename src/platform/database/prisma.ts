@@ -37,5 +37,9 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     statement_timeout: Math.max(options.timeoutMs * 5, 10_000),
   });
   pool.on('connect', (client) => client.on('error', () => undefined));
+  // An idle connection that PostgreSQL ended (a restart, a terminated backend, a database dropped with FORCE) is
+  // reported on the pool, which drops it; the next checkout opens a fresh one. Without a listener the report
+  // would be an uncaught 'error' event, and that ends the process.
+  pool.on('error', () => undefined);
   return pool;
 }
