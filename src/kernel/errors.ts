@@ -64,7 +64,8 @@ export class ForbiddenError extends ApplicationError {
   constructor(
     message: string,
     readonly scope: string,
-    data = '',
+    /** The contract's offending value: the scope that is missing, unless a resource id says more. */
+    data = scope,
   ) {
     super(message, data);
   }
