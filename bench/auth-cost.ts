@@ -16,17 +16,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { composeService, type Service } from '../src/composition.js';
+import { composeService, type Service } from '../src/composition/service.js';
 import { parseConfig } from '../src/config.js';
-import { createServiceApp } from '../src/http-role.js';
+import { createServiceApp } from '../src/composition/http-role.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { CreateAddress } from '../src/customers/create-address.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateUser } from '../src/customers/create-user.js';
 import { CreateOrder } from '../src/orders/create-order.js';
 import { ApproveOrder } from '../src/orders/saga/approve-order.js';
-import { ProjectionStore } from '../src/orders/projection/projection-store.js';
-import { rebuildAllUsers } from '../src/orders/projection/projection-rebuild.js';
+import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { generateSigningKey, JWKS_PATH, mintToken, serveJwks, type SigningAlgorithm } from '../src/tools/dev-identity.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { getLoad, withServerCpu, type GetLoadResult } from './support/http-load.js';
@@ -120,7 +119,7 @@ async function seed(config: Parameters<typeof composeService>[0]): Promise<strin
     await send(ApproveOrder, { orderID }, 'bench');
   }
   await whenReady(() => service.redis.status === 'ready');
-  await rebuildAllUsers(service.database, new ProjectionStore(service.redis));
+  await service.resolve(ProjectionRebuild).rebuildAll();
   await service.close();
   return userID;
 }

@@ -9,13 +9,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { parseConfig } from '../src/config.js';
-import { composeService } from '../src/composition.js';
+import { composeService } from '../src/composition/service.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { ensureDatabase, migrate } from '../src/platform/database/migrate.js';
 import { CreateOrder } from '../src/orders/create-order.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateAddress } from '../src/customers/create-address.js';
 import { CreateUser } from '../src/customers/create-user.js';
+import { sql } from '../src/platform/database/sql.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -39,7 +40,7 @@ try {
   await mediator.send(CreateProduct, { productID: second, name: `Case ${second}`, price: 9.99, discount: 0 }, 'bench');
   const order = () => ({ orderID: randomUUID(), paymentMethod: 'Card', productsIDs: [first, second], userID, deliveryAddress: addressID });
   for (let i = 0; i < 300; i++) await mediator.send(CreateOrder, order(), 'bench');
-  await service.database.$executeRaw`ANALYZE`;
+  await service.database.read(sql`ANALYZE`);
 
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

@@ -8,9 +8,9 @@
  * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500). Under node --cpu-prof it also
  * prints the drain's window of the profile.
  */
-import { composeService } from '../src/composition.js';
+import { composeService } from '../src/composition/service.js';
 import { createLogger } from '../src/platform/observability/logger.js';
-import { startRelayRole } from '../src/outbox/relay-role.js';
+import { startRelayRole } from '../src/composition/relay-role.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);

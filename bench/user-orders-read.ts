@@ -15,16 +15,16 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { composeService, type Service } from '../src/composition.js';
-import { createServiceApp } from '../src/http-role.js';
+import { composeService, type Service } from '../src/composition/service.js';
+import { createServiceApp } from '../src/composition/http-role.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateAddress } from '../src/customers/create-address.js';
 import { CreateUser } from '../src/customers/create-user.js';
 import { CreateOrder } from '../src/orders/create-order.js';
 import { ApproveOrder } from '../src/orders/saga/approve-order.js';
-import { ProjectionStore } from '../src/orders/projection/projection-store.js';
-import { rebuildAllUsers } from '../src/orders/projection/projection-rebuild.js';
+import { sql } from '../src/platform/database/sql.js';
+import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { deleteKeys } from './support/projection-watch.js';
 import { authHeaders, authSettings } from './support/bench-auth.js';
@@ -114,10 +114,10 @@ async function seed(config: Parameters<typeof composeService>[0]): Promise<strin
     await send(CreateOrder, { orderID, userID, paymentMethod: 'Card', productsIDs, deliveryAddress: addressID }, 'bench');
     await send(ApproveOrder, { orderID }, 'bench');
   });
-  await service.database.$executeRaw`ANALYZE`;
+  await service.database.read(sql`ANALYZE`);
   const seeded = performance.now();
   await whenReady(service.redis);
-  const built = await rebuildAllUsers(service.database, new ProjectionStore(service.redis));
+  const built = await service.resolve(ProjectionRebuild).rebuildAll();
   console.log(
     `seeded ${userIds.length} users, ${orders.length} approved orders in ${round((seeded - started) / 1000)} s; ` +
       `projections rebuilt (${built.users} users, ${built.orders} orders) in ${round((performance.now() - seeded) / 1000, 2)} s`,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config.js';
-import { composeService } from './composition.js';
-import { ROLE_STARTERS, type RunningRole } from './roles.js';
+import { composeService } from './composition/service.js';
+import { ROLE_STARTERS, type RunningRole } from './composition/roles.js';
 
 /**
  * Starts the roles named in ROLES (default: all) in one process and stops them in reverse order on SIGTERM or

@@ -1,15 +1,28 @@
-/** Dependency-injection tokens. Registrations live in composition.ts only. */
+/**
+ * Dependency-injection tokens: every dependency is registered under one of these in src/composition/service.ts
+ * only, and every constructor parameter names its token with @inject.
+ */
 export const TOKENS = {
   Config: Symbol('Config'),
   Logger: Symbol('Logger'),
   Metrics: Symbol('Metrics'),
+  Clock: Symbol('Clock'),
   Database: Symbol('Database'),
   Redis: Symbol('Redis'),
   Rabbit: Symbol('RabbitConnection'),
-  Clock: Symbol('Clock'),
-  OutboxSignal: Symbol('OutboxSignal'),
-  OutboxWriter: Symbol('OutboxWriter'),
-  ProductRepository: Symbol('ProductRepository'),
-  OrderRepository: Symbol('OrderRepository'),
   Mediator: Symbol('Mediator'),
+  OutboxSignal: Symbol('OutboxSignal'),
+  OutboxNotifier: Symbol('OutboxNotifier'),
+  ProductRepository: Symbol('ProductRepository'),
+  CustomerRepository: Symbol('CustomerRepository'),
+  OrderRepository: Symbol('OrderRepository'),
+  OrderReads: Symbol('OrderReads'),
+  ProjectionStore: Symbol('ProjectionStore'),
+  ProjectionRepairStore: Symbol('ProjectionRepairStore'),
+  ProjectionRebuild: Symbol('ProjectionRebuild'),
+  ProjectionRepair: Symbol('ProjectionRepair'),
+  /** Every consumer of role `consumers` (one registration each). */
+  Consumer: Symbol('Consumer'),
+  /** Every job of role `scheduler` (one registration each). */
+  ScheduledJob: Symbol('ScheduledJob'),
 } as const;

@@ -10,11 +10,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { parseConfig } from '../../src/config.js';
-import { composeService } from '../../src/composition.js';
-import { createServiceApp } from '../../src/http-role.js';
+import { composeService } from '../../src/composition/service.js';
+import { createServiceApp } from '../../src/composition/http-role.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { currentCorrelationId } from '../../src/platform/observability/correlation.js';
-import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
+import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { wallClockMs, type FromService, type ToService } from './service-messages.js';
 
 const roles = (process.env.BENCH_ROLES ?? 'http,relay').split(',');

@@ -1,10 +1,12 @@
+import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
-import { defineCommand } from '../kernel/message.js';
-import type { Handler } from '../kernel/mediator.js';
+import { TOKENS } from '../tokens.js';
+import type { Clock } from '../kernel/clock.js';
+import { defineCommand, type CommandContext, type Handler, type PayloadOf } from '../kernel/message.js';
 import { ConflictError } from '../kernel/errors.js';
 import { label, MAX_DESCRIPTION_LENGTH, uuid } from '../kernel/schemas.js';
 import { Product } from './product.js';
-import type { PrismaProductRepository } from './prisma-product-repository.js';
+import type { ProductRepository } from './product-repository.js';
 
 export const CreateProduct = defineCommand(
   'CreateProduct',
@@ -17,11 +19,17 @@ export const CreateProduct = defineCommand(
   }),
 );
 
-export function createProductHandler(products: PrismaProductRepository, clock: () => Date): Handler<typeof CreateProduct> {
-  return async (command) => {
-    const product = Product.create({ id: command.productID, ...command }, clock());
-    if (await products.findById(command.productID)) throw new ConflictError('a product with this id already exists', command.productID);
-    if (await products.findByName(product.snapshot.name)) throw new ConflictError('a product with this name already exists', product.snapshot.name);
-    await products.insert(product);
-  };
+@injectable()
+export class CreateProductHandler implements Handler<typeof CreateProduct> {
+  constructor(
+    @inject(TOKENS.ProductRepository) private readonly products: ProductRepository,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  async handle(command: PayloadOf<typeof CreateProduct>, { unit }: CommandContext): Promise<void> {
+    const product = Product.create({ id: command.productID, ...command }, this.clock());
+    if (await this.products.findById(unit, command.productID)) throw new ConflictError('a product with this id already exists', command.productID);
+    if (await this.products.findByName(unit, product.snapshot.name)) throw new ConflictError('a product with this name already exists', product.snapshot.name);
+    await this.products.insert(unit, product);
+  }
 }

@@ -1,37 +1,40 @@
+import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
-import { defineQuery } from '../kernel/message.js';
-import type { Handler } from '../kernel/mediator.js';
+import { TOKENS } from '../tokens.js';
+import { defineQuery, type Handler, type PayloadOf } from '../kernel/message.js';
 import { NotFoundError } from '../kernel/errors.js';
 import { listPage, listParams, type ListPage } from '../kernel/schemas.js';
-import type { Database } from '../platform/database/prisma.js';
+import type { Database } from '../platform/database/database.js';
 import { toProductJson, type ProductJson } from './product-json.js';
+import type { ProductRepository } from './product-repository.js';
 
-export const ListProducts = defineQuery<typeof listParams, ListPage<'products', ProductJson>>('ListProducts', listParams);
+export const ListProducts = defineQuery('ListProducts', listParams).returning<ListPage<'products', ProductJson>>();
+export const GetProductByName = defineQuery('GetProductByName', z.object({ productName: z.string().min(1) })).returning<ProductJson>();
 
-export const GetProductByName = defineQuery<z.ZodObject<{ productName: z.ZodString }>, ProductJson>(
-  'GetProductByName',
-  z.object({ productName: z.string().min(1) }),
-);
+/** Products sorted by price. */
+@injectable()
+export class ListProductsHandler implements Handler<typeof ListProducts> {
+  constructor(
+    @inject(TOKENS.ProductRepository) private readonly products: ProductRepository,
+    @inject(TOKENS.Database) private readonly database: Database,
+  ) {}
 
-/** Products sorted by price (id breaks ties so pages never overlap). */
-export function listProductsHandler(database: Database): Handler<typeof ListProducts> {
-  return async (params) => {
-    const [rows, total] = await Promise.all([
-      database.product.findMany({
-        orderBy: [{ priceCents: params.order }, { id: params.order }],
-        skip: params.offset,
-        take: params.limit,
-      }),
-      database.product.count(),
-    ]);
-    return listPage('products', rows.map((row) => toProductJson({ ...row, priceCents: Number(row.priceCents) })), total, params);
-  };
+  async handle(params: PayloadOf<typeof ListProducts>): Promise<ListPage<'products', ProductJson>> {
+    const { products, total } = await this.products.page(this.database, params);
+    return listPage('products', products.map(toProductJson), total, params);
+  }
 }
 
-export function getProductByNameHandler(database: Database): Handler<typeof GetProductByName> {
-  return async ({ productName }) => {
-    const row = await database.product.findUnique({ where: { name: productName } });
-    if (!row) throw new NotFoundError('product not found', productName);
-    return toProductJson({ ...row, priceCents: Number(row.priceCents) });
-  };
+@injectable()
+export class GetProductByNameHandler implements Handler<typeof GetProductByName> {
+  constructor(
+    @inject(TOKENS.ProductRepository) private readonly products: ProductRepository,
+    @inject(TOKENS.Database) private readonly database: Database,
+  ) {}
+
+  async handle({ productName }: PayloadOf<typeof GetProductByName>): Promise<ProductJson> {
+    const product = await this.products.findByName(this.database, productName);
+    if (!product) throw new NotFoundError('product not found', productName);
+    return toProductJson(product.snapshot);
+  }
 }

@@ -19,7 +19,7 @@ export function productRoutes(mediator: Mediator): RouteSpec[] {
       request: { body: CreateProduct.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 409],
-      handle: ({ body, correlationId, actor }) => mediator.send(CreateProduct, body, correlationId, { actor }),
+      handle: ({ body, correlationId, actor }) => mediator.receive(CreateProduct, body, correlationId, { actor }),
     },
     {
       method: 'put',
@@ -31,7 +31,7 @@ export function productRoutes(mediator: Mediator): RouteSpec[] {
       success: { status: 204, description: 'renamed' },
       errors: [400, 404, 409],
       handle: ({ params, body, correlationId, actor }) =>
-        mediator.send(RenameProduct, { productName: body.productName, productID: params.productID }, correlationId, { actor }),
+        mediator.receive(RenameProduct, { productName: body.productName, productID: params.productID }, correlationId, { actor }),
     },
     {
       method: 'get',
@@ -42,7 +42,7 @@ export function productRoutes(mediator: Mediator): RouteSpec[] {
       request: { query: listParams },
       success: { status: 200, description: 'a page of products', schema: listPageSchema('products', productJson) },
       errors: [400],
-      handle: ({ query, correlationId, actor }) => mediator.ask(ListProducts, query, correlationId, { actor }),
+      handle: ({ query, correlationId, actor }) => mediator.receive(ListProducts, query, correlationId, { actor }),
     },
     {
       method: 'get',
@@ -53,7 +53,7 @@ export function productRoutes(mediator: Mediator): RouteSpec[] {
       request: { params: z.object({ productName: z.string() }) },
       success: { status: 200, description: 'the product', schema: productJson },
       errors: [404],
-      handle: ({ params, correlationId, actor }) => mediator.ask(GetProductByName, params, correlationId, { actor }),
+      handle: ({ params, correlationId, actor }) => mediator.receive(GetProductByName, params, correlationId, { actor }),
     },
   ];
 }

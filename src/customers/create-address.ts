@@ -1,11 +1,10 @@
+import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
-import { defineCommand } from '../kernel/message.js';
-import type { Handler } from '../kernel/mediator.js';
-import { ConflictError } from '../kernel/errors.js';
+import { TOKENS } from '../tokens.js';
+import { defineCommand, type CommandContext, type Handler, type PayloadOf } from '../kernel/message.js';
 import { label, uuid } from '../kernel/schemas.js';
-import { requireTransaction } from '../platform/database/transaction-context.js';
-import { isUniqueViolation } from '../platform/database/database-errors.js';
 import { checkAddress } from './address.js';
+import type { CustomerRepository } from './customer-repository.js';
 
 export const CreateAddress = defineCommand(
   'CreateAddress',
@@ -19,14 +18,11 @@ export const CreateAddress = defineCommand(
   }),
 );
 
-export function createAddressHandler(): Handler<typeof CreateAddress> {
-  return async ({ addressID, ...fields }) => {
-    const address = checkAddress(fields);
-    try {
-      await requireTransaction().address.create({ data: { id: addressID, ...address } });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('an address with this id already exists', addressID);
-      throw error;
-    }
-  };
+@injectable()
+export class CreateAddressHandler implements Handler<typeof CreateAddress> {
+  constructor(@inject(TOKENS.CustomerRepository) private readonly customers: CustomerRepository) {}
+
+  async handle({ addressID, ...fields }: PayloadOf<typeof CreateAddress>, { unit }: CommandContext): Promise<void> {
+    await this.customers.insertAddress(unit, addressID, checkAddress(fields));
+  }
 }

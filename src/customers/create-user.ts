@@ -1,10 +1,10 @@
+import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
-import { defineCommand } from '../kernel/message.js';
-import type { Handler } from '../kernel/mediator.js';
-import { ConflictError, NotFoundError } from '../kernel/errors.js';
+import { TOKENS } from '../tokens.js';
+import { defineCommand, type CommandContext, type Handler, type PayloadOf } from '../kernel/message.js';
+import { NotFoundError } from '../kernel/errors.js';
 import { label, uuid } from '../kernel/schemas.js';
-import { requireTransaction } from '../platform/database/transaction-context.js';
-import { isUniqueViolation } from '../platform/database/database-errors.js';
+import type { CustomerRepository } from './customer-repository.js';
 
 export const CreateUser = defineCommand(
   'CreateUser',
@@ -15,17 +15,12 @@ export const CreateUser = defineCommand(
   }),
 );
 
-export function createUserHandler(): Handler<typeof CreateUser> {
-  return async ({ userID, username, addressID }) => {
-    const tx = requireTransaction();
-    if (!(await tx.address.findUnique({ where: { id: addressID }, select: { id: true } }))) {
-      throw new NotFoundError('address not found', addressID);
-    }
-    try {
-      await tx.user.create({ data: { id: userID, username, addressId: addressID } });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('a user with this id already exists', userID);
-      throw error;
-    }
-  };
+@injectable()
+export class CreateUserHandler implements Handler<typeof CreateUser> {
+  constructor(@inject(TOKENS.CustomerRepository) private readonly customers: CustomerRepository) {}
+
+  async handle({ userID, username, addressID }: PayloadOf<typeof CreateUser>, { unit }: CommandContext): Promise<void> {
+    if (!(await this.customers.addressExists(unit, addressID))) throw new NotFoundError('address not found', addressID);
+    await this.customers.insertUser(unit, { id: userID, username, addressId: addressID });
+  }
 }

@@ -16,7 +16,7 @@ export function customerRoutes(mediator: Mediator): RouteSpec[] {
       request: { body: CreateAddress.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 409],
-      handle: ({ body, correlationId, actor }) => mediator.send(CreateAddress, body, correlationId, { actor }),
+      handle: ({ body, correlationId, actor }) => mediator.receive(CreateAddress, body, correlationId, { actor }),
     },
     {
       method: 'post',
@@ -27,7 +27,7 @@ export function customerRoutes(mediator: Mediator): RouteSpec[] {
       request: { body: CreateUser.schema },
       success: { status: 204, description: 'created' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId, actor }) => mediator.send(CreateUser, body, correlationId, { actor }),
+      handle: ({ body, correlationId, actor }) => mediator.receive(CreateUser, body, correlationId, { actor }),
     },
   ];
 }

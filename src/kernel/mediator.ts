@@ -1,66 +1,73 @@
-import type { Envelope, MessageContext, MessageType, PayloadOf, ResultOf, InputOf, SendOptions } from './message.js';
+import type { CommandType, Handler, InputOf, MessageContext, MessageType, QueryType, ResultOf, SendOptions } from './message.js';
 
-export type Handler<M extends MessageType = MessageType> = (payload: PayloadOf<M>, context: MessageContext) => Promise<ResultOf<M>>;
+/** A message on its way through the pipeline: the payload is raw until the validation behaviour parsed it. */
+export interface Envelope {
+  readonly context: MessageContext;
+  readonly payload: unknown;
+}
 
-/** Wraps the rest of the pipeline: do something before, call next, do something after. */
-export type Behavior = (envelope: Envelope, next: () => Promise<unknown>) => Promise<unknown>;
+/** Wraps the rest of the pipeline: do something before, call next (with the same envelope or a new one), after. */
+export type Behavior = (envelope: Envelope, next: (envelope: Envelope) => Promise<unknown>) => Promise<unknown>;
 
 export class MediatorConfigurationError extends Error {}
 
-export interface MediatorOptions {
-  /** Every message type the application sends; each must have exactly one handler. */
-  messages: readonly MessageType[];
-  handlers: ReadonlyArray<readonly [MessageType, Handler<never>]>;
-  /** Outermost first. Behaviours see every message; the transaction behaviour acts on commands only. */
-  behaviors: readonly Behavior[];
+/**
+ * Pairs each message type with its one handler. `register` only compiles when the handler is one for that message
+ * type (its payload, context and result), which is the type check the mediator's map cannot keep by itself.
+ */
+export class HandlerRegistry {
+  readonly handlers = new Map<MessageType, Handler<never>>();
+
+  register<M extends MessageType>(type: M, handler: Handler<M>): this {
+    if (this.handlers.has(type)) throw new MediatorConfigurationError(`${type.kind} ${type.name} has two handlers`);
+    this.handlers.set(type, handler as unknown as Handler<never>);
+    return this;
+  }
+}
+
+export interface PipelineBehaviors {
+  /** Outermost first. */
+  commands: readonly Behavior[];
+  queries: readonly Behavior[];
 }
 
 /**
- * Command bus and query bus in one object: `send` for commands, `ask` for queries. The pipeline for each
- * message type is composed once, at construction, which is also where a missing or doubled handler fails.
+ * Command bus and query bus in one object: `send` for commands, `ask` for queries, each typed by its message;
+ * `receive` for adapters whose input comes from outside (an HTTP body), which only the validation behaviour can
+ * turn into a payload. The pipeline of each message type is composed once, here: commands and queries each get
+ * the behaviours of their kind, so a query pays for no transaction behaviour.
  */
 export class Mediator {
   private readonly pipelines = new Map<MessageType, (envelope: Envelope) => Promise<unknown>>();
 
-  constructor(options: MediatorOptions) {
-    const handlers = new Map<MessageType, Handler<never>>();
-    for (const [type, handler] of options.handlers) {
-      if (handlers.has(type)) throw new MediatorConfigurationError(`${type.kind} ${type.name} has two handlers`);
-      if (!options.messages.includes(type)) {
-        throw new MediatorConfigurationError(`${type.kind} ${type.name} has a handler but is not in the message list`);
-      }
-      handlers.set(type, handler);
-    }
-    const missing = options.messages.filter((type) => !handlers.has(type));
-    if (missing.length > 0) {
-      const names = missing.map((type) => `${type.kind} ${type.name}`).join(', ');
-      throw new MediatorConfigurationError(`no handler registered for ${names}`);
-    }
-    for (const [type, handler] of handlers) {
-      const innermost = (envelope: Envelope) => (handler as Handler)(envelope.payload as never, envelope.context);
-      const pipeline = options.behaviors.reduceRight<(envelope: Envelope) => Promise<unknown>>(
-        (next, behavior) => (envelope) => behavior(envelope, () => next(envelope)),
-        innermost,
+  constructor(registry: HandlerRegistry, behaviors: PipelineBehaviors) {
+    for (const [type, handler] of registry.handlers) {
+      const innermost = (envelope: Envelope) => handler.handle(envelope.payload as never, envelope.context as never);
+      const chain = type.kind === 'command' ? behaviors.commands : behaviors.queries;
+      this.pipelines.set(
+        type,
+        chain.reduceRight<(envelope: Envelope) => Promise<unknown>>((next, behavior) => (envelope) => behavior(envelope, next), innermost),
       );
-      this.pipelines.set(type, pipeline);
     }
   }
 
-  send<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
-    if (type.kind !== 'command') throw new MediatorConfigurationError(`${type.name} is a query: use ask()`);
-    return this.dispatch(type, payload, correlationId, options);
+  send<M extends CommandType>(type: M, input: InputOf<M>, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
+    return this.dispatch(type, input, correlationId, options) as Promise<ResultOf<M>>;
   }
 
-  ask<M extends MessageType>(type: M, payload: InputOf<M> | unknown, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
-    if (type.kind !== 'query') throw new MediatorConfigurationError(`${type.name} is a command: use send()`);
-    return this.dispatch(type, payload, correlationId, options);
+  ask<M extends QueryType>(type: M, input: InputOf<M>, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
+    return this.dispatch(type, input, correlationId, options) as Promise<ResultOf<M>>;
   }
 
-  private async dispatch<M extends MessageType>(type: M, payload: unknown, correlationId: string, options: SendOptions): Promise<ResultOf<M>> {
+  /** A message whose input arrived from outside, unchecked: the pipeline validates it like any other. */
+  receive<M extends MessageType>(type: M, input: unknown, correlationId: string, options: SendOptions = {}): Promise<ResultOf<M>> {
+    return this.dispatch(type, input, correlationId, options) as Promise<ResultOf<M>>;
+  }
+
+  private dispatch(type: MessageType, payload: unknown, correlationId: string, options: SendOptions): Promise<unknown> {
     const pipeline = this.pipelines.get(type);
-    // Unreachable for message types that were in the list at construction; anything else is a wiring bug.
-    if (!pipeline) throw new MediatorConfigurationError(`${type.kind} ${type.name} was not registered`);
+    if (!pipeline) throw new MediatorConfigurationError(`${type.kind} ${type.name} has no handler`);
     const context: MessageContext = options.actor ? { type, correlationId, actor: options.actor } : { type, correlationId };
-    return (await pipeline({ context, payload })) as ResultOf<M>;
+    return pipeline({ context, payload });
   }
 }

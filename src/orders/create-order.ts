@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
-import { defineCommand } from '../kernel/message.js';
-import type { Handler } from '../kernel/mediator.js';
+import { TOKENS } from '../tokens.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../kernel/clock.js';
+import { defineCommand, type CommandContext, type Handler, type PayloadOf } from '../kernel/message.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../kernel/errors.js';
 import { mayActForUser, SCOPES } from '../kernel/actor.js';
 import { MAX_ORDER_PRODUCTS, uuid } from '../kernel/schemas.js';
 import { fullAddress } from '../customers/address.js';
 import { Order } from './domain/order.js';
 import { PAYMENT_METHODS, type PaymentMethod } from './domain/order-status.js';
-import type { CreationContext, PrismaOrderRepository } from './persistence/prisma-order-repository.js';
+import { OrderRepository, type CreationContext } from './persistence/order-repository.js';
 
 const paymentMethod = z
   .string()
@@ -31,19 +34,26 @@ export const CreateOrder = defineCommand(
   // Reads its context, then writes the order, its lines and its outbox rows in one statement (insertNew).
   { unitOfWork: 'statement' },
 );
-type CreateOrderPayload = z.output<typeof CreateOrder.schema>;
+type CreateOrderPayload = PayloadOf<typeof CreateOrder>;
 
 /**
  * Creates an order and its saga request. Idempotent by orderID: the same request again changes nothing;
  * a different request under an existing orderID is a conflict.
  */
-export function createOrderHandler(orders: PrismaOrderRepository, clock: () => Date, sagaTimeoutMs: () => number): Handler<typeof CreateOrder> {
-  return async (command, { actor }) => {
+@injectable()
+export class CreateOrderHandler implements Handler<typeof CreateOrder> {
+  constructor(
+    @inject(TOKENS.OrderRepository) private readonly orders: OrderRepository,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Config) private readonly config: Config,
+  ) {}
+
+  async handle(command: CreateOrderPayload, { actor, unit }: CommandContext): Promise<void> {
     if (!mayActForUser(actor, command.userID)) {
       throw new ForbiddenError('an order can only be created for the user of the token (or with orders:admin)', SCOPES.ordersAdmin, command.userID);
     }
     const fingerprint = requestFingerprint(command);
-    const context = await orders.loadCreationContext({
+    const context = await this.orders.loadCreationContext(unit, {
       orderId: command.orderID,
       userId: command.userID,
       addressId: command.deliveryAddress,
@@ -56,14 +66,14 @@ export function createOrderHandler(orders: PrismaOrderRepository, clock: () => D
       serialNumber: context.serialNumber,
       ...participants(context, command),
       paymentMethod: command.paymentMethod as PaymentMethod,
-      createdAt: clock(),
-      sagaTimeoutMs: sagaTimeoutMs(),
+      createdAt: this.clock(),
+      sagaTimeoutMs: this.config.SAGA_TIMEOUT,
     });
     // Lost a race with the same orderID: the other request's order stands, and ours must match it.
-    if (!(await orders.insertNew(order, fingerprint))) {
-      isRepeatOf(await orders.findFingerprint(command.orderID), command.orderID, fingerprint);
+    if (!(await this.orders.insertNew(unit, order, fingerprint))) {
+      isRepeatOf(await this.orders.findFingerprint(unit, command.orderID), command.orderID, fingerprint);
     }
-  };
+  }
 }
 
 /** True when an order with this id exists and came from the same request; a conflict when it came from another. */

@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { fromCents } from '../kernel/money.js';
-import { fullAddress, type AddressFields } from '../customers/address.js';
 
-/** Order JSON with the Go service's field names and casing (CONTRACT.md); sagaStatus is an addition. */
+/**
+ * The one place where the Order JSON of the contract is written: field names, casing and key order exactly as the
+ * Go service answered (sagaStatus is an addition). The PostgreSQL reads, the projection's events and the
+ * projection's rebuild all build it here, which is what keeps `GET /orders/:orderID` and the Redis list byte for
+ * byte the same.
+ */
 export const orderJson = z
   .object({
     orderStatus: z.string(),
@@ -18,40 +21,67 @@ export const orderJson = z
   })
   .meta({ id: 'Order' });
 export type OrderJson = z.output<typeof orderJson>;
+type ProductLineJson = OrderJson['products'][number];
 
-/** The columns an order read needs; both the PostgreSQL reads and the projection rebuild load this shape. */
-export interface OrderReadRow {
-  id: string;
-  serialNumber: bigint | number;
+/** An order as the JSON tells it, in the service's words; prices in currency units, as the JSON shows them. */
+export interface OrderView {
+  orderId: string;
+  serialNumber: number;
+  clientId: string;
+  clientName: string;
+  fullAddress: string;
   paymentMethod: string;
   orderStatus: string;
   sagaStatus: string;
-  totalCents: bigint | number;
-  createdAt: Date;
-  userId: string;
-  user: { username: string };
-  deliveryAddress: AddressFields;
-  lines: { productId: string; productName: string; actualPriceCents: bigint | number }[];
+  /** ISO 8601, as toISOString writes it. */
+  createdAt: string;
+  totalPrice: number;
+  lines: ProductLine[];
 }
 
-/** Prisma `include` that loads an OrderReadRow. */
-export const ORDER_READ_INCLUDE = {
-  user: { select: { username: true } },
-  deliveryAddress: { select: { buildingNumber: true, streetName: true, city: true, country: true } },
-  lines: { orderBy: { position: 'asc' }, select: { productId: true, productName: true, actualPriceCents: true } },
-} as const;
+export interface ProductLine {
+  productId: string;
+  productName: string;
+  actualPrice: number;
+}
 
-export function toOrderJson(row: OrderReadRow): OrderJson {
+export function toOrderJson(view: OrderView): OrderJson {
   return {
-    orderStatus: row.orderStatus,
-    paymentMethod: row.paymentMethod,
-    client: { ClientID: row.userId, ClientName: row.user.username },
-    address: fullAddress(row.deliveryAddress),
-    OrderID: row.id,
-    serialNumber: Number(row.serialNumber),
-    products: row.lines.map((line) => ({ productID: line.productId, name: line.productName, actualPrice: fromCents(line.actualPriceCents) })),
-    createdAt: row.createdAt.toISOString(),
-    totalPrice: fromCents(row.totalCents),
-    sagaStatus: row.sagaStatus,
+    orderStatus: view.orderStatus,
+    paymentMethod: view.paymentMethod,
+    client: { ClientID: view.clientId, ClientName: view.clientName },
+    address: view.fullAddress,
+    OrderID: view.orderId,
+    serialNumber: view.serialNumber,
+    products: view.lines.map(toProductLineJson),
+    createdAt: view.createdAt,
+    totalPrice: view.totalPrice,
+    sagaStatus: view.sagaStatus,
   };
+}
+
+export function orderJsonText(view: OrderView): string {
+  return JSON.stringify(toOrderJson(view));
+}
+
+export function productLineText(line: ProductLine): string {
+  return JSON.stringify(toProductLineJson(line));
+}
+
+/**
+ * The order's JSON without its products, cut where they go: `head + lines.map(productLineText).join(',') + tail`
+ * is orderJsonText of the whole order. The projection keeps the two pieces while an order's events arrive and
+ * joins them once the last line is there; it never writes JSON of its own.
+ */
+export function orderJsonFrame(view: Omit<OrderView, 'lines'>): { head: string; tail: string } {
+  const text = orderJsonText({ ...view, lines: [] });
+  // Quotes inside string values are escaped by JSON.stringify, so the first raw `"products":[]` is the key itself.
+  const cut = text.indexOf(PRODUCTS_KEY) + PRODUCTS_KEY.length - 1;
+  return { head: text.slice(0, cut), tail: text.slice(cut) };
+}
+
+const PRODUCTS_KEY = '"products":[]';
+
+function toProductLineJson(line: ProductLine): ProductLineJson {
+  return { productID: line.productId, name: line.productName, actualPrice: line.actualPrice };
 }

@@ -1,5 +1,5 @@
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
-import type { ClaimedRow } from './outbox-claim.js';
+import type { ClaimedRow } from './persistence/relay-cycle.js';
 
 /**
  * Publishes claimed rows so that each order's rows reach the broker in sequence and a row goes out only once the
@@ -14,8 +14,8 @@ export async function publishInSequence(
   publisher: RabbitPublisher,
   rows: ClaimedRow[],
   toMessage: (row: ClaimedRow) => OutgoingMessage,
-): Promise<Map<bigint, PublishOutcome>> {
-  const outcomes = new Map<bigint, PublishOutcome>();
+): Promise<Map<number, PublishOutcome>> {
+  const outcomes = new Map<number, PublishOutcome>();
   const runs = runsByOrder(rows);
   for (let depth = 0; ; depth++) {
     const wave = runs.filter((run) => depth < run.length && (depth === 0 || outcomes.get(run[depth - 1]!.id)?.ok)).map((run) => run[depth]!);

@@ -1,18 +1,18 @@
-import type pg from 'pg';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
+import type { Database } from '../platform/database/database.js';
+import type { UnitOfWork } from '../platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
-import { beginClaim, markFailed, markPublishedAndCommit, type ClaimedRow, type FailedRow } from './outbox-claim.js';
+import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
-import { TimeoutError, withTimeout } from '../platform/with-timeout.js';
 
 export interface RelayOptions {
   batchSize: number;
   /** Failed attempts after which a row is parked. */
   maxAttempts: number;
-  /** Bounds each wave's confirms (the publisher's timeout); statements are bounded by the pool's statement_timeout. */
+  /** Bounds each wave's confirms (the publisher's timeout); the cycle is bounded as a unit of work (Database). */
   timeoutMs: number;
   /** Batches in flight at once (one claims and publishes while another awaits its confirms). */
   concurrency: number;
@@ -21,7 +21,7 @@ export interface RelayOptions {
 interface BatchResult {
   rows: ClaimedRow[];
   /** By row id; a row without one was not sent because the row before it (same order) failed. */
-  outcomes: Map<bigint, PublishOutcome>;
+  outcomes: Map<number, PublishOutcome>;
   failed: FailedRow[];
 }
 
@@ -42,8 +42,7 @@ export class OutboxRelay {
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
-    /** The pool under Prisma: the relay's transaction runs on a pg client of its own (see outbox-claim.ts). */
-    private readonly pool: pg.Pool,
+    private readonly database: Database,
     private readonly publisher: RabbitPublisher,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -110,52 +109,29 @@ export class OutboxRelay {
 
   /**
    * One claim-publish-mark transaction. Returns whether to claim again at once: the claim was full, so more
-   * orders may be waiting.
+   * orders may be waiting. The unit of work bounds the whole cycle (slow confirms included): a hung socket ends it,
+   * its connection is destroyed and the rows' locks go with it.
    */
   private async runBatch(): Promise<boolean> {
     if (!this.publisher.isReady) return false;
-    const { timeoutMs } = this.options;
-    // The pool bounds the wait for a connection (connectionTimeoutMillis); the transaction is bounded as a whole,
-    // long enough for slow confirms, so a hung socket ends it instead of holding the rows' locks.
-    const client = await this.pool.connect();
-    let result: BatchResult;
-    try {
-      result = await withTimeout(this.claimPublishMark(client), Math.max(timeoutMs * 5, 10_000), 'the relay transaction');
-    } catch (error) {
-      if (error instanceof TimeoutError) {
-        // The transaction may still be running: destroy the client, so nothing it sends later reaches a
-        // connection the pool has handed to someone else; the server rolls back as the connection closes.
-        client.release(error);
-        throw error;
-      }
-      // It ended with an error: roll back. When that fails or hangs too, the client is destroyed as above.
-      const rollback = await withTimeout(client.query('ROLLBACK'), timeoutMs, 'rollback').then(() => undefined, (failure: unknown) => failure);
-      client.release(rollback instanceof Error ? rollback : undefined);
-      throw error;
-    }
-    client.release();
+    const result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit));
     this.record(result);
     return new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize;
   }
 
-  /** The transaction: claim, publish, mark, commit. A row is marked published only after its confirm. */
-  private async claimPublishMark(client: pg.PoolClient): Promise<BatchResult> {
-    const rows = await beginClaim(client, this.options.batchSize);
-    if (rows.length === 0) {
-      await markPublishedAndCommit(client, []);
-      return { rows, outcomes: new Map(), failed: [] };
-    }
+  /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */
+  private async claimPublishMark(unit: UnitOfWork): Promise<BatchResult> {
+    const rows = await unit.read(claimRows(this.options.batchSize));
+    if (rows.length === 0) return { rows, outcomes: new Map(), failed: [] };
     const outcomes = await publishInSequence(this.publisher, rows, toMessage);
     const failed = this.failedRows(rows, outcomes);
-    await markFailed(client, failed);
-    await markPublishedAndCommit(
-      client,
-      rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id),
-    );
+    if (failed.length > 0) await unit.write(markFailed(failed));
+    const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
+    if (published.length > 0) await unit.write(markPublished(published));
     return { rows, outcomes, failed };
   }
 
-  private failedRows(rows: ClaimedRow[], outcomes: Map<bigint, PublishOutcome>): FailedRow[] {
+  private failedRows(rows: ClaimedRow[], outcomes: Map<number, PublishOutcome>): FailedRow[] {
     const failed: FailedRow[] = [];
     rows.forEach((row) => {
       const outcome = outcomes.get(row.id);

@@ -1,3 +1,5 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';

@@ -1,3 +1,5 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { ConfigError, loadConfig } from '../config.js';

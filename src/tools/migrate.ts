@@ -1,3 +1,5 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { loadConfig } from '../config.js';
 import { ensureDatabase, migrate } from '../platform/database/migrate.js';
 

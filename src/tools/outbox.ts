@@ -1,5 +1,7 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { ConfigError, loadConfig } from '../config.js';
-import { createDatabase } from '../platform/database/prisma.js';
+import { Database } from '../platform/database/database.js';
 import { countRowsByStatus, retryParkedRows } from '../outbox/outbox-maintenance.js';
 
 const USAGE = `usage: npm run outbox -- <command>
@@ -13,7 +15,7 @@ async function main(command: string | undefined): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const database = createDatabase({ url: config.DATABASE_URL, poolSize: 1, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const database = new Database({ url: config.DATABASE_URL, poolSize: 1, timeoutMs: config.DEPENDENCY_TIMEOUT, applicationName: 'order-service outbox tool' });
   try {
     if (command === 'retry-parked') {
       const count = await retryParkedRows(database);
@@ -25,7 +27,7 @@ async function main(command: string | undefined): Promise<number> {
     for (const row of rows) console.log(`${row.status.padEnd(10)} ${String(row.rows).padStart(9)}   oldest ${row.oldest?.toISOString() ?? '-'}`);
     return 0;
   } finally {
-    await database.$disconnect();
+    await database.close();
   }
 }
 

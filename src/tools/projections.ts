@@ -1,14 +1,14 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.js';
-import { createDatabase } from '../platform/database/prisma.js';
-import { createRedis } from '../platform/cache/redis.js';
+import { composeService } from '../composition/service.js';
+import { TOKENS } from '../tokens.js';
 import { createLogger } from '../platform/observability/logger.js';
 import { withTimeout } from '../platform/with-timeout.js';
-import { ProjectionStore } from '../orders/projection/projection-store.js';
-import { rebuildAllUsers, type RebuildProgress } from '../orders/projection/projection-rebuild.js';
-import { ProjectionRepairStore } from '../orders/projection/projection-repair-store.js';
-import { removeOrphans } from '../orders/projection/projection-repair.js';
+import type { ProjectionRebuild, RebuildProgress } from '../orders/projection/projection-rebuild.js';
+import type { ProjectionRepair } from '../orders/projection/projection-repair.js';
 
 const USAGE = `usage: npm run projections -- <command>
   rebuild   rebuild every user's order list in Redis from PostgreSQL, repair what PostgreSQL contradicts and delete
@@ -20,24 +20,21 @@ async function main(command: string | undefined): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const config = loadConfig();
-  const logger = createLogger({ level: 'warn' });
-  const database = createDatabase({ url: config.DATABASE_URL, poolSize: 8, timeoutMs: config.DEPENDENCY_TIMEOUT });
-  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: config.REDIS_KEY_PREFIX });
+  // The service's parts, on its settings; no role runs (nothing consumes or listens).
+  const service = composeService({ ...loadConfig(), DATABASE_POOL_SIZE: 8 }, { logger: createLogger({ level: 'warn' }), defaultMetrics: false });
   try {
-    await whenReady(redis, config.DEPENDENCY_TIMEOUT);
+    await whenReady(service.redis, service.config.DEPENDENCY_TIMEOUT);
     const started = performance.now();
     const bar = progressBar(started);
-    const repair = new ProjectionRepairStore(redis);
-    const result = await rebuildAllUsers(database, new ProjectionStore(redis), { onProgress: bar.draw, repair });
+    const repair = service.resolve<ProjectionRepair>(TOKENS.ProjectionRepair);
+    const result = await service.resolve<ProjectionRebuild>(TOKENS.ProjectionRebuild).rebuildAll({ onProgress: bar.draw, repair });
     bar.end();
-    const orphans = await removeOrphans(database, repair);
+    const orphans = await repair.removeOrphans();
     const seconds = (performance.now() - started) / 1000;
     console.log(`projections rebuilt: users=${result.users} orders=${result.orders} repaired=${result.repaired} orphan_keys_deleted=${orphans} seconds=${seconds.toFixed(2)}`);
     return 0;
   } finally {
-    redis.disconnect();
-    await database.$disconnect();
+    await service.close();
   }
 }
 

@@ -1,3 +1,5 @@
+// First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
+import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { config as loadDotenv } from 'dotenv';
 import { parseDuration } from '../platform/duration.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
 import { renderValue, type Ref } from './fuzz-values.js';

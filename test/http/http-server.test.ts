@@ -9,7 +9,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
 import { eventually } from '../support/polling.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 
 // The http role as main.ts starts it: a real listener with the server limits, /metrics on a listener of its
 // own, and the start-up line saying whether authentication is on.

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import amqp, { type Channel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';

@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, orderCreatedFields, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { Mediator, type Handler } from '../../src/kernel/mediator.js';
+import { HandlerRegistry, Mediator } from '../../src/kernel/mediator.js';
+import type { Handler } from '../../src/kernel/message.js';
 import { validationBehavior } from '../../src/kernel/behaviors/validation.js';
 import { transactionBehavior } from '../../src/kernel/behaviors/transaction.js';
-import { createTransactionRunner } from '../../src/platform/database/transaction-runner.js';
-import { CreateOrder, createOrderHandler } from '../../src/orders/create-order.js';
+import { sql } from '../../src/platform/database/sql.js';
+import { SingleStatementViolation } from '../../src/platform/database/unit-of-work.js';
+import { CreateOrder, CreateOrderHandler } from '../../src/orders/create-order.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
-import { TOKENS } from '../../src/tokens.js';
 
 let t: TestService;
 let catalog: Catalog;
@@ -117,21 +118,40 @@ describe('outbox rows written by commands', () => {
 
   it('when a command in a transaction fails after saving, then neither the order nor any outbox row is left', async () => {
     const service = t.service;
-    const inTransaction = createTransactionRunner(service.database, { timeoutMs: 5_000 });
-    const realHandler = createOrderHandler(service.container.resolve(TOKENS.OrderRepository), () => new Date(), () => 60_000);
-    const failingAfterSave: Handler<typeof CreateOrder> = async (payload, context) => {
-      await realHandler(payload, context);
-      throw new Error('failure after the save');
+    const realHandler = service.resolve(CreateOrderHandler);
+    const failingAfterSave: Handler<typeof CreateOrder> = {
+      async handle(payload, context) {
+        await realHandler.handle(payload, context);
+        throw new Error('failure after the save');
+      },
     };
-    const mediator = new Mediator({
-      messages: [CreateOrder],
-      handlers: [[CreateOrder, failingAfterSave as Handler<never>]],
-      // CreateOrder itself runs as a single statement (nothing can fail after it); here it runs in a transaction.
-      behaviors: [validationBehavior(), transactionBehavior({ transaction: inTransaction, statement: inTransaction })],
+    // CreateOrder itself runs as a single statement (nothing can fail after it); here it runs in a transaction.
+    const mediator = new Mediator(new HandlerRegistry().register(CreateOrder, failingAfterSave), {
+      commands: [validationBehavior(), transactionBehavior((_kind, work) => service.database.run('transaction', work))],
+      queries: [],
     });
     const body = orderBody(catalog);
     await expect(mediator.send(CreateOrder, body, 'c')).rejects.toThrow('failure after the save');
     expect(await outboxRows(body.orderID)).toEqual([]);
     expect((await t.http.get(`/api/v1/orders/${body.orderID}`)).status).toBe(404);
+  });
+
+  it('when a single-statement command tries a second write, then it is refused rather than made outside any transaction', async () => {
+    const service = t.service;
+    const realHandler = service.resolve(CreateOrderHandler);
+    const writesTwice: Handler<typeof CreateOrder> = {
+      async handle(payload, context) {
+        await realHandler.handle(payload, context);
+        await context.unit.write(sql`DELETE FROM orders WHERE id = ${payload.orderID}::uuid`);
+      },
+    };
+    const mediator = new Mediator(new HandlerRegistry().register(CreateOrder, writesTwice), {
+      commands: [validationBehavior(), transactionBehavior((kind, work) => service.database.run(kind, work))],
+      queries: [],
+    });
+    const body = orderBody(catalog);
+    await expect(mediator.send(CreateOrder, body, 'c')).rejects.toThrow(SingleStatementViolation);
+    // Its one write (the order with its lines and events) stands; the refused DELETE never ran.
+    expect((await outboxRows(body.orderID)).length).toBe(4);
   });
 });

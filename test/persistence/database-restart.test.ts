@@ -4,13 +4,13 @@ import type pg from 'pg';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { isDatabaseUnavailable } from '../../src/platform/database/database-errors.js';
-import { createPool } from '../../src/platform/database/prisma.js';
+import { UnavailableError } from '../../src/kernel/errors.js';
+import { Database } from '../../src/platform/database/database.js';
+import { sql } from '../../src/platform/database/sql.js';
 
 // Found by the PostgreSQL fault step (test/faults). While the server shuts down or starts up, it answers
-// SQLSTATE 57P03 ("the database system is shutting down" / "... is starting up"). Prisma's driver adapter wraps
-// such an error (P2039 for model queries, P2010 for raw ones) with the SQLSTATE only in meta.driverAdapterError,
-// and it went out as a 500. A trigger raising 57P03 gives the same error through the same path, on demand.
+// SQLSTATE 57P03 ("the database system is shutting down" / "... is starting up"), which once went out as a
+// 500. A trigger raising 57P03 gives the same error through the same path, on demand.
 
 let t: TestService;
 let catalog: Catalog;
@@ -40,31 +40,31 @@ describe('PostgreSQL shutting down or starting up (SQLSTATE 57P03)', () => {
     }
   });
 
-  it('when a raw query gets 57P03, then the error counts as the database being unavailable (consumers retry it)', async () => {
-    const error = await t.service.database.$executeRaw`DO $$ BEGIN RAISE EXCEPTION 'the database system is starting up' USING ERRCODE = '57P03'; END $$`.then(
+  it('when a read gets 57P03, then it fails as the database being unavailable (consumers retry that)', async () => {
+    const error = await t.service.database.read(sql`DO $$ BEGIN RAISE EXCEPTION 'the database system is starting up' USING ERRCODE = '57P03'; END $$`).then(
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect(error).toBeDefined();
-    expect(isDatabaseUnavailable(error)).toBe(true);
+    expect(error).toBeInstanceOf(UnavailableError);
   });
 });
 
 describe('a pooled connection terminated while it is checked out and idle', () => {
   it('when PostgreSQL ends it before its first query, then nothing throws and the pool goes on with a new connection', async () => {
-    // pg-pool takes its own error listener off a client while it is checked out, and Prisma's adapter adds one
-    // only after awaiting pool.connect(): an ErrorResponse landing in between (same socket read as the
-    // ReadyForQuery that freed the client) was an unhandled 'error' event that killed the process.
-    const pool = createPool({ url: t.databaseUrl, poolSize: 2, timeoutMs: 2_000 });
+    // pg-pool takes its own error listener off a client while it is checked out: an ErrorResponse landing then
+    // (same socket read as the ReadyForQuery that freed the client) was an unhandled 'error' event that killed
+    // the process.
+    const database = new Database({ url: t.databaseUrl, poolSize: 2, timeoutMs: 2_000 });
+    const { pool } = database;
     try {
       const client = await pool.connect();
       const ended = new Promise((resolve) => client.once('end', resolve));
       await db.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]);
       await Promise.race([ended, sleep(10_000).then(() => Promise.reject(new Error('the terminated connection did not end')))]);
       client.release(true);
-      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(await database.read(sql`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
     } finally {
-      await pool.end();
+      await database.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumeMessage } from 'amqplib';
 import { parseProjectionEvent, type ProjectionEvent } from '../../src/orders/projection/projection-events.js';
-import { toOrderJson, type OrderReadRow } from '../../src/orders/order-json.js';
+import { orderJsonText, type OrderView } from '../../src/orders/order-json.js';
 import { PoisonMessageError } from '../../src/platform/messaging/rabbitmq-consumer.js';
 
 function message(body: unknown, sequence?: unknown): ConsumeMessage {
@@ -14,41 +14,41 @@ const orderId = '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11';
 const userId = '0a1b2c3d-0000-4000-8000-000000000001';
 const envelope = { eventID: 'e', eventTimeStamp: '2026-11-21T05:00:00.123Z', orderID: orderId };
 
-const row: OrderReadRow = {
-  id: orderId,
-  serialNumber: 42n,
+const view: OrderView = {
+  orderId,
+  serialNumber: 42,
   paymentMethod: 'Cash',
   orderStatus: 'New',
   sagaStatus: 'Approved',
-  totalCents: 10_499n,
-  createdAt: new Date('2026-11-21T05:00:00.123Z'),
-  userId,
-  user: { username: 'Иван "the" tester' },
-  deliveryAddress: { buildingNumber: 44, streetName: 'Pushkina', city: 'Moscow', country: 'Russia' },
+  totalPrice: 104.99,
+  createdAt: '2026-11-21T05:00:00.123Z',
+  clientId: userId,
+  clientName: 'Иван "the" tester',
+  fullAddress: 'Russia, Moscow, Pushkina, 44',
   lines: [
-    { productId: '11111111-1111-4111-8111-111111111111', productName: 'Phone', actualPriceCents: 9_000n },
-    { productId: '22222222-2222-4222-8222-222222222222', productName: 'Case \\ "quoted"', actualPriceCents: 1_499n },
+    { productId: '11111111-1111-4111-8111-111111111111', productName: 'Phone', actualPrice: 90 },
+    { productId: '22222222-2222-4222-8222-222222222222', productName: 'Case \\ "quoted"', actualPrice: 14.99 },
   ],
 };
 
-/** The events the outbox holds for `row`, with their sequences (2..N+1 lines, N+2 created). */
-function eventsOf(order: OrderReadRow): { body: object; sequence: number }[] {
+/** The events the outbox holds for `view`, with their sequences (2..N+1 lines, N+2 created). */
+function eventsOf(order: OrderView): { body: object; sequence: number }[] {
   let running = 0;
   const lines = order.lines.map((line, index) => {
-    running += Number(line.actualPriceCents);
-    const body = { ...envelope, eventType: 'OrderAddProduct', clientID: order.userId, productID: line.productId, productName: line.productName, productPrice: Number(line.actualPriceCents) / 100, orderPrice: running / 100 };
+    running += Math.round(line.actualPrice * 100);
+    const body = { ...envelope, eventType: 'OrderAddProduct', clientID: order.clientId, productID: line.productId, productName: line.productName, productPrice: line.actualPrice, orderPrice: running / 100 };
     return { body, sequence: index + 2 };
   });
   const created = {
     ...envelope,
     eventType: 'OrderCreated',
-    client: { clientID: order.userId, username: order.user.username },
+    client: { clientID: order.clientId, username: order.clientName },
     orderStatus: order.orderStatus,
     paymentMethod: order.paymentMethod,
-    deliveryAddress: { addressID: '99999999-9999-4999-8999-999999999999', fullAddress: 'Russia, Moscow, Pushkina, 44' },
-    serialNumber: Number(order.serialNumber),
-    totalPrice: Number(order.totalCents) / 100,
-    createdAt: order.createdAt.toISOString(),
+    deliveryAddress: { addressID: '99999999-9999-4999-8999-999999999999', fullAddress: order.fullAddress },
+    serialNumber: order.serialNumber,
+    totalPrice: order.totalPrice,
+    createdAt: order.createdAt,
   };
   return [...lines, { body: created, sequence: order.lines.length + 2 }];
 }
@@ -65,15 +65,15 @@ function reason(body: unknown, sequence?: unknown): string {
 
 describe('projection events', () => {
   it('when an order\'s lines and OrderCreated are assembled, then the JSON is byte for byte the database read\'s', () => {
-    const parsed = eventsOf(row).map(({ body, sequence }) => parseProjectionEvent(message(body, sequence)));
+    const parsed = eventsOf(view).map(({ body, sequence }) => parseProjectionEvent(message(body, sequence)));
     const lines = parsed.filter((e): e is Extract<ProjectionEvent, { kind: 'line' }> => e.kind === 'line').map((e) => e.line.lineJson);
     const created = parsed.find((e): e is Extract<ProjectionEvent, { kind: 'created' }> => e.kind === 'created')!.created;
-    expect(created.head + lines.join(',') + created.tail).toBe(JSON.stringify(toOrderJson(row)));
-    expect(created).toMatchObject({ sequence: 4, userId, serialNumber: 42, createdAtMs: row.createdAt.getTime() });
+    expect(created.head + lines.join(',') + created.tail).toBe(orderJsonText(view));
+    expect(created).toMatchObject({ sequence: 4, userId, serialNumber: 42, createdAtMs: Date.parse(view.createdAt) });
   });
 
   it('when the sequence header is a number or a digit string, then it is taken; otherwise the event is poison', () => {
-    const [line] = eventsOf(row);
+    const [line] = eventsOf(view);
     expect(parseProjectionEvent(message(line!.body, 2))).toMatchObject({ kind: 'line', line: { sequence: 2 } });
     expect(parseProjectionEvent(message(line!.body, '7'))).toMatchObject({ kind: 'line', line: { sequence: 7 } });
     expect(reason(line!.body)).toBe('missing_sequence');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import amqp, { type GetMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import type { Role } from '../../src/config.js';
 import type { OrderJson } from '../../src/orders/order-json.js';
 import { startTestService, type TestService } from '../support/service.js';

@@ -6,7 +6,7 @@ import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { ProjectionStore } from '../../src/orders/projection/projection-store.js';
-import { rebuildAllUsers } from '../../src/orders/projection/projection-rebuild.js';
+import { ProjectionRebuild } from '../../src/orders/projection/projection-rebuild.js';
 import { counter, createUsers, databaseList, envelope, eventually, flushTestKeys, rawRedis, startWithRoles } from './projection-harness.js';
 
 const run = promisify(execFile);
@@ -122,7 +122,7 @@ describe('a lost or unreachable projection', () => {
 
   it('when every user is rebuilt by the command, then reads are hits that match the database', async () => {
     await flushTestKeys(redis, t);
-    const result = await rebuildAllUsers(t.service.database, new ProjectionStore(t.service.redis), { pageSize: 2, concurrency: 2 });
+    const result = await t.service.resolve(ProjectionRebuild).rebuildAll({ pageSize: 2, concurrency: 2 });
     expect(result.users).toBe(users.length);
     let listed = 0;
     for (const userId of users) listed += (await databaseList(t, userId)).length;

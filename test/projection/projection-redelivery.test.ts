@@ -5,10 +5,10 @@ import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 import { RejectOrder } from '../../src/orders/saga/reject-order.js';
-import { ROLE_STARTERS } from '../../src/roles.js';
+import { ROLE_STARTERS } from '../../src/composition/roles.js';
 import { RabbitConsumer } from '../../src/platform/messaging/rabbitmq-consumer.js';
-import { consumerLimits } from '../../src/consumers-role.js';
-import { orderProjectorConsumer } from '../../src/orders/projection/order-projector.js';
+import { consumerLimits } from '../../src/composition/consumers-role.js';
+import { OrderProjector } from '../../src/orders/projection/order-projector.js';
 import type { Channel } from 'amqplib';
 import {
   asMessage,
@@ -165,7 +165,7 @@ describe('projection under redelivery, duplication and reordering', () => {
 
   it('when the broker closes the projector\'s channel while the connection lives on, then it consumes again on a new channel', async () => {
     await stopRoles();
-    const consumer = new RabbitConsumer(t.service.rabbit, orderProjectorConsumer(t.service), consumerLimits(t.service), t.service.logger, t.service.metrics);
+    const consumer = new RabbitConsumer(t.service.rabbit, t.service.resolve(OrderProjector), consumerLimits(t.service), t.service.logger, t.service.metrics);
     await consumer.start();
     stopRoles = () => consumer.stop();
     await (consumer as unknown as { channel: Channel }).channel.close();

@@ -3,9 +3,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { startRelayRole } from '../../src/outbox/relay-role.js';
-import { refreshOutboxGauges, RETENTION_BATCH } from '../../src/outbox/outbox-maintenance.js';
-import { SCHEDULED_JOBS } from '../../src/scheduler.js';
+import { startRelayRole } from '../../src/composition/relay-role.js';
+import { OutboxRetentionJob, refreshOutboxGauges, RETENTION_BATCH } from '../../src/outbox/outbox-maintenance.js';
 import { eventually } from './event-collector.js';
 import { insertOutboxRows } from './outbox-rows.js';
 
@@ -45,7 +44,7 @@ describe('outbox retention, gauges and stopping', () => {
     await seed(20, 'Ready', null, '8 days');
     await seed(10, 'Parked', null, '8 days');
 
-    await SCHEDULED_JOBS.find((job) => job.name === 'outbox-retention')!.run(t.service);
+    await t.service.resolve(OutboxRetentionJob).run();
 
     expect(await count(`status = 'Published'`)).toBe(50);
     expect(await count(`status = 'Ready'`)).toBe(20);

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, orderCreatedFields, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { createTransactionRunner } from '../../src/platform/database/transaction-runner.js';
-import type { PrismaOrderRepository } from '../../src/orders/persistence/prisma-order-repository.js';
+import type { OrderRepository } from '../../src/orders/persistence/order-repository.js';
 import { TOKENS } from '../../src/tokens.js';
-import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
+import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { withCorrelationId } from '../../src/platform/observability/correlation.js';
 import { collectEvents, type EventCollector, type ReceivedEvent } from './event-collector.js';
 
@@ -33,14 +32,13 @@ afterAll(async () => {
  * correlation id: what the saga consumer's ApproveOrder and RejectOrder do, without needing the consumer.
  */
 async function endSaga(orderId: string, outcome: 'approve' | 'reject', correlationId: string): Promise<void> {
-  const runInTransaction = createTransactionRunner(t.service.database, { timeoutMs: 5_000 });
-  const orders = t.service.container.resolve<PrismaOrderRepository>(TOKENS.OrderRepository);
+  const orders = t.service.resolve<OrderRepository>(TOKENS.OrderRepository);
   await withCorrelationId(correlationId, () =>
-    runInTransaction(async () => {
-      const order = (await orders.getForUpdate(orderId))!;
+    t.service.database.run('transaction', async (unit) => {
+      const order = (await orders.getForUpdate(unit, orderId))!;
       if (outcome === 'approve') order.approve(new Date());
       else order.reject(new Date());
-      await orders.save(order);
+      await orders.save(unit, order);
     }),
   );
 }

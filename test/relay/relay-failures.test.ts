@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
+import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { collectEvents, eventually, type EventCollector } from './event-collector.js';
 import { captureLogs, insertOutboxRows, rowsOf } from './outbox-rows.js';
 

@@ -4,7 +4,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { rabbitmqctl } from '../support/rabbitmq.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
+import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { collectEvents, type EventCollector } from './event-collector.js';
 import { captureLogs } from './outbox-rows.js';
 

@@ -3,8 +3,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { beginClaim, markPublishedAndCommit, type ClaimedRow } from '../../src/outbox/outbox-claim.js';
-import { startRelayRole, type RunningRelay } from '../../src/outbox/relay-role.js';
+import { claimRows, type ClaimedRow } from '../../src/outbox/persistence/relay-cycle.js';
+import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { collectEvents, eventually, type EventCollector } from './event-collector.js';
 import { insertOutboxRows, rowsOf } from './outbox-rows.js';
 
@@ -23,15 +23,8 @@ afterAll(async () => {
 const claimed = (rows: ClaimedRow[], orderId: string) => rows.filter((row) => row.aggregateId === orderId).map((row) => row.sequence);
 
 /** A claim that commits at once without marking anything, as an empty relay cycle would. */
-async function claimAndLetGo(limit: number): Promise<ClaimedRow[]> {
-  const relayClient = await connectPg(t.databaseUrl);
-  try {
-    const rows = await beginClaim(relayClient, limit);
-    await markPublishedAndCommit(relayClient, []);
-    return rows;
-  } finally {
-    await relayClient.end();
-  }
+function claimAndLetGo(limit: number): Promise<ClaimedRow[]> {
+  return t.service.database.run('transaction', (unit) => unit.read(claimRows(limit)));
 }
 
 describe('claiming an order run', () => {
@@ -53,12 +46,14 @@ describe('claiming an order run', () => {
     const busy = randomUUID();
     const free = randomUUID();
     await insertOutboxRows(client, [1, 2, 3].map((sequence) => ({ orderId: busy, sequence })));
-    const holder = await connectPg(t.databaseUrl);
-    const first = await beginClaim(holder, 10);
-    await insertOutboxRows(client, [1, 2].map((sequence) => ({ orderId: free, sequence })));
-    const second = await claimAndLetGo(10);
-    await markPublishedAndCommit(holder, []);
-    await holder.end();
+    // The first claim's transaction stays open (its rows locked) while the second claims.
+    let second: ClaimedRow[] = [];
+    const first = await t.service.database.run('transaction', async (unit) => {
+      const rows = await unit.read(claimRows(10));
+      await insertOutboxRows(client, [1, 2].map((sequence) => ({ orderId: free, sequence })));
+      second = await claimAndLetGo(10);
+      return rows;
+    });
     expect(claimed(first, busy)).toEqual([1, 2, 3]);
     expect(claimed(second, busy)).toEqual([]);
     expect(claimed(second, free)).toEqual([1, 2]);

@@ -5,7 +5,7 @@ import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { OutboxListener } from '../../src/outbox/outbox-listener.js';
-import { startRelayRole } from '../../src/outbox/relay-role.js';
+import { startRelayRole } from '../../src/composition/relay-role.js';
 import { eventually } from './event-collector.js';
 
 let t: TestService;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { counter, eventually } from '../support/polling.js';
 
 /** A test service with the background roles of the saga running: relay, consumers and scheduler. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { ROLE_STARTERS, type RunningRole } from '../../src/roles.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import type { TestService } from './service.js';
 import { connectPg } from './database.js';
 import { expect204, orderBody, seedCatalog } from './fixtures.js';

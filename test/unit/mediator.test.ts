@@ -1,147 +1,145 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { Mediator, MediatorConfigurationError, type Behavior } from '../../src/kernel/mediator.js';
-import { defineCommand, defineQuery } from '../../src/kernel/message.js';
+import { HandlerRegistry, Mediator, MediatorConfigurationError, type Behavior } from '../../src/kernel/mediator.js';
+import { defineCommand, defineQuery, type CommandContext, type Handler, type MessageContext, type PayloadOf, type ResultOf } from '../../src/kernel/message.js';
 import { loggingBehavior } from '../../src/kernel/behaviors/logging.js';
 import { metricsBehavior } from '../../src/kernel/behaviors/metrics.js';
 import { validationBehavior } from '../../src/kernel/behaviors/validation.js';
-import { transactionBehavior } from '../../src/kernel/behaviors/transaction.js';
-import { errorTranslationBehavior } from '../../src/kernel/behaviors/error-translation.js';
+import { transactionBehavior, type UnitOfWorkRunner } from '../../src/kernel/behaviors/transaction.js';
 import { ValidationError } from '../../src/kernel/errors.js';
+import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
+import { CreateOrder } from '../../src/orders/create-order.js';
+import { DeleteOrder } from '../../src/orders/delete-order.js';
+import { GetOrder } from '../../src/orders/order-queries.js';
+import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
 
 const Ping = defineCommand('Ping', z.object({ n: z.number() }));
 const Pong = defineCommand('Pong', z.object({ n: z.number() }), { unitOfWork: 'statement' });
-const Peek = defineQuery<z.ZodObject<{ n: z.ZodNumber }>, number>('Peek', z.object({ n: z.number() }));
+const Peek = defineQuery('Peek', z.object({ n: z.coerce.number() })).returning<number>();
+
+const fakeUnit = (kind: 'transaction' | 'statement') => ({ kind }) as unknown as UnitOfWork;
 
 function recording(name: string, log: string[]): Behavior {
-  return async (_envelope, next) => {
+  return async (envelope, next) => {
     log.push(`${name} before`);
-    const result = await next();
+    const result = await next(envelope);
     log.push(`${name} after`);
     return result;
   };
 }
 
+const handler = <M extends Parameters<HandlerRegistry['register']>[0]>(handle: Handler<M>['handle']): Handler<M> => ({ handle });
+
 describe('mediator', () => {
   it('when behaviours are composed, then the first wraps the second, which wraps the handler', async () => {
     const log: string[] = [];
-    const mediator = new Mediator({
-      messages: [Ping],
-      handlers: [[Ping, (async () => void log.push('handler')) as never]],
-      behaviors: [recording('outer', log), recording('inner', log)],
-    });
+    const registry = new HandlerRegistry().register(Ping, handler<typeof Ping>(async () => void log.push('handler')));
+    const mediator = new Mediator(registry, { commands: [recording('outer', log), recording('inner', log)], queries: [] });
     await mediator.send(Ping, { n: 1 }, 'c-1');
     expect(log).toEqual(['outer before', 'inner before', 'handler', 'inner after', 'outer after']);
   });
 
-  it('when the service pipeline runs, then logging, metrics, validation and transaction run in that order', async () => {
+  it('when the service pipeline runs, then logging, metrics, validation and the unit of work run in that order, and queries get no unit', async () => {
     const log: string[] = [];
     const logger = { debug: () => log.push('log'), info: () => log.push('log'), error: () => log.push('log') };
     const recorder = { observe: () => log.push('metrics') };
-    const runInTransaction = async <T>(work: () => Promise<T>) => {
-      log.push('begin');
-      const result = await work();
-      log.push('commit');
-      return result;
-    };
-    const runAsStatement = async <T>(work: () => Promise<T>) => {
-      log.push('statement unit');
-      const result = await work();
-      log.push('statement done');
+    const run: UnitOfWorkRunner = async (kind, work) => {
+      log.push(`${kind} begins`);
+      const result = await work(fakeUnit(kind));
+      log.push(`${kind} ends`);
       return result;
     };
     const validation = validationBehavior();
-    const mediator = new Mediator({
-      messages: [Ping, Pong, Peek],
-      handlers: [
-        [Ping, (async () => void log.push('handler')) as never],
-        [Pong, (async () => void log.push('handler')) as never],
-        [Peek, (async ({ n }: { n: number }) => n * 2) as never],
-      ],
-      // The same list, in the same order, as src/composition.ts.
-      behaviors: [
-        loggingBehavior(logger),
-        metricsBehavior(recorder),
-        async (envelope, next) => {
-          log.push('validate');
-          return validation(envelope, next);
-        },
-        transactionBehavior({ transaction: runInTransaction, statement: runAsStatement }),
-      ],
+    const validating: Behavior = (envelope, next) => (log.push('validate'), validation(envelope, next));
+    const seenUnits: string[] = [];
+    const registry = new HandlerRegistry()
+      .register(Ping, handler<typeof Ping>(async (_payload, { unit }) => void (log.push('handler'), seenUnits.push(unit.kind))))
+      .register(Pong, handler<typeof Pong>(async (_payload, { unit }) => void (log.push('handler'), seenUnits.push(unit.kind))))
+      .register(Peek, handler<typeof Peek>(async ({ n }) => n * 2));
+    // The same lists, in the same order, as src/composition/service.ts.
+    const mediator = new Mediator(registry, {
+      commands: [loggingBehavior(logger), metricsBehavior(recorder), validating, transactionBehavior(run)],
+      queries: [loggingBehavior(logger), metricsBehavior(recorder), validating],
     });
     await mediator.send(Ping, { n: 1 }, 'c-1');
-    expect(log).toEqual(['validate', 'begin', 'handler', 'commit', 'metrics', 'log']);
+    expect(log).toEqual(['validate', 'transaction begins', 'handler', 'transaction ends', 'metrics', 'log']);
 
     log.length = 0;
     await mediator.send(Pong, { n: 1 }, 'c-1');
-    // A command declared a single-statement unit of work gets that runner instead of a transaction.
-    expect(log).toEqual(['validate', 'statement unit', 'handler', 'statement done', 'metrics', 'log']);
+    // A command declared a single-statement unit of work gets that kind of unit instead of a transaction.
+    expect(log).toEqual(['validate', 'statement begins', 'handler', 'statement ends', 'metrics', 'log']);
+    expect(seenUnits).toEqual(['transaction', 'statement']);
 
     log.length = 0;
-    await expect(mediator.send(Ping, { n: 'x' }, 'c-2')).rejects.toBeInstanceOf(ValidationError);
-    // Invalid input is timed and logged but never opens a transaction.
+    await expect(mediator.receive(Ping, { n: 'x' }, 'c-2')).rejects.toBeInstanceOf(ValidationError);
+    // Invalid input is timed and logged but never opens a unit of work.
     expect(log).toEqual(['validate', 'metrics', 'log']);
 
     log.length = 0;
-    expect(await mediator.ask(Peek, { n: 21 }, 'c-3')).toBe(42);
-    // Queries get no transaction.
+    // The query's payload is what validation made of its input ("21" -> 21).
+    expect(await mediator.receive(Peek, { n: '21' }, 'c-3')).toBe(42);
     expect(log).toEqual(['validate', 'metrics', 'log']);
   });
 
-  it('when src/composition.ts builds the pipeline, then its behaviours are listed in the pinned order', async () => {
-    const source = await import('node:fs/promises').then((fs) => fs.readFile('src/composition.ts', 'utf8'));
-    const listed = [...source.matchAll(/(loggingBehavior|metricsBehavior|errorTranslationBehavior|validationBehavior|transactionBehavior)\(/g)].map((m) => m[1]);
-    expect(listed).toEqual(['loggingBehavior', 'metricsBehavior', 'errorTranslationBehavior', 'validationBehavior', 'transactionBehavior']);
+  it('when src/composition/service.ts builds the pipelines, then their behaviours are listed in the pinned order', async () => {
+    const source = await import('node:fs/promises').then((fs) => fs.readFile('src/composition/service.ts', 'utf8'));
+    const line = (kind: string) => [...new RegExp(`${kind}: \\[(.*)\\],?$`, 'm').exec(source)![1]!.matchAll(/(\w+Behavior)\(/g)].map((m) => m[1]);
+    expect(line('commands')).toEqual(['loggingBehavior', 'metricsBehavior', 'validationBehavior', 'transactionBehavior']);
+    expect(line('queries')).toEqual(['loggingBehavior', 'metricsBehavior', 'validationBehavior']);
   });
 
-  it('when a dependency fails inside the handler, then the translation behaviour turns it into the application error', async () => {
-    const mediator = new Mediator({
-      messages: [Ping],
-      handlers: [[Ping, (async () => { throw new Error('ECONNREFUSED'); }) as never]],
-      behaviors: [errorTranslationBehavior((error) => ((error as Error).message === 'ECONNREFUSED' ? new ValidationError('translated', 'x') : undefined))],
-    });
-    await expect(mediator.send(Ping, { n: 1 }, 'c')).rejects.toThrow('translated');
+  it('when a message has no handler, then sending it fails and names it', async () => {
+    const mediator = new Mediator(new HandlerRegistry(), { commands: [], queries: [] });
+    expect(() => mediator.ask(Peek, { n: 1 }, 'c')).toThrow(new MediatorConfigurationError('query Peek has no handler'));
   });
 
-  it('when a message in the list has no handler, then building the mediator fails and names it', () => {
-    expect(() => new Mediator({ messages: [Ping, Peek], handlers: [[Ping, (async () => undefined) as never]], behaviors: [] })).toThrow(
-      new MediatorConfigurationError('no handler registered for query Peek'),
-    );
-  });
-
-  it('when a message has two handlers, then building the mediator fails', () => {
-    const handler = (async () => undefined) as never;
-    expect(() => new Mediator({ messages: [Ping], handlers: [[Ping, handler], [Ping, handler]], behaviors: [] })).toThrow(/two handlers/);
-  });
-
-  it('when a handler is registered for a message outside the list, then building the mediator fails', () => {
-    expect(() => new Mediator({ messages: [], handlers: [[Ping, (async () => undefined) as never]], behaviors: [] })).toThrow(/not in the message list/);
+  it('when a message gets two handlers, then registering the second fails', () => {
+    const registry = new HandlerRegistry().register(Ping, handler<typeof Ping>(async () => undefined));
+    expect(() => registry.register(Ping, handler<typeof Ping>(async () => undefined))).toThrow(/two handlers/);
   });
 
   it('when a sender names an actor, then behaviours and the handler see it in the context; without one, none', async () => {
     const seen: unknown[] = [];
-    const mediator = new Mediator({
-      messages: [Peek],
-      handlers: [[Peek, (async (_payload: unknown, context: { actor?: unknown }) => seen.push(context.actor)) as never]],
-      behaviors: [async (envelope, next) => (seen.push(envelope.context.actor), next())],
-    });
+    const registry = new HandlerRegistry().register(Peek, handler<typeof Peek>(async (_payload, context) => seen.push(context.actor)));
+    const mediator = new Mediator(registry, { commands: [], queries: [async (envelope, next) => (seen.push(envelope.context.actor), next(envelope))] });
     const actor = { sub: 'user-1', scopes: new Set(['orders:read']) };
     await mediator.ask(Peek, { n: 1 }, 'c', { actor });
     await mediator.ask(Peek, { n: 1 }, 'c');
     expect(seen).toEqual([actor, actor, undefined, undefined]);
   });
+});
 
-  it('when a query is sent as a command, then it is refused as a programming error', async () => {
-    const mediator = new Mediator({ messages: [Peek], handlers: [[Peek, (async () => 1) as never]], behaviors: [] });
-    expect(() => mediator.send(Peek, { n: 1 }, 'c')).toThrow(MediatorConfigurationError);
+describe('mediator types (checked by tsc, which `make test` runs first)', () => {
+  it('when a message is sent, then its input and result types come from its definition', () => {
+    expectTypeOf<PayloadOf<typeof CreateOrder>['productsIDs']>().toEqualTypeOf<string[]>();
+    expectTypeOf<ResultOf<typeof ApproveOrder>>().toEqualTypeOf<'applied' | 'ignored' | 'duplicate'>();
+    expectTypeOf<ResultOf<typeof GetOrder>['OrderID']>().toEqualTypeOf<string>();
+    const mediator = new Mediator(new HandlerRegistry(), { commands: [], queries: [] });
+    const sendApproval = () => mediator.send(ApproveOrder, { orderID: 'x' }, 'c');
+    expectTypeOf(sendApproval).returns.resolves.toEqualTypeOf<'applied' | 'ignored' | 'duplicate'>();
+    if (Math.random() > 2) {
+      // @ts-expect-error a command's input must have its fields: DeleteOrder needs orderID
+      void mediator.send(DeleteOrder, {}, 'c');
+      // @ts-expect-error a query is asked, not sent
+      void mediator.send(GetOrder, { orderID: 'x' }, 'c');
+      // @ts-expect-error a command is sent, not asked
+      void mediator.ask(DeleteOrder, { orderID: 'x' }, 'c');
+    }
   });
 
-  it('when the service is composed, then every message of the catalogue has exactly one handler', async () => {
-    const { ALL_MESSAGES, messageHandlers } = await import('../../src/messages.js');
-    const handled = messageHandlers({ config: {} as never, database: {} as never, products: {} as never, orders: {} as never, clock: () => new Date(), metrics: {} as never, redis: {} as never, logger: {} as never }).map(
-      ([type]) => type,
-    );
-    expect(new Set(handled)).toEqual(new Set(ALL_MESSAGES));
-    expect(handled).toHaveLength(ALL_MESSAGES.length);
+  it('when a handler is registered, then it must be one for that very message', () => {
+    const registry = new HandlerRegistry();
+    const deleteHandler: Handler<typeof DeleteOrder> = { handle: async (_payload: PayloadOf<typeof DeleteOrder>, _context: CommandContext) => undefined };
+    const getHandler: Handler<typeof GetOrder> = {
+      handle: async (_payload: PayloadOf<typeof GetOrder>, _context: MessageContext) => ({}) as ResultOf<typeof GetOrder>,
+    };
+    registry.register(DeleteOrder, deleteHandler).register(GetOrder, getHandler);
+    if (Math.random() > 2) {
+      // @ts-expect-error DeleteOrder's handler does not handle ApproveOrder (its result is void, not the saga outcome)
+      registry.register(ApproveOrder, deleteHandler);
+      // @ts-expect-error GetOrder's handler does not handle CreateOrder (other payload, no unit of work, other result)
+      registry.register(CreateOrder, getHandler);
+    }
+    expect(registry.handlers.size).toBe(2);
   });
 });

@@ -29,7 +29,9 @@ describe('order creation', () => {
   });
 
   it('when created, then it records the saga request, one AddProduct per product with running totals, then OrderCreated', () => {
-    const events = Order.create(newOrder()).pullEvents();
+    const taken = Order.create(newOrder()).takeEvents();
+    expect(taken.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
+    const events = taken.map((e) => e.event);
     expect(events.map((e) => e.eventType)).toEqual(['OrderCreateSaga', 'OrderAddProduct', 'OrderAddProduct', 'OrderCreated']);
     expect(events[0]!.payload).toEqual({ clientID: 'u-1', productsIDs: ['p-1', 'p-2'], totalPrice: 95 });
     expect(events[1]!.payload).toEqual({ clientID: 'u-1', productID: 'p-1', productName: 'Phone', productPrice: 90, orderPrice: 90 });
@@ -47,10 +49,11 @@ describe('order creation', () => {
     expect(events.every((e) => e.aggregateId === 'o-1')).toBe(true);
   });
 
-  it('when events were pulled, then pulling again gives none', () => {
+  it('when events were taken, then taking again gives none, and the version counts them', () => {
     const order = Order.create(newOrder());
-    order.pullEvents();
-    expect(order.pullEvents()).toEqual([]);
+    order.takeEvents();
+    expect(order.takeEvents()).toEqual([]);
+    expect(order.version).toBe(4);
   });
 
   it('when created without products, then it is refused', () => {
@@ -61,7 +64,7 @@ describe('order creation', () => {
 describe('order saga', () => {
   const pending = () => {
     const order = Order.create(newOrder());
-    order.pullEvents();
+    order.takeEvents();
     return order;
   };
 
@@ -70,7 +73,7 @@ describe('order saga', () => {
     expect(order.approve(later)).toBe('applied');
     expect(order.snapshot.sagaStatus).toBe('Approved');
     expect(order.heldEventsFate).toBe('release');
-    expect(order.pullEvents()).toEqual([]);
+    expect(order.takeEvents()).toEqual([]);
   });
 
   it('when rejected while pending, then it is invisible, discards held events and records OrderCanceled Rejected', () => {
@@ -78,8 +81,9 @@ describe('order saga', () => {
     expect(order.reject(later)).toBe('applied');
     expect(order.isVisible).toBe(false);
     expect(order.heldEventsFate).toBe('discard');
-    const [event] = order.pullEvents();
-    expect(event).toMatchObject({ eventType: 'OrderCanceled', payload: { reason: 'Rejected' } });
+    const [taken] = order.takeEvents();
+    // The fifth event of the order: four were recorded when it was created.
+    expect(taken).toMatchObject({ sequence: 5, event: { eventType: 'OrderCanceled', payload: { reason: 'Rejected' } } });
   });
 
   it('when the deadline passed, then timing out cancels with reason TimedOut; before it, nothing happens', () => {
@@ -88,7 +92,7 @@ describe('order saga', () => {
     expect(early.snapshot.sagaStatus).toBe('Pending');
     const late = pending();
     expect(late.timeOut(new Date(created.getTime() + 300_000))).toBe('applied');
-    expect(late.pullEvents()[0]).toMatchObject({ eventType: 'OrderCanceled', payload: { reason: 'TimedOut' } });
+    expect(late.takeEvents()[0]!.event).toMatchObject({ eventType: 'OrderCanceled', payload: { reason: 'TimedOut' } });
   });
 
   it('when a reply comes after the saga ended, then it changes nothing and records nothing', () => {
@@ -98,19 +102,19 @@ describe('order saga', () => {
     expect(order.approve(later)).toBe('ignored');
     expect(order.timeOut(new Date(created.getTime() + 600_000))).toBe('ignored');
     expect(order.snapshot.sagaStatus).toBe('Approved');
-    expect(order.pullEvents()).toEqual([]);
+    expect(order.takeEvents()).toEqual([]);
   });
 });
 
 describe('order deletion', () => {
   it('when an approved order is deleted, then it is marked deleted and records OrderDeleted', () => {
     const order = Order.create(newOrder());
-    order.pullEvents();
+    order.takeEvents();
     order.approve(later);
     order.delete(later);
     expect(order.snapshot.deletedAt).toEqual(later);
     expect(order.isVisible).toBe(false);
-    expect(order.pullEvents().map((e) => e.eventType)).toEqual(['OrderDeleted']);
+    expect(order.takeEvents().map((e) => e.event.eventType)).toEqual(['OrderDeleted']);
   });
 
   it('when the saga is pending, then deleting is a conflict', () => {

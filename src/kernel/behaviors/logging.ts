@@ -14,7 +14,7 @@ export function loggingBehavior(logger: BehaviorLogger): Behavior {
     const started = performance.now();
     const meta = () => ({ message_type: type.name, kind: type.kind, correlationId, duration_ms: +(performance.now() - started).toFixed(2) });
     try {
-      const result = await next();
+      const result = await next(envelope);
       // Queries are the hot read path: keep them out of info logs.
       (type.kind === 'query' ? logger.debug : logger.info).call(logger, `${type.kind} ${type.name} handled`, meta());
       return result;

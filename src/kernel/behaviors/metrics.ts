@@ -11,7 +11,7 @@ export function metricsBehavior(recorder: DurationRecorder): Behavior {
     const started = performance.now();
     let outcome = 'ok';
     try {
-      return await next();
+      return await next(envelope);
     } catch (error) {
       outcome = error instanceof ApplicationError ? error.kind : 'error';
       throw error;

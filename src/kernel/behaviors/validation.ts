@@ -9,8 +9,7 @@ export function validationBehavior(): Behavior {
     if (!result.success) throw toValidationError(result.error, envelope.payload);
     const nul = pathToNul(result.data);
     if (nul) throw new ValidationError(`${nul.join('.')}: must not contain the NUL character (U+0000)`, String(valueAt(result.data, nul)));
-    envelope.payload = result.data;
-    return next();
+    return next({ ...envelope, payload: result.data });
   };
 }
 

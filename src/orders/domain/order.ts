@@ -50,8 +50,11 @@ export type SagaReplyOutcome = 'applied' | 'ignored';
 export class Order extends AggregateRoot<OrderEvent> {
   private heldFate: HeldEventsFate | undefined;
 
-  private constructor(private state: OrderState) {
-    super();
+  private constructor(
+    private state: OrderState,
+    storedEvents: number,
+  ) {
+    super(storedEvents);
   }
 
   /**
@@ -68,27 +71,31 @@ export class Order extends AggregateRoot<OrderEvent> {
       actualPriceCents: discountedCents(product.priceCents, product.discount),
     }));
     const totalCents = lines.reduce((sum, line) => sum + line.actualPriceCents, 0);
-    const order = new Order({
-      id: input.id,
-      serialNumber: input.serialNumber,
-      client: input.client,
-      deliveryAddress: input.deliveryAddress,
-      paymentMethod: input.paymentMethod,
-      orderStatus: 'New',
-      sagaStatus: 'Pending',
-      sagaDeadline: new Date(input.createdAt.getTime() + input.sagaTimeoutMs),
-      sagaEndedAt: null,
-      lines,
-      totalCents,
-      createdAt: input.createdAt,
-      deletedAt: null,
-    });
+    const order = new Order(
+      {
+        id: input.id,
+        serialNumber: input.serialNumber,
+        client: input.client,
+        deliveryAddress: input.deliveryAddress,
+        paymentMethod: input.paymentMethod,
+        orderStatus: 'New',
+        sagaStatus: 'Pending',
+        sagaDeadline: new Date(input.createdAt.getTime() + input.sagaTimeoutMs),
+        sagaEndedAt: null,
+        lines,
+        totalCents,
+        createdAt: input.createdAt,
+        deletedAt: null,
+      },
+      0,
+    );
     order.recordCreation();
     return order;
   }
 
-  static restore(state: OrderState): Order {
-    return new Order({ ...state, lines: state.lines.map((line) => ({ ...line })) });
+  /** An order as stored, with the number of its events that are stored (orders.last_event_sequence). */
+  static restore(state: OrderState, storedEvents: number): Order {
+    return new Order({ ...state, lines: state.lines.map((line) => ({ ...line })) }, storedEvents);
   }
 
   /** The customer service approved: the held events may now be published, in their recorded order. */

@@ -24,7 +24,7 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       request: { body: CreateOrder.schema },
       success: { status: 204, description: 'created, or the same order was already created' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId, actor }) => mediator.send(CreateOrder, body, correlationId, { actor }),
+      handle: ({ body, correlationId, actor }) => mediator.receive(CreateOrder, body, correlationId, { actor }),
     },
     {
       method: 'delete',
@@ -35,7 +35,7 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       request: { body: DeleteOrder.schema },
       success: { status: 204, description: 'deleted' },
       errors: [400, 404, 409],
-      handle: ({ body, correlationId, actor }) => mediator.send(DeleteOrder, body, correlationId, { actor }),
+      handle: ({ body, correlationId, actor }) => mediator.receive(DeleteOrder, body, correlationId, { actor }),
     },
     {
       method: 'delete',
@@ -46,7 +46,7 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       request: { params: z.object({ orderID: z.string() }) },
       success: { status: 204, description: 'deleted' },
       errors: [400, 404, 409],
-      handle: ({ params, correlationId, actor }) => mediator.send(DeleteOrder, params, correlationId, { actor }),
+      handle: ({ params, correlationId, actor }) => mediator.receive(DeleteOrder, params, correlationId, { actor }),
     },
     {
       method: 'get',
@@ -57,7 +57,7 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       request: { query: listParams },
       success: { status: 200, description: 'a page of orders', schema: orderPage },
       errors: [400],
-      handle: ({ query, correlationId, actor }) => mediator.ask(ListOrders, query, correlationId, { actor }),
+      handle: ({ query, correlationId, actor }) => mediator.receive(ListOrders, query, correlationId, { actor }),
     },
     {
       method: 'get',
@@ -68,7 +68,7 @@ export function orderRoutes(mediator: Mediator): RouteSpec[] {
       request: { params: z.object({ orderID: z.string() }) },
       success: { status: 200, description: 'the order', schema: orderJson },
       errors: [400, 404],
-      handle: ({ params, correlationId, actor }) => mediator.ask(GetOrder, params, correlationId, { actor }),
+      handle: ({ params, correlationId, actor }) => mediator.receive(GetOrder, params, correlationId, { actor }),
     },
   ];
 }

@@ -1,11 +1,14 @@
+import type { ConsumeMessage } from 'amqplib';
 import { ReplyError } from 'ioredis';
-import type { Service } from '../../composition.js';
+import { inject, injectable } from 'tsyringe';
+import { TOKENS } from '../../tokens.js';
+import type { Config } from '../../config.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import { PoisonMessageError, type ConsumerOptions, type MessageOutcome } from '../../platform/messaging/rabbitmq-consumer.js';
 import { QUEUES } from '../../platform/messaging/topology.js';
 import { amqpUser } from '../../platform/messaging/amqp-url.js';
 import { parseProjectionEvent, type ProjectionEvent } from './projection-events.js';
-import { ProjectionStore, type ApplyStatus } from './projection-store.js';
+import type { ApplyStatus, ProjectionStore } from './projection-store.js';
 
 /**
  * Messages in flight at once. Events of one order may be applied concurrently and out of order: each script is
@@ -19,40 +22,51 @@ const PREFETCH = 64;
  * sets it to the service's user, and anything else on this queue (a forged OrderCreated or OrderDeleted from a
  * user allowed to publish elsewhere) is dead-lettered as untrusted_publisher before its body is read.
  */
-export function orderProjectorConsumer(service: Service): ConsumerOptions<ProjectionEvent> {
-  const store = new ProjectionStore(service.redis);
-  return {
-    queue: QUEUES.orders,
-    prefetch: PREFETCH,
-    trustedPublishers: [amqpUser(service.config.AMQP_URL)],
-    decode: parseProjectionEvent,
-    handle: (event) => project(store, service.metrics, event),
-    isTransient: isTransientRedisError,
-    maxAttempts: 5,
-  };
-}
+@injectable()
+export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
+  readonly queue = QUEUES.orders;
+  readonly prefetch = PREFETCH;
+  readonly maxAttempts = 5;
+  readonly trustedPublishers: readonly string[];
 
-/** Applies one event; the message is acknowledged after the script's write returned. */
-async function project(store: ProjectionStore, metrics: Metrics, event: ProjectionEvent): Promise<MessageOutcome> {
-  let status: ApplyStatus;
-  switch (event.kind) {
-    case 'none':
-      return 'ignored';
-    case 'line':
-      status = await store.applyLine(event.line);
-      break;
-    case 'created':
-      status = await store.applyCreated(event.created);
-      break;
-    case 'end':
-      status = await store.applyEnd(event.orderId, event.sequence);
-      break;
+  constructor(
+    @inject(TOKENS.ProjectionStore) private readonly store: ProjectionStore,
+    @inject(TOKENS.Metrics) private readonly metrics: Metrics,
+    @inject(TOKENS.Config) config: Config,
+  ) {
+    this.trustedPublishers = [amqpUser(config.AMQP_URL)];
   }
-  if (status === 'invalid_sequence' || status === 'user_mismatch') {
-    throw new PoisonMessageError(status, `the event does not fit the order's other events (${status})`);
+
+  decode(message: ConsumeMessage): ProjectionEvent {
+    return parseProjectionEvent(message);
   }
-  if (status === 'applied') metrics.projectionLag.observe(Math.max(0, Date.now() - event.occurredAt.getTime()) / 1000);
-  return status;
+
+  /** Applies one event; the message is acknowledged after the script's write returned. */
+  async handle(event: ProjectionEvent): Promise<MessageOutcome> {
+    let status: ApplyStatus;
+    switch (event.kind) {
+      case 'none':
+        return 'ignored';
+      case 'line':
+        status = await this.store.applyLine(event.line);
+        break;
+      case 'created':
+        status = await this.store.applyCreated(event.created);
+        break;
+      case 'end':
+        status = await this.store.applyEnd(event.orderId, event.sequence);
+        break;
+    }
+    if (status === 'invalid_sequence' || status === 'user_mismatch') {
+      throw new PoisonMessageError(status, `the event does not fit the order's other events (${status})`);
+    }
+    if (status === 'applied') this.metrics.projectionLag.observe(Math.max(0, Date.now() - event.occurredAt.getTime()) / 1000);
+    return status;
+  }
+
+  isTransient(error: unknown): boolean {
+    return isTransientRedisError(error);
+  }
 }
 
 const UNAVAILABLE_MESSAGES = /Connection is closed|Stream isn't writeable|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN/;

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { uuid } from '../../kernel/schemas.js';
 import { PoisonMessageError } from '../../platform/messaging/rabbitmq-consumer.js';
 import type { OrderEventType } from '../domain/order-events.js';
-import type { OrderJson } from '../order-json.js';
+import { orderJsonFrame, productLineText } from '../order-json.js';
+import { SagaStatus } from '../domain/order-status.js';
 import type { CreatedEvent, LineEvent } from './projection-store.js';
 
 /** The AMQP header in which the relay sends the outbox row's per-order sequence. */
@@ -43,7 +44,7 @@ export function parseProjectionEvent(message: ConsumeMessage): ProjectionEvent {
   const occurredAt = new Date(eventTimeStamp);
   if (eventType === 'OrderAddProduct') {
     const e = check(addProduct, body);
-    const lineJson = JSON.stringify({ productID: e.productID, name: e.productName, actualPrice: e.productPrice } satisfies OrderJson['products'][number]);
+    const lineJson = productLineText({ productId: e.productID, productName: e.productName, actualPrice: e.productPrice });
     return { kind: 'line', occurredAt, line: { orderId: orderID, sequence, userId: e.clientID, lineJson } };
   }
   if (eventType === 'OrderCreated') return { kind: 'created', occurredAt, created: createdEvent(orderID, sequence, check(created, body)) };
@@ -51,28 +52,23 @@ export function parseProjectionEvent(message: ConsumeMessage): ProjectionEvent {
 }
 
 /**
- * The Order JSON around its products, keys in toOrderJson's order, so that head + lines + tail is byte for byte
- * what GET /orders/:orderID answers. sagaStatus is Approved: OrderCreated is only published once the saga approved.
+ * The Order JSON around its products (order-json.ts cuts it), from OrderCreated. Its saga is approved: OrderCreated
+ * is held in the outbox until the saga approves, so it is never published for an order in any other state.
  */
 function createdEvent(orderId: string, sequence: number, e: z.output<typeof created>): CreatedEvent {
-  const before: Omit<OrderJson, 'products' | 'createdAt' | 'totalPrice' | 'sagaStatus'> = {
-    orderStatus: e.orderStatus,
-    paymentMethod: e.paymentMethod,
-    client: { ClientID: e.client.clientID, ClientName: e.client.username },
-    address: e.deliveryAddress.fullAddress,
-    OrderID: orderId,
-    serialNumber: e.serialNumber,
-  };
-  const after: Pick<OrderJson, 'createdAt' | 'totalPrice' | 'sagaStatus'> = { createdAt: e.createdAt, totalPrice: e.totalPrice, sagaStatus: 'Approved' };
-  return {
+  const { head, tail } = orderJsonFrame({
     orderId,
-    sequence,
-    userId: e.client.clientID,
-    head: `${JSON.stringify(before).slice(0, -1)},"products":[`,
-    tail: `],${JSON.stringify(after).slice(1)}`,
-    createdAtMs: Date.parse(e.createdAt),
     serialNumber: e.serialNumber,
-  };
+    clientId: e.client.clientID,
+    clientName: e.client.username,
+    fullAddress: e.deliveryAddress.fullAddress,
+    paymentMethod: e.paymentMethod,
+    orderStatus: e.orderStatus,
+    sagaStatus: SagaStatus.Approved,
+    createdAt: e.createdAt,
+    totalPrice: e.totalPrice,
+  });
+  return { orderId, sequence, userId: e.client.clientID, head, tail, createdAtMs: Date.parse(e.createdAt), serialNumber: e.serialNumber };
 }
 
 function parseBody(content: Buffer): Record<string, unknown> {

@@ -1,4 +1,6 @@
+import { inject, injectable } from 'tsyringe';
 import type { Redis } from 'ioredis';
+import { TOKENS } from '../../tokens.js';
 import { projectionKeys as keys } from './projection-keys.js';
 import { REPAIR_LISTED_SCRIPT, REPAIR_UNLISTED_SCRIPT } from './projection-scripts.js';
 
@@ -23,8 +25,9 @@ const SCAN_COUNT = 500;
  * PostgreSQL contradicts, and finds the keys of orders and users that PostgreSQL does not have. Only the rebuild
  * command uses it: it reads whole lists and scans the key space, which no request path may do.
  */
+@injectable()
 export class ProjectionRepairStore {
-  constructor(private readonly redis: Redis) {
+  constructor(@inject(TOKENS.Redis) private readonly redis: Redis) {
     redis.defineCommand('projectionRepairListed', { numberOfKeys: 3, lua: REPAIR_LISTED_SCRIPT });
     redis.defineCommand('projectionRepairUnlisted', { numberOfKeys: 2, lua: REPAIR_UNLISTED_SCRIPT });
   }

@@ -1,8 +1,11 @@
-import type { Database } from '../../platform/database/prisma.js';
-import { toOrderJson } from '../order-json.js';
+import { inject, injectable } from 'tsyringe';
+import { TOKENS } from '../../tokens.js';
+import type { Database } from '../../platform/database/database.js';
+import type { CustomerRepository } from '../../customers/customer-repository.js';
+import { orderJsonText } from '../order-json.js';
+import type { OrderReads } from '../persistence/order-reads.js';
 import { orderMember } from './projection-keys.js';
 import type { ProjectionRepairStore } from './projection-repair-store.js';
-import { loadUserOrders } from './user-orders-postgres.js';
 
 /**
  * Repairs what the merge of a rebuild leaves as it is because it cannot tell it from the projector's own recent
@@ -14,51 +17,59 @@ import { loadUserOrders } from './user-orders-postgres.js';
  * already shows that change. Whatever Redis holds that this later read contradicts is therefore not genuine, and
  * is rewritten from PostgreSQL, by a script that first checks Redis still holds what was read.
  */
-export async function repairUser(database: Database, store: ProjectionRepairStore, userId: string, knownOrderIds: string[]): Promise<number> {
-  const stored = await store.readUser(userId, knownOrderIds);
-  const truth = await loadUserOrders(database, userId);
-  if (!truth) return 0;
-  let repaired = 0;
-  const listed = new Set<string>();
-  for (const row of truth.visible) {
-    const member = orderMember(row.serialNumber);
-    listed.add(member);
-    const json = JSON.stringify(toOrderJson(row));
-    const version = row.lastEventSequence;
-    const readState = stored.orders.get(row.id);
-    // Not asked for: approved since the rebuild's snapshot, so the projector lists it now; the next run looks at it.
-    if (readState === undefined) continue;
-    const readDoc = stored.docs.get(member) ?? '';
-    // What the projector (or a rebuild) leaves for a listed order: no tombstone, its version, member, listed, four fields.
-    if (readDoc === json && readState === `|${version}|${member}|1|4`) continue;
-    const entry = { orderId: row.id, userId, member, score: String(row.createdAt.getTime()), json, version };
-    if ((await store.repairListed(entry, readState, readDoc)) === 'repaired') repaired++;
-  }
-  for (const [member, doc] of stored.docs) {
-    if (listed.has(member)) continue;
-    if ((await store.repairUnlisted(userId, member, doc)) === 'repaired') repaired++;
-  }
-  return repaired;
-}
+@injectable()
+export class ProjectionRepair {
+  constructor(
+    @inject(TOKENS.ProjectionRepairStore) private readonly store: ProjectionRepairStore,
+    @inject(TOKENS.OrderReads) private readonly reads: OrderReads,
+    @inject(TOKENS.CustomerRepository) private readonly customers: CustomerRepository,
+    @inject(TOKENS.Database) private readonly database: Database,
+  ) {}
 
-/**
- * Deletes the keys of orders and users that PostgreSQL does not have (never deleted there: orders and users are
- * kept, deleted orders included), so they can only come from forged events or writes by hand. Same rule as above:
- * the keys are seen first, PostgreSQL is asked second. Returns how many keys were deleted.
- */
-export async function removeOrphans(database: Database, store: ProjectionRepairStore): Promise<number> {
-  let deleted = 0;
-  for await (const ids of store.scanIds('order')) {
-    const existing = await database.order.findMany({ where: { id: { in: ids.filter(isUuid) } }, select: { id: true } });
-    const known = new Set(existing.map((row) => row.id));
-    deleted += await store.deleteOrders(ids.filter((id) => !known.has(id)));
+  /** Repairs one user's list and orders (those of `knownOrderIds`, the rebuild's snapshot); returns how many. */
+  async repairUser(userId: string, knownOrderIds: string[]): Promise<number> {
+    const stored = await this.store.readUser(userId, knownOrderIds);
+    const truth = await this.reads.userSnapshot(userId);
+    if (!truth) return 0;
+    let repaired = 0;
+    const listed = new Set<string>();
+    for (const view of truth.visible) {
+      const member = orderMember(view.serialNumber);
+      listed.add(member);
+      const readState = stored.orders.get(view.orderId);
+      // Not asked for: approved since the rebuild's snapshot, so the projector lists it now; the next run looks at it.
+      if (readState === undefined) continue;
+      const json = orderJsonText(view);
+      const readDoc = stored.docs.get(member) ?? '';
+      // What the projector (or a rebuild) leaves for a listed order: no tombstone, its version, member, listed, four fields.
+      if (readDoc === json && readState === `|${view.version}|${member}|1|4`) continue;
+      const entry = { orderId: view.orderId, userId, member, score: String(view.createdAtMs), json, version: view.version };
+      if ((await this.store.repairListed(entry, readState, readDoc)) === 'repaired') repaired++;
+    }
+    for (const [member, doc] of stored.docs) {
+      if (listed.has(member)) continue;
+      if ((await this.store.repairUnlisted(userId, member, doc)) === 'repaired') repaired++;
+    }
+    return repaired;
   }
-  for await (const ids of store.scanIds('user')) {
-    const existing = await database.user.findMany({ where: { id: { in: ids.filter(isUuid) } }, select: { id: true } });
-    const known = new Set(existing.map((row) => row.id));
-    deleted += await store.deleteUsers(ids.filter((id) => !known.has(id)));
+
+  /**
+   * Deletes the keys of orders and users that PostgreSQL does not have (never deleted there: orders and users are
+   * kept, deleted orders included), so they can only come from forged events or writes by hand. Same rule as above:
+   * the keys are seen first, PostgreSQL is asked second. Returns how many keys were deleted.
+   */
+  async removeOrphans(): Promise<number> {
+    let deleted = 0;
+    for await (const ids of this.store.scanIds('order')) {
+      const known = await this.reads.existing(ids.filter(isUuid));
+      deleted += await this.store.deleteOrders(ids.filter((id) => !known.has(id)));
+    }
+    for await (const ids of this.store.scanIds('user')) {
+      const known = await this.customers.existingUsers(this.database, ids.filter(isUuid));
+      deleted += await this.store.deleteUsers(ids.filter((id) => !known.has(id)));
+    }
+    return deleted;
   }
-  return deleted;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,4 +1,6 @@
+import { inject, injectable } from 'tsyringe';
 import type { Redis } from 'ioredis';
+import { TOKENS } from '../../tokens.js';
 import type { ListParams } from '../../kernel/schemas.js';
 import { orderMember, projectionKeys as keys } from './projection-keys.js';
 import { APPLY_SCRIPT, END_SCRIPT, READ_SCRIPT, REBUILD_SCRIPT, UNLOCK_SCRIPT } from './projection-scripts.js';
@@ -72,8 +74,9 @@ const REBUILD_CHUNK = 1000;
 const END_ATTEMPTS = 3;
 
 /** The Redis side of the projection: one script call (one round trip) per event, per page read, per rebuild chunk. */
+@injectable()
 export class ProjectionStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(@inject(TOKENS.Redis) private readonly redis: Redis) {}
 
   /** Defined on first use, so that building the service's handlers does not need a Redis client yet. */
   private get scripts(): ProjectionCommands {

@@ -18,7 +18,7 @@ export function userOrderRoutes(mediator: Mediator): RouteSpec[] {
       request: { params: z.object({ userID: z.string() }), query: listParams },
       success: { status: 200, description: "a page of the user's orders", schema: listPageSchema('orders', orderJson) },
       errors: [400],
-      handle: ({ params, query, correlationId, actor }) => mediator.ask(GetUserOrders, { ...query, userID: params.userID }, correlationId, { actor }),
+      handle: ({ params, query, correlationId, actor }) => mediator.receive(GetUserOrders, { ...query, userID: params.userID }, correlationId, { actor }),
     },
   ];
 }

@@ -1,13 +1,31 @@
-import { defineCommand } from '../../kernel/message.js';
-import type { Handler } from '../../kernel/mediator.js';
-import { sagaReplySchema, sagaTransitionHandler, type SagaReplyDependencies, type SagaReplyResult } from './saga-transition.js';
+import { inject, injectable } from 'tsyringe';
+import { TOKENS } from '../../tokens.js';
+import { defineCommand, type Handler } from '../../kernel/message.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import type { Order, SagaReplyOutcome } from '../domain/order.js';
+import type { OrderRepository } from '../persistence/order-repository.js';
+import { sagaReplySchema, SagaTransitionHandler, type SagaReplyResult } from './saga-transition.js';
 
-export const RejectOrder = defineCommand<typeof sagaReplySchema, SagaReplyResult>('RejectOrder', sagaReplySchema);
+export const RejectOrder = defineCommand('RejectOrder', sagaReplySchema).returning<SagaReplyResult>();
 
 /**
  * The customer service rejected: compensate. The order becomes invisible (404, absent from lists, id still
  * reserved), its held rows are discarded, and OrderCanceled {reason: Rejected} is written. Idempotent.
  */
-export function rejectOrderHandler(deps: SagaReplyDependencies): Handler<typeof RejectOrder> {
-  return sagaTransitionHandler(deps, (order, now) => order.reject(now));
+@injectable()
+export class RejectOrderHandler extends SagaTransitionHandler implements Handler<typeof RejectOrder> {
+  constructor(
+    @inject(TOKENS.OrderRepository) orders: OrderRepository,
+    @inject(TOKENS.Clock) clock: Clock,
+    @inject(TOKENS.Metrics) metrics: Metrics,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    super(orders, clock, metrics, logger);
+  }
+
+  protected transition(order: Order, now: Date): SagaReplyOutcome {
+    return order.reject(now);
+  }
 }

@@ -1,4 +1,4 @@
-import { onCommit } from '../../platform/database/transaction-context.js';
+import type { UnitOfWork } from '../../platform/database/unit-of-work.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Order } from '../domain/order.js';
 import type { SagaStatus } from '../domain/order-status.js';
@@ -13,12 +13,12 @@ const RESULT_LABEL: Record<Exclude<SagaStatus, 'Pending'>, 'approved' | 'rejecte
  * Counts the end of an order's saga once the transaction that ended it has committed: a rolled-back or
  * retried transaction must not count, and a reply that was ignored never reaches here.
  */
-export function countSagaOutcomeAfterCommit(metrics: Metrics, order: Order): void {
+export function countSagaOutcomeAfterCommit(unit: UnitOfWork, metrics: Metrics, order: Order): void {
   const { sagaStatus, sagaEndedAt, createdAt } = order.snapshot;
   if (sagaStatus === 'Pending' || !sagaEndedAt) return;
   const result = RESULT_LABEL[sagaStatus];
   const seconds = Math.max(0, sagaEndedAt.getTime() - createdAt.getTime()) / 1000;
-  onCommit(() => {
+  unit.afterCommit(() => {
     metrics.sagaOutcomes.inc({ result });
     metrics.sagaTimeToOutcome.observe({ result }, seconds);
   });

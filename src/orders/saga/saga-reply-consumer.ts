@@ -1,7 +1,11 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Service } from '../../composition.js';
+import { inject, injectable } from 'tsyringe';
+import { TOKENS } from '../../tokens.js';
+import type { Mediator } from '../../kernel/mediator.js';
+import type { Database } from '../../platform/database/database.js';
+import { firstCorrelationId } from '../../outbox/persistence/outbox-upkeep.js';
 import { NotFoundError, UnavailableError } from '../../kernel/errors.js';
-import { isDatabaseUnavailable, isRetryableConflict } from '../../platform/database/database-errors.js';
+import { isRetryableConflict } from '../../platform/database/database-errors.js';
 import { PoisonMessageError, type ConsumerOptions } from '../../platform/messaging/rabbitmq-consumer.js';
 import { QUEUES } from '../../platform/messaging/topology.js';
 import { currentCorrelationId } from '../../platform/observability/correlation.js';
@@ -24,48 +28,52 @@ const PREFETCH = 32;
  * for an order that does not exist (unknown_order). A database that is down or a lost serialization race is
  * transient: retried with backoff, never dead-lettered.
  */
-export function sagaReplyConsumer(service: Service): ConsumerOptions<DecodedReply> {
-  return {
-    queue: QUEUES.customerSaga,
-    prefetch: PREFETCH,
-    decode: decodeSagaReply,
-    handle: (decoded) => handleSagaReply(service, decoded),
-    correlationIdFor: (decoded) => orderCorrelationId(service, decoded.reply.orderId),
-    isTransient: (error) => error instanceof UnavailableError || isDatabaseUnavailable(error) || isRetryableConflict(error),
-  };
+@injectable()
+export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
+  readonly queue = QUEUES.customerSaga;
+  readonly prefetch = PREFETCH;
+
+  constructor(
+    @inject(TOKENS.Mediator) private readonly mediator: Mediator,
+    @inject(TOKENS.Database) private readonly database: Database,
+  ) {}
+
+  decode(message: ConsumeMessage): DecodedReply {
+    const parsed = parseSagaReply(message.content);
+    if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
+    const { orderId, decision } = parsed.reply;
+    return { reply: parsed.reply, inbox: inboxKey(message.properties.messageId, `${orderId}:${decision}`) };
+  }
+
+  async handle({ reply, inbox }: DecodedReply): Promise<SagaReplyResult> {
+    const command = reply.decision === 'Approved' ? ApproveOrder : RejectOrder;
+    // The consumer runs handle() inside the message's correlation id (header, else the order's).
+    const correlationId = currentCorrelationId() ?? reply.orderId;
+    try {
+      return await this.mediator.send(command, { orderID: reply.orderId, inbox }, correlationId);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new PoisonMessageError('unknown_order', `order ${reply.orderId} does not exist`);
+      throw error;
+    }
+  }
+
+  /**
+   * A reply typed by hand carries no correlation header: log it under the id of the request that created the
+   * order (its first outbox row keeps it), so one id still finds the whole life of the order; else the order id.
+   */
+  async correlationIdFor({ reply }: DecodedReply): Promise<string | undefined> {
+    const [row] = await this.database.read(firstCorrelationId(reply.orderId));
+    return row?.correlationId ?? reply.orderId;
+  }
+
+  isTransient(error: unknown): boolean {
+    // PostgreSQL down (the Database maps that to UnavailableError), or a conflict still lost after the unit's retries.
+    return error instanceof UnavailableError || isRetryableConflict(error);
+  }
 }
 
 /** A reply read once: what it says, and its inbox key when the message carried an id. */
 interface DecodedReply {
   reply: SagaReply;
   inbox: InboxKey | undefined;
-}
-
-function decodeSagaReply(message: ConsumeMessage): DecodedReply {
-  const parsed = parseSagaReply(message.content);
-  if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
-  const { orderId, decision } = parsed.reply;
-  return { reply: parsed.reply, inbox: inboxKey(message.properties.messageId, `${orderId}:${decision}`) };
-}
-
-async function handleSagaReply(service: Service, { reply, inbox }: DecodedReply): Promise<SagaReplyResult> {
-  const command = reply.decision === 'Approved' ? ApproveOrder : RejectOrder;
-  // The generic consumer runs handle() inside the message's correlation id (header, else the order's).
-  const correlationId = currentCorrelationId() ?? reply.orderId;
-  try {
-    return await service.mediator.send(command, { orderID: reply.orderId, inbox }, correlationId);
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new PoisonMessageError('unknown_order', `order ${reply.orderId} does not exist`);
-    throw error;
-  }
-}
-
-/**
- * A reply typed by hand carries no correlation header: log it under the id of the request that created the
- * order (its first outbox row keeps it), so one id still finds the whole life of the order; else the order id.
- */
-async function orderCorrelationId(service: Service, orderId: string): Promise<string | undefined> {
-  const rows = await service.database.$queryRaw<{ correlation_id: string | null }[]>`
-    SELECT correlation_id FROM outbox WHERE aggregate_id = ${orderId}::uuid ORDER BY sequence LIMIT 1`;
-  return rows[0]?.correlation_id ?? orderId;
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { Handler } from '../../kernel/mediator.js';
-import type { MessageType } from '../../kernel/message.js';
+import type { CommandContext } from '../../kernel/message.js';
+import type { Clock } from '../../kernel/clock.js';
 import { NotFoundError } from '../../kernel/errors.js';
 import { uuid } from '../../kernel/schemas.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { recordInboxMessage } from '../../inbox/inbox-repository.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
-import type { PrismaOrderRepository } from '../persistence/prisma-order-repository.js';
+import type { OrderRepository } from '../persistence/order-repository.js';
 import { countSagaOutcomeAfterCommit } from './saga-outcome-metrics.js';
 
 /** The inbox's name for the saga-reply consumer; inbox rows are keyed by (consumer, message id). */
@@ -19,17 +19,11 @@ export const sagaReplySchema = z.object({
   /** See src/inbox/inbox-key.ts; absent for replies typed by hand without a message id. */
   inbox: z.object({ messageId: z.string().min(1).max(255), payloadDigest: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
-export type SagaReplyCommand = MessageType<typeof sagaReplySchema, SagaReplyResult>;
+
+export type SagaReplyPayload = z.output<typeof sagaReplySchema>;
 
 /** 'duplicate': this very message was applied before (inbox); nothing was looked at or changed. */
 export type SagaReplyResult = SagaReplyOutcome | 'duplicate';
-
-export interface SagaReplyDependencies {
-  orders: PrismaOrderRepository;
-  clock: () => Date;
-  metrics: Metrics;
-  logger: Logger;
-}
 
 /**
  * The shape shared by ApproveOrder and RejectOrder: record the message in the inbox, lock the order, let the
@@ -43,24 +37,30 @@ export interface SagaReplyDependencies {
  * 'ignored'. A key made up for such a message would either differ between redeliveries (delivery tag) or only
  * restate that rule (a hash of orderID and orderType).
  */
-export function sagaTransitionHandler(
-  deps: SagaReplyDependencies,
-  transition: (order: Order, now: Date) => SagaReplyOutcome,
-): Handler<SagaReplyCommand> {
-  return async ({ orderID, inbox }) => {
+export abstract class SagaTransitionHandler {
+  constructor(
+    private readonly orders: OrderRepository,
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  protected abstract transition(order: Order, now: Date): SagaReplyOutcome;
+
+  async handle({ orderID, inbox }: SagaReplyPayload, { unit }: CommandContext): Promise<SagaReplyResult> {
     if (inbox !== undefined) {
-      const { recorded, idReused } = await recordInboxMessage(SAGA_REPLY_INBOX, inbox);
+      const { recorded, idReused } = await recordInboxMessage(unit, SAGA_REPLY_INBOX, inbox);
       if (!recorded) return 'duplicate';
-      if (idReused) deps.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
+      if (idReused) this.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
     }
-    const order = await deps.orders.getForUpdate(orderID);
-    // Thrown, so the transaction (and the inbox row) rolls back: the message is dead-lettered, not remembered.
+    const order = await this.orders.getForUpdate(unit, orderID);
+    // Thrown, so the unit (and the inbox row) rolls back: the message is dead-lettered, not remembered.
     if (!order) throw new NotFoundError('order not found', orderID);
-    const outcome = transition(order, deps.clock());
+    const outcome = this.transition(order, this.clock());
     if (outcome === 'applied') {
-      await deps.orders.save(order);
-      countSagaOutcomeAfterCommit(deps.metrics, order);
+      await this.orders.save(unit, order);
+      countSagaOutcomeAfterCommit(unit, this.metrics, order);
     }
     return outcome;
-  };
+  }
 }

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApplicationError, ForbiddenError, TooManyRequestsError, UnauthenticatedError } from '../../kernel/errors.js';
 import { excerpt } from '../../kernel/excerpt.js';
-import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ErrorBody } from './error-body.js';
 
@@ -69,7 +68,6 @@ function describe(error: unknown): [number, ErrorBody] {
     case 'request.size.invalid':
       return [400, { message: 'incomplete request body', data: '' }];
   }
-  if (isDatabaseUnavailable(error)) return [503, { message: 'database unavailable, try again', data: 'postgres' }];
   // Other client errors that Express or the body parser raise with a 4xx of their own: a path parameter that is
   // not valid percent-encoding (URIError), a body that does not decompress as its Content-Encoding says.
   if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import express from 'express';
-import { authModeOf, type Config } from './config.js';
-import type { Service } from './composition.js';
-import { createApp, metricsHandler } from './app.js';
-import { rateLimit } from './platform/http/rate-limit.js';
+import { authModeOf, type Config } from '../config.js';
+import type { Service } from './service.js';
+import { createApp, metricsHandler } from '../app.js';
+import { rateLimit } from '../platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */

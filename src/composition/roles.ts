@@ -1,8 +1,8 @@
-import type { Role } from './config.js';
-import type { Service } from './composition.js';
+import type { Role } from '../config.js';
+import type { Service } from './service.js';
 import { startHttpRole } from './http-role.js';
-import { startRelayRole } from './outbox/relay-role.js';
-import { startSchedulerRole } from './scheduler.js';
+import { startRelayRole } from './relay-role.js';
+import { startSchedulerRole } from './scheduler-role.js';
 import { startConsumersRole } from './consumers-role.js';
 
 /** A started role: stop() finishes in-flight work and releases what the role holds. */
@@ -13,7 +13,7 @@ export interface RunningRole {
 
 export type RoleStarter = (service: Service) => Promise<RunningRole>;
 
-/** Roles filled in by the outbox, saga and projection modules (see their issues); each is independent. */
+/** What each role starts; any set of them runs in one process (ROLES), each independent of the others. */
 export const ROLE_STARTERS: Record<Role, RoleStarter> = {
   http: startHttpRole,
   relay: startRelayRole,

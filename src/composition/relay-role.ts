@@ -1,11 +1,11 @@
-import type { Service } from '../composition.js';
-import type { RunningRole } from '../roles.js';
+import type { Service } from './service.js';
+import type { RunningRole } from './roles.js';
 import { RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
 import { amqpUser } from '../platform/messaging/amqp-url.js';
-import { startCronJobs } from '../scheduler.js';
-import { OutboxListener } from './outbox-listener.js';
-import { refreshOutboxGauges } from './outbox-maintenance.js';
-import { OutboxRelay } from './relay.js';
+import { startCronJobs } from '../platform/scheduling/cron-jobs.js';
+import { OutboxListener } from '../outbox/outbox-listener.js';
+import { refreshOutboxGauges } from '../outbox/outbox-maintenance.js';
+import { OutboxRelay } from '../outbox/relay.js';
 
 // Two batches in flight: the broker's confirms (most of a batch's time) overlap the next batch's claim and
 // marking, both for a backlog (throughput) and for rows committed while a batch is out (latency).
@@ -25,9 +25,9 @@ export interface RunningRelay extends RunningRole {
  * delay of anything the others missed and keeps the gauges fresh.
  */
 export async function startRelayRole(service: Service): Promise<RunningRelay> {
-  const { config, logger, metrics, database, pool, rabbit, outboxSignal, outboxNotifier } = service;
+  const { config, logger, metrics, database, rabbit, outboxSignal, outboxNotifier } = service;
   const publisher = new RabbitPublisher(rabbit, logger, config.DEPENDENCY_TIMEOUT, amqpUser(config.AMQP_URL));
-  const relay = new OutboxRelay(pool, publisher, metrics, logger, {
+  const relay = new OutboxRelay(database, publisher, metrics, logger, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
     timeoutMs: config.DEPENDENCY_TIMEOUT,

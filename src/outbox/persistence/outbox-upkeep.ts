@@ -1,0 +1,45 @@
+import { sql, type Sql } from '../../platform/database/sql.js';
+import { OutboxStatus } from '../outbox-status.js';
+
+/** The outbox statements of the jobs, the operator's tool and the consumers' log correlation: whole statements. */
+
+/** The correlation id of an aggregate's first event: the request that created it. */
+export function firstCorrelationId(aggregateId: string): Sql<{ correlationId: string | null }> {
+  return sql`SELECT correlation_id AS "correlationId" FROM outbox WHERE aggregate_id = ${aggregateId}::uuid ORDER BY sequence LIMIT 1`;
+}
+
+/** The ready, backlog and parked counts the outbox gauges show (partial indexes keep this cheap). */
+export function gaugeCounts(): Sql<{ ready: number; oldestSeconds: number | null; parked: number }> {
+  return sql`
+    SELECT (SELECT count(*) FROM outbox WHERE status = ${OutboxStatus.Ready}) AS ready,
+           (SELECT extract(epoch FROM now() - min(coalesce(ready_at, created_at)))::float8 FROM outbox WHERE status = ${OutboxStatus.Ready}) AS "oldestSeconds",
+           (SELECT count(*) FROM outbox WHERE status = ${OutboxStatus.Parked}) AS parked`;
+}
+
+/** Rows by status, with the oldest of each (the operator's `npm run outbox -- status`). */
+export function countByStatus(): Sql<{ status: string; rows: number; oldest: Date | null }> {
+  return sql`SELECT status, count(*) AS rows, min(created_at) AS oldest FROM outbox GROUP BY status ORDER BY status`;
+}
+
+/**
+ * At most `limit` rows published before now - retentionMs, oldest first. SKIP LOCKED lets two schedulers share
+ * the work instead of queueing behind each other. Returns the deleted ids.
+ */
+export function deletePublishedBefore(retentionMs: number, limit: number): Sql<{ id: number }> {
+  return sql`
+    DELETE FROM outbox WHERE id IN (
+      SELECT id FROM outbox
+      WHERE status = ${OutboxStatus.Published} AND published_at < now() - ${retentionMs}::float8 * interval '1 millisecond'
+      ORDER BY published_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED)
+    RETURNING id`;
+}
+
+/** The operator's retry: parked rows become Ready with a fresh attempt budget. */
+export function retryParked(): Sql<{ id: number }> {
+  return sql`
+    UPDATE outbox SET status = ${OutboxStatus.Ready}, attempts = 0, next_attempt_at = now(), ready_at = now()
+    WHERE status = ${OutboxStatus.Parked}
+    RETURNING id`;
+}

@@ -1,0 +1,106 @@
+import { sql, type Sql } from '../../platform/database/sql.js';
+import { OutboxStatus } from '../outbox-status.js';
+
+/** The relay's statements, run in one transaction per cycle: claim, then (after the broker's confirms) mark. */
+
+export interface ClaimedRow {
+  id: number;
+  eventId: string;
+  aggregateId: string;
+  /** The row's place among its order's events; sent as the x-event-sequence header (the projection orders by it). */
+  sequence: number;
+  exchange: string;
+  routingKey: string;
+  eventType: string;
+  /** The payload as JSON text, ready to send without a parse and stringify. */
+  body: string;
+  correlationId: string | null;
+  attempts: number;
+  createdAt: Date;
+  /** When the row became publishable (commit or saga release); latency is measured from here. */
+  readyAt: Date;
+}
+
+/** Statuses of a row that is not finished: an order's later rows wait behind it. */
+const UNFINISHED = [OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked];
+
+/**
+ * Locks the publishable rows of up to `limit` orders until the transaction ends, in (order, sequence) order.
+ *
+ * An order's publishable rows are its head, the first row that is not finished (no earlier row Ready, held or
+ * Parked) when that head is Ready and not backing off, and the Ready rows right after it (its run), up to the
+ * first one that is held, parked or backing off. So the three events an approval releases go out in one cycle.
+ *
+ * That rule is what keeps an order's events in sequence with several relays. The head is taken with SKIP LOCKED;
+ * while one relay holds it, it is still Ready in every other relay's view, so no other relay can take any later
+ * row of that order until this one has its confirms and commits. Relays pass over each other's orders instead
+ * of waiting. The run's rows are locked without SKIP LOCKED: no other relay can hold them (see above).
+ *
+ * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head and run row.
+ */
+export function claimRows(limit: number): Sql<ClaimedRow> {
+  const columns = (alias: Sql) => sql`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
+    ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
+    ${alias}.correlation_id AS "correlationId", ${alias}.attempts, ${alias}.created_at AS "createdAt",
+    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt"`;
+  return sql`
+    WITH heads AS (
+      SELECT ${columns(sql`o`)}
+      FROM outbox o
+      WHERE o.status = ${OutboxStatus.Ready}
+        AND o.next_attempt_at <= now()
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox earlier
+          WHERE earlier.aggregate_id = o.aggregate_id
+            AND earlier.sequence < o.sequence
+            AND earlier.status = ANY(${UNFINISHED}::text[]))
+      ORDER BY o.id
+      LIMIT ${limit}
+      FOR UPDATE OF o SKIP LOCKED
+    ), runs AS (
+      SELECT ${columns(sql`r`)}
+      FROM heads h
+      JOIN outbox r ON r.aggregate_id = h."aggregateId" AND r.sequence > h.sequence
+      WHERE r.status = ${OutboxStatus.Ready}
+        AND r.next_attempt_at <= now()
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox between_rows
+          WHERE between_rows.aggregate_id = h."aggregateId"
+            AND between_rows.sequence > h.sequence
+            AND between_rows.sequence < r.sequence
+            AND between_rows.status = ANY(${UNFINISHED}::text[])
+            AND NOT (between_rows.status = ${OutboxStatus.Ready} AND between_rows.next_attempt_at <= now()))
+      FOR UPDATE OF r
+    )
+    SELECT * FROM heads
+    UNION ALL
+    SELECT * FROM runs
+    ORDER BY "aggregateId", sequence`;
+}
+
+export interface FailedRow {
+  id: number;
+  /** Ready to be tried again after the delay, or Parked for an operator. */
+  status: typeof OutboxStatus.Ready | typeof OutboxStatus.Parked;
+  delayMs: number;
+  error: string;
+}
+
+/** Counts the attempt of each failed row and schedules its next one (or parks it), in one statement. */
+export function markFailed(rows: FailedRow[]): Sql {
+  return sql`
+    UPDATE outbox o
+    SET attempts = o.attempts + 1,
+        status = f.status,
+        -- From the moment of failure, not from the transaction's start (now()), which was before the publish.
+        next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond',
+        last_error = f.error
+    FROM unnest(${rows.map((row) => row.id)}::bigint[], ${rows.map((row) => row.status)}::text[], ${rows.map((row) => row.delayMs)}::int[],
+                ${rows.map((row) => row.error.slice(0, 1000))}::text[]) AS f(id, status, delay_ms, error)
+    WHERE o.id = f.id`;
+}
+
+/** The rows the broker confirmed. */
+export function markPublished(ids: number[]): Sql {
+  return sql`UPDATE outbox SET status = ${OutboxStatus.Published}, published_at = now(), last_error = NULL WHERE id = ANY(${ids}::bigint[])`;
+}

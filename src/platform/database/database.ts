@@ -1,0 +1,147 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { TimeoutError, withTimeout } from '../with-timeout.js';
+import type { Sql } from './sql.js';
+import { StatementUnit, TransactionUnit, type UnitOfWork, type UnitOfWorkKind } from './unit-of-work.js';
+import { isDatabaseUnavailable, isRetryableConflict, toUnavailable } from './database-errors.js';
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize: number;
+  /** Bounds connecting, waiting for a pooled connection, and (times five, at least 10 s) a statement or a unit. */
+  timeoutMs: number;
+  /** Attempts for a unit of work that lost a serialization conflict or a deadlock. */
+  maxAttempts?: number;
+  applicationName?: string;
+}
+
+/**
+ * PostgreSQL for the whole service: one pool, and units of work on it. Every statement runs either alone
+ * (`read`, for queries and jobs that read) or inside a unit (`run`), which is the only way anything is written.
+ * A unit that loses a serialization conflict or a deadlock runs again (bounded, with backoff); a database that
+ * cannot be reached becomes an UnavailableError (503); a unit that runs longer than its bound is cut off and its
+ * connection destroyed, so that its locks go with it.
+ */
+export class Database {
+  readonly pool: pg.Pool;
+  private readonly unitTimeoutMs: number;
+
+  constructor(private readonly options: DatabaseOptions) {
+    this.pool = createPool(options);
+    this.unitTimeoutMs = Math.max(options.timeoutMs * 5, 10_000);
+  }
+
+  /** One statement outside any unit: a read (a query's, a job's, a tool's). */
+  async read<Row>(statement: Sql<Row>): Promise<Row[]> {
+    try {
+      return (await this.pool.query(statement.toQuery())).rows as Row[];
+    } catch (error) {
+      throw isDatabaseUnavailable(error) ? toUnavailable() : error;
+    }
+  }
+
+  /** Runs work as a unit of the given kind; its afterCommit callbacks run once it committed. */
+  async run<T>(kind: UnitOfWorkKind, work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+    const maxAttempts = this.options.maxAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { result, callbacks } = kind === 'transaction' ? await this.inTransaction(work) : await this.inStatement(work);
+        for (const callback of callbacks) callback();
+        return result;
+      } catch (error) {
+        if (isRetryableConflict(error) && attempt < maxAttempts) {
+          await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
+          continue;
+        }
+        if (isDatabaseUnavailable(error) || error instanceof TimeoutError) throw toUnavailable();
+        throw error;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async inStatement<T>(work: (unit: UnitOfWork) => Promise<T>) {
+    const unit = new StatementUnit(this.pool);
+    const result = await withTimeout(work(unit), this.unitTimeoutMs, 'a single-statement unit of work');
+    return { result, callbacks: unit.callbacks };
+  }
+
+  private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>) {
+    const connection = await this.pool.connect();
+    const unit = new TransactionUnit(connection);
+    try {
+      const result = await withTimeout(
+        work(unit).then(async (value) => {
+          if (unit.started) await connection.query('COMMIT');
+          return value;
+        }),
+        this.unitTimeoutMs,
+        'a transaction',
+      );
+      connection.release();
+      return { result, callbacks: unit.callbacks };
+    } catch (error) {
+      await this.endFailed(connection, unit, error);
+      throw error;
+    }
+  }
+
+  /**
+   * After a failure: roll back what is open and give the connection back. A unit cut off by its bound may still
+   * be running, and a rollback that fails leaves the connection in an unknown state: either way the connection is
+   * destroyed (the server rolls back as it closes), never handed to someone else.
+   */
+  private async endFailed(connection: pg.PoolClient, unit: TransactionUnit, error: unknown): Promise<void> {
+    if (error instanceof TimeoutError) return connection.release(error);
+    if (!unit.started) return connection.release();
+    const failed = await withTimeout(connection.query('ROLLBACK'), this.options.timeoutMs, 'rollback').then(
+      () => undefined,
+      (rollbackError: unknown) => rollbackError,
+    );
+    connection.release(failed instanceof Error ? failed : undefined);
+  }
+}
+
+/**
+ * The pool. Every connection keeps an 'error' listener for its whole life: pg-pool takes its own off a connection while it is
+ * checked out, and a connection that PostgreSQL ends then (terminated, server shutting down) would emit 'error'
+ * with no listener, which ends the process; the failure still reaches the caller through its next query. An
+ * idle connection that PostgreSQL ended is reported on the pool, which drops it: the pool listener only keeps
+ * that from being an uncaught error too.
+ */
+function createPool(options: DatabaseOptions): pg.Pool {
+  const statementTimeout = Math.max(options.timeoutMs * 5, 10_000);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.timeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Statement time is bounded well above the dependency timeout: a slow but healthy query must not fail.
+    statement_timeout: statementTimeout,
+    // A transaction left open by a client that hangs is ended by the server (and its locks released).
+    idle_in_transaction_session_timeout: statementTimeout,
+    application_name: options.applicationName ?? 'order-service',
+    types: { getTypeParser: typeParser },
+  });
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Column types as the service reads them: BIGINT (serial numbers, cents, outbox ids) as a JS number, which is
+ * exact below 2^53 (the largest order total is 10^14 cents); a value beyond that is an error, never a rounding.
+ */
+function typeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === pg.types.builtins.INT8) return parseSafeInteger;
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+function parseSafeInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`BIGINT ${text} does not fit a JS number exactly`);
+  return value;
+}

@@ -1,0 +1,94 @@
+import type pg from 'pg';
+import type { Sql } from './sql.js';
+
+/**
+ * The one way a piece of work talks to PostgreSQL: the statements of one command, one relay cycle, one job run.
+ * Its writes commit together or not at all, in one of two ways (UnitOfWorkKind):
+ *
+ * - `transaction`: BEGIN ... COMMIT on one connection (BEGIN goes out with the first statement; a unit that ran
+ *   none sends nothing).
+ * - `statement`: no transaction. The work may read, then makes all its writes in ONE statement, which PostgreSQL
+ *   applies whole or not at all. A second write is refused (SingleStatementViolation) rather than silently made
+ *   outside any transaction: a command that needs two writes must say `transaction`.
+ */
+/** What can run a read: a unit of work (to see its own writes), or the Database outside any unit. */
+export interface Reader {
+  read<Row>(statement: Sql<Row>): Promise<Row[]>;
+}
+
+export interface UnitOfWork extends Reader {
+  readonly kind: UnitOfWorkKind;
+  write<Row>(statement: Sql<Row>): Promise<Row[]>;
+  /** Runs once the unit's writes have committed (never if they roll back), e.g. to wake the relay. */
+  afterCommit(callback: () => void): void;
+}
+
+export type UnitOfWorkKind = 'transaction' | 'statement';
+
+/** A `statement` unit asked for a second write. A bug in the command, never a client's fault. */
+export class SingleStatementViolation extends Error {}
+
+/** Something that runs one statement: a pooled connection, or the pool itself. */
+export interface Runner {
+  query(config: { text: string; values: unknown[] }): Promise<pg.QueryResult>;
+  query(text: string): Promise<pg.QueryResult>;
+}
+
+/** On one connection: BEGIN before the first statement; the runner commits or rolls back. */
+export class TransactionUnit implements UnitOfWork {
+  readonly kind = 'transaction';
+  readonly callbacks: (() => void)[] = [];
+  private begun = false;
+
+  constructor(private readonly connection: Runner) {}
+
+  read<Row>(statement: Sql<Row>): Promise<Row[]> {
+    return this.run(statement);
+  }
+
+  write<Row>(statement: Sql<Row>): Promise<Row[]> {
+    return this.run(statement);
+  }
+
+  afterCommit(callback: () => void): void {
+    this.callbacks.push(callback);
+  }
+
+  /** Whether BEGIN was sent: a unit that ran no statement has nothing to commit or roll back. */
+  get started(): boolean {
+    return this.begun;
+  }
+
+  private async run<Row>(statement: Sql<Row>): Promise<Row[]> {
+    if (!this.begun) {
+      this.begun = true;
+      await this.connection.query('BEGIN');
+    }
+    return (await this.connection.query(statement.toQuery())).rows as Row[];
+  }
+}
+
+/** Reads on any pooled connection, then at most one write. */
+export class StatementUnit implements UnitOfWork {
+  readonly kind = 'statement';
+  readonly callbacks: (() => void)[] = [];
+  private wrote = false;
+
+  constructor(private readonly pool: Runner) {}
+
+  async read<Row>(statement: Sql<Row>): Promise<Row[]> {
+    return (await this.pool.query(statement.toQuery())).rows as Row[];
+  }
+
+  async write<Row>(statement: Sql<Row>): Promise<Row[]> {
+    if (this.wrote) {
+      throw new SingleStatementViolation('a single-statement unit of work makes one write; a command that needs two must use a transaction');
+    }
+    this.wrote = true;
+    return (await this.pool.query(statement.toQuery())).rows as Row[];
+  }
+
+  afterCommit(callback: () => void): void {
+    this.callbacks.push(callback);
+  }
+}
