@@ -9,7 +9,7 @@ export type Role = (typeof ALL_ROLES)[number];
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 500ms, 30s, 5m, 7d` });
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as 500ms, 30s, 5m or 7d, not "${text.slice(0, 40)}"` });
     return z.NEVER;
   }
   return ms;
@@ -20,63 +20,71 @@ const roles = z.string().transform((text, ctx) => {
   if (names.length === 0 || names.includes('all')) return [...ALL_ROLES];
   const unknown = names.filter((name) => !(ALL_ROLES as readonly string[]).includes(name));
   if (unknown.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `unknown role(s) ${unknown.join(', ')}; use ${ALL_ROLES.join(', ')} or all` });
+    ctx.addIssue({ code: 'custom', message: `names unknown role(s) ${unknown.join(', ').slice(0, 80)}: use ${ALL_ROLES.join(', ')} (comma separated) or all` });
     return z.NEVER;
   }
   return [...new Set(names)] as Role[];
 });
 
-const bytes = z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb or 512kb');
+const bytes = z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 1mb or 512kb');
 const byteCount = (min: number, max: number) =>
   z.string().transform((text, ctx) => {
     const size = parseSize(text);
     if (size === undefined || size < min || size > max) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size from ${min} bytes to ${max / 1024 ** 2} MB, such as 256kb` });
+      ctx.addIssue({ code: 'custom', message: `must be a size from ${min} bytes to ${max / 1024 ** 2} MB, such as 256kb, not "${text.slice(0, 40)}"` });
       return z.NEVER;
     }
     return size;
   });
 const url = (protocols: string[]) =>
-  z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `a ${protocols.join(' or ')}:// URL`);
+  z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `must be a ${protocols.join(' or ')}:// URL`);
 /** A setting that may be left empty: '' becomes undefined. */
 const optional = <T extends z.ZodType>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]);
-const flag = z.enum(['true', 'false'], { error: 'true or false' }).transform((text) => text === 'true');
-const port = z.coerce.number().int().min(0).max(65535);
-const host = z.string().regex(/^[\w.:-]{1,253}$/, 'an IP address or host name');
+const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((text) => text === 'true');
+/** A whole number written in digits, within a range, with a sentence that says so (not the validator's wording). */
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `must be a whole number from ${min} to ${max}`);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const port = wholeNumber(0, 65535);
+const host = z.string().regex(/^[\w.:-]{1,253}$/, 'must be an IP address or host name');
 
 const settings = z.object({
   PORT: port,
   HOST: host,
   DATABASE_URL: url(['postgresql', 'postgres']),
   REDIS_URL: url(['redis', 'rediss']),
-  REDIS_KEY_PREFIX: z.string().max(100).regex(/^[\w:.-]*$/, 'letters, digits and _ : . - only'),
+  REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').regex(/^[\w:.-]*$/, 'must have only letters, digits and _ : . -'),
   AMQP_URL: url(['amqp', 'amqps']),
   // The largest message a consumer takes; bigger ones are dead-lettered unread. The broker's own cap is 128 MB.
   MAX_MESSAGE_BYTES: byteCount(1024, 64 * 1024 ** 2),
   ROLES: roles,
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']),
+  LOG_LEVEL: oneOf(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']),
   SAGA_TIMEOUT: duration,
-  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5000),
-  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000),
+  OUTBOX_BATCH_SIZE: wholeNumber(1, 5000),
+  OUTBOX_MAX_ATTEMPTS: wholeNumber(1, 1000),
   OUTBOX_RETENTION: duration,
   INBOX_RETENTION: duration,
   BODY_LIMIT: bytes,
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200),
+  DATABASE_POOL_SIZE: wholeNumber(1, 200),
   DEPENDENCY_TIMEOUT: duration,
   SHUTDOWN_TIMEOUT: duration,
   AUTH_JWKS_URL: optional(url(['https', 'http'])),
-  AUTH_ISSUER: optional(z.string().max(500)),
-  AUTH_AUDIENCE: optional(z.string().max(500)),
+  AUTH_ISSUER: optional(z.string().max(500, 'must be at most 500 characters')),
+  AUTH_AUDIENCE: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_DISABLED: flag,
   AUTH_JWKS_COOLDOWN: duration,
-  AUTH_JWKS_REFRESH: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
+  AUTH_JWKS_REFRESH: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   METRICS_HOST: host,
   METRICS_PORT: optional(port),
-  RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000),
-  RATE_LIMIT_WINDOW: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
-  REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
-  HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'at least 1s'),
-  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000),
+  RATE_LIMIT: wholeNumber(0, 1_000_000),
+  RATE_LIMIT_WINDOW: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  MAX_CONNECTIONS: wholeNumber(1, 1_000_000),
 });
 const schema = settings.superRefine(checkExposure);
 
@@ -124,11 +132,11 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
 function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx): void {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   if (config.AUTH_JWKS_URL) {
-    if (config.AUTH_DISABLED) issue('AUTH_DISABLED', 'true contradicts AUTH_JWKS_URL being set; unset one of them');
-    if (!config.AUTH_ISSUER) issue('AUTH_ISSUER', 'required with AUTH_JWKS_URL (the iss claim tokens must carry)');
-    if (!config.AUTH_AUDIENCE) issue('AUTH_AUDIENCE', 'required with AUTH_JWKS_URL (the aud claim tokens must carry)');
+    if (config.AUTH_DISABLED) issue('AUTH_DISABLED', 'cannot be true while AUTH_JWKS_URL is set: unset one of them');
+    if (!config.AUTH_ISSUER) issue('AUTH_ISSUER', 'is required with AUTH_JWKS_URL (the iss claim tokens must carry)');
+    if (!config.AUTH_AUDIENCE) issue('AUTH_AUDIENCE', 'is required with AUTH_JWKS_URL (the aud claim tokens must carry)');
   } else if (config.ROLES.includes('http') && !config.AUTH_DISABLED && !isLoopback(config.HOST)) {
-    issue('AUTH_JWKS_URL', `required when HOST (${config.HOST}) is not a loopback address; set it, or AUTH_DISABLED=true to serve without authentication`);
+    issue('AUTH_JWKS_URL', `is required when HOST (${config.HOST}) is not a loopback address: set it, or AUTH_DISABLED=true to serve without authentication`);
   }
   if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) issue('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
   if (config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
@@ -157,8 +165,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   );
   const result = schema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')} ${issue.message}.`);
+    throw new ConfigError(
+      `invalid configuration: the service cannot start with ${lines.length === 1 ? 'this setting' : `these ${lines.length} settings`}:\n` +
+        `${lines.join('\n')}\nSet them in the environment or in .env (README.md, "Configuration", lists every setting).`,
+    );
   }
   return Object.freeze(result.data);
 }

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
 function customerAmqpUrl(serviceUrl: string): string {
   const url = process.env.CUSTOMER_AMQP_URL;
   if (url === undefined || url === '') return serviceUrl;
-  if (!/^amqps?:\/\//.test(url)) throw new ConfigError('invalid configuration:\n  CUSTOMER_AMQP_URL: an amqp or amqps:// URL');
+  if (!/^amqps?:\/\//.test(url)) throw new ConfigError('invalid configuration: the simulator cannot start with this setting:\n  CUSTOMER_AMQP_URL must be an amqp or amqps:// URL.');
   return url;
 }
 

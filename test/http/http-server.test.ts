@@ -101,7 +101,7 @@ describe('refusing to start', () => {
       (error: { code: number; stderr: string }) => error,
     );
     expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toMatch(/^invalid configuration:\n {2}AUTH_JWKS_URL: required when HOST \(0\.0\.0\.0\) is not a loopback address/);
+    expect(failure?.stderr).toMatch(/^invalid configuration: the service cannot start with this setting:\n {2}AUTH_JWKS_URL is required when HOST \(0\.0\.0\.0\) is not a loopback address/);
     expect(failure?.stderr).not.toMatch(/\n\s+at /);
   });
 });

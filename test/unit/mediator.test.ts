@@ -41,7 +41,7 @@ describe('mediator', () => {
 
   it('when the service pipeline runs, then logging, metrics, validation and the unit of work run in that order, and queries get no unit', async () => {
     const log: string[] = [];
-    const logger = { debug: () => log.push('log'), info: () => log.push('log'), error: () => log.push('log') };
+    const logger = { debug: () => log.push('log'), info: () => log.push('log'), error: () => log.push('log'), isLevelEnabled: () => true };
     const recorder = { observe: () => log.push('metrics') };
     const run: UnitOfWorkRunner = async (kind, work) => {
       log.push(`${kind} begins`);

@@ -2,7 +2,7 @@ import { AggregateRoot } from '../../kernel/aggregate-root.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../kernel/errors.js';
 import { discountedCents } from '../../kernel/money.js';
 import { orderEvent, type CancelReason, type OrderEvent } from './order-events.js';
-import { isVisibleSaga, type HeldEventsFate, type PaymentMethod, type SagaStatus } from './order-status.js';
+import { isVisibleSaga, SagaStatus, type HeldEventsFate, type PaymentMethod } from './order-status.js';
 
 export interface OrderLine {
   productId: string;
@@ -79,7 +79,7 @@ export class Order extends AggregateRoot<OrderEvent> {
         deliveryAddress: input.deliveryAddress,
         paymentMethod: input.paymentMethod,
         orderStatus: 'New',
-        sagaStatus: 'Pending',
+        sagaStatus: SagaStatus.Pending,
         sagaDeadline: new Date(input.createdAt.getTime() + input.sagaTimeoutMs),
         sagaEndedAt: null,
         lines,
@@ -100,8 +100,8 @@ export class Order extends AggregateRoot<OrderEvent> {
 
   /** The customer service approved: the held events may now be published, in their recorded order. */
   approve(now: Date): SagaReplyOutcome {
-    if (this.state.sagaStatus !== 'Pending') return 'ignored';
-    this.state = { ...this.state, sagaStatus: 'Approved', sagaEndedAt: now };
+    if (this.state.sagaStatus !== SagaStatus.Pending) return 'ignored';
+    this.state = { ...this.state, sagaStatus: SagaStatus.Approved, sagaEndedAt: now };
     this.heldFate = 'release';
     return 'applied';
   }
@@ -113,14 +113,14 @@ export class Order extends AggregateRoot<OrderEvent> {
 
   /** Nobody answered before the deadline: the same compensation as a rejection. */
   timeOut(now: Date): SagaReplyOutcome {
-    if (this.state.sagaStatus === 'Pending' && now < this.state.sagaDeadline) return 'ignored';
+    if (this.state.sagaStatus === SagaStatus.Pending && now < this.state.sagaDeadline) return 'ignored';
     return this.cancel('TimedOut', now);
   }
 
   /** Only an approved order can be deleted; a pending one must wait for its saga to end. */
   delete(now: Date): void {
     if (!this.isVisible) throw new NotFoundError('order not found', this.state.id);
-    if (this.state.sagaStatus === 'Pending') {
+    if (this.state.sagaStatus === SagaStatus.Pending) {
       throw new ConflictError('order cannot be deleted while its saga is pending', this.state.id);
     }
     this.state = { ...this.state, deletedAt: now };
@@ -141,7 +141,7 @@ export class Order extends AggregateRoot<OrderEvent> {
   }
 
   private cancel(reason: CancelReason, now: Date): SagaReplyOutcome {
-    if (this.state.sagaStatus !== 'Pending') return 'ignored';
+    if (this.state.sagaStatus !== SagaStatus.Pending) return 'ignored';
     this.state = { ...this.state, sagaStatus: reason, sagaEndedAt: now };
     this.heldFate = 'discard';
     this.record(orderEvent('OrderCanceled', this.state.id, now, { reason }));

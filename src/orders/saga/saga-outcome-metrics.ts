@@ -1,7 +1,7 @@
 import type { UnitOfWork } from '../../platform/database/unit-of-work.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Order } from '../domain/order.js';
-import type { SagaStatus } from '../domain/order-status.js';
+import { SagaStatus } from '../domain/order-status.js';
 
 const RESULT_LABEL: Record<Exclude<SagaStatus, 'Pending'>, 'approved' | 'rejected' | 'timed_out'> = {
   Approved: 'approved',
@@ -15,7 +15,7 @@ const RESULT_LABEL: Record<Exclude<SagaStatus, 'Pending'>, 'approved' | 'rejecte
  */
 export function countSagaOutcomeAfterCommit(unit: UnitOfWork, metrics: Metrics, order: Order): void {
   const { sagaStatus, sagaEndedAt, createdAt } = order.snapshot;
-  if (sagaStatus === 'Pending' || !sagaEndedAt) return;
+  if (sagaStatus === SagaStatus.Pending || !sagaEndedAt) return;
   const result = RESULT_LABEL[sagaStatus];
   const seconds = Math.max(0, sagaEndedAt.getTime() - createdAt.getTime()) / 1000;
   unit.afterCommit(() => {

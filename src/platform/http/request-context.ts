@@ -19,7 +19,10 @@ export function requestContext(metrics: Metrics, logger: Logger): RequestHandler
       // The route pattern is set by the matched route; anything unmatched shares one label value.
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
       metrics.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      logger.log(res.statusCode >= 500 ? 'warn' : 'http', 'request', {
+      const level = res.statusCode >= 500 ? 'warn' : 'http';
+      // Asked first: even an entry winston then drops goes through its stream machinery, on every request.
+      if (!logger.isLevelEnabled(level)) return;
+      logger.log(level, 'request', {
         correlationId,
         ...(actorOf(res) ? { sub: actorOf(res)!.sub } : {}),
         method: req.method,
