@@ -24,7 +24,7 @@ import { CreateAddress } from '../src/customers/create-address.js';
 import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateUser } from '../src/customers/create-user.js';
 import { CreateOrder } from '../src/orders/create-order.js';
-import { ApproveOrder } from '../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../src/orders/saga/saga-reply-commands.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { generateSigningKey, JWKS_PATH, mintToken, serveJwks, type SigningAlgorithm } from '../src/tools/dev-identity.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';

@@ -22,7 +22,7 @@ import { CreateProduct } from '../src/catalog/create-product.js';
 import { CreateAddress } from '../src/customers/create-address.js';
 import { CreateUser } from '../src/customers/create-user.js';
 import { CreateOrder } from '../src/orders/create-order.js';
-import { ApproveOrder } from '../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../src/orders/saga/saga-reply-commands.js';
 import { sql } from '../src/platform/database/sql.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';

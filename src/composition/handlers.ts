@@ -10,8 +10,7 @@ import { CreateOrder, CreateOrderHandler } from '../orders/create-order.js';
 import { DeleteOrder, DeleteOrderHandler } from '../orders/delete-order.js';
 import { GetOrder, GetOrderHandler, ListOrders, ListOrdersHandler } from '../orders/order-queries.js';
 import { GetUserOrders, GetUserOrdersHandler } from '../orders/projection/user-orders-query.js';
-import { ApproveOrder, ApproveOrderHandler } from '../orders/saga/approve-order.js';
-import { RejectOrder, RejectOrderHandler } from '../orders/saga/reject-order.js';
+import { ApproveOrder, RejectOrder, SagaReplyHandler } from '../orders/saga/saga-reply-commands.js';
 import { TimeOutOrders, TimeOutOrdersHandler } from '../orders/saga/time-out-orders.js';
 
 /**
@@ -33,8 +32,8 @@ export function registerHandlers(container: DependencyContainer): HandlerRegistr
   pair(GetOrder, GetOrderHandler);
   pair(ListOrders, ListOrdersHandler);
   pair(GetUserOrders, GetUserOrdersHandler);
-  pair(ApproveOrder, ApproveOrderHandler);
-  pair(RejectOrder, RejectOrderHandler);
+  const sagaReplies = container.resolve(SagaReplyHandler);
+  registry.register(ApproveOrder, sagaReplies).register(RejectOrder, sagaReplies);
   pair(TimeOutOrders, TimeOutOrdersHandler);
   return registry;
 }

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { eventually } from '../support/polling.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 
 export const ALL_SCOPES = 'orders:read orders:write orders:admin catalog:write customers:write';
 

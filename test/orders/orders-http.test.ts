@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
-import { RejectOrder } from '../../src/orders/saga/reject-order.js';
+import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
 
 let t: TestService;
 let catalog: Catalog;

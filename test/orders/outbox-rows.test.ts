@@ -9,8 +9,7 @@ import { transactionBehavior } from '../../src/kernel/behaviors/transaction.js';
 import { sql } from '../../src/platform/database/sql.js';
 import { SingleStatementViolation } from '../../src/platform/database/unit-of-work.js';
 import { CreateOrder, CreateOrderHandler } from '../../src/orders/create-order.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
-import { RejectOrder } from '../../src/orders/saga/reject-order.js';
+import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
 
 let t: TestService;
 let catalog: Catalog;

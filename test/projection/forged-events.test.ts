@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { createTestUser, drainQueue, type TestUser } from '../support/rabbitmq.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { counter, databaseList, envelope, eventually, rawRedis, startWithRoles } from './projection-harness.js';
 
 const run = promisify(execFile);

@@ -4,8 +4,7 @@ import type { Redis } from 'ioredis';
 import type { TestService } from '../support/service.js';
 import { seedCatalog, expect204 } from '../support/fixtures.js';
 import { connectPg } from '../support/database.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
-import { RejectOrder } from '../../src/orders/saga/reject-order.js';
+import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import {
   counter,
   createUsers,

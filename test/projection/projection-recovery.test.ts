@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { ProjectionStore } from '../../src/orders/projection/projection-store.js';
 import { ProjectionRebuild } from '../../src/orders/projection/projection-rebuild.js';
 import { counter, createUsers, databaseList, envelope, eventually, flushTestKeys, rawRedis, startWithRoles } from './projection-harness.js';

@@ -11,7 +11,7 @@ import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
 import { CreateOrder } from '../../src/orders/create-order.js';
 import { DeleteOrder } from '../../src/orders/delete-order.js';
 import { GetOrder } from '../../src/orders/order-queries.js';
-import { ApproveOrder } from '../../src/orders/saga/approve-order.js';
+import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 
 const Ping = defineCommand('Ping', z.object({ n: z.number() }));
 const Pong = defineCommand('Pong', z.object({ n: z.number() }), { unitOfWork: 'statement' });

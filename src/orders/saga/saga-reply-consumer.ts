@@ -9,11 +9,9 @@ import { isRetryableConflict } from '../../platform/database/database-errors.js'
 import { PoisonMessageError, type ConsumerOptions } from '../../platform/messaging/rabbitmq-consumer.js';
 import { QUEUES } from '../../platform/messaging/topology.js';
 import { currentCorrelationId } from '../../platform/observability/correlation.js';
-import { ApproveOrder } from './approve-order.js';
-import { RejectOrder } from './reject-order.js';
+import { ApproveOrder, RejectOrder, type SagaReplyResult } from './saga-reply-commands.js';
 import { parseSagaReply, type SagaReply } from './saga-reply.js';
 import { inboxKey, type InboxKey } from '../../inbox/inbox-key.js';
-import type { SagaReplyResult } from './saga-transition.js';
 
 /**
  * Replies handled at once. Replies for different orders run in parallel; each holds one pooled connection
