@@ -96,9 +96,7 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     [TOKENS.Clock, options.clock ?? (() => new Date())],
     [TOKENS.Database, database],
     [TOKENS.Redis, redis],
-    [TOKENS.Rabbit, rabbit],
     [TOKENS.OutboxSignal, outboxSignal],
-    [TOKENS.OutboxNotifier, outboxNotifier],
   ];
   for (const [token, value] of values) container.register(token, { useValue: value });
   registerParts(container);

@@ -64,6 +64,16 @@ describe('the layout rules of docs/architecture.md', () => {
     expect(described(wrong)).toEqual([]);
   });
 
+  it('when a dependency-injection token exists, then something is built with it (no token is registered for nothing)', async () => {
+    const { TOKENS } = await import('../../src/tokens.js');
+    const code = sourceFiles('src')
+      .filter((file) => !file.endsWith('tokens.ts') && !file.endsWith(path.join('composition', 'service.ts')))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const unused = Object.keys(TOKENS).filter((name) => !new RegExp(`TOKENS\\.${name}\\b`).test(code));
+    expect(unused).toEqual([]);
+  });
+
   it('when SQL is written, then it is in the module of the table it touches', () => {
     const withSql = sourceFiles('src')
       .filter((file) => /\bsql(<[^>]*>)?`/.test(readFileSync(file, 'utf8')))
