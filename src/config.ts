@@ -56,6 +56,12 @@ const settings = z.object({
   PORT: port,
   HOST: host,
   DATABASE_URL: url(['postgresql', 'postgres']),
+  // session: every connection of the pool is a session of its own (PostgreSQL itself, or a session pooler).
+  // transaction: DATABASE_URL is a transaction pooler such as PgBouncer's pool_mode=transaction (see README).
+  DATABASE_POOL_MODE: oneOf(['session', 'transaction']),
+  // LISTEN (and the NOTIFY that wakes relays elsewhere) needs a session of its own: behind a transaction pooler
+  // this is a direct connection to PostgreSQL. Empty: DATABASE_URL.
+  DATABASE_LISTEN_URL: optional(url(['postgresql', 'postgres'])),
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').regex(/^[\w:.-]*$/, 'must have only letters, digits and _ : . -'),
   AMQP_URL: url(['amqp', 'amqps']),
@@ -86,14 +92,19 @@ const settings = z.object({
   HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000),
 });
-const schema = settings.superRefine(checkExposure);
+const schema = settings
+  .superRefine(checkExposure)
+  .superRefine(checkDatabaseSessions)
+  .transform((config) => ({ ...config, DATABASE_LISTEN_URL: config.DATABASE_LISTEN_URL ?? config.DATABASE_URL }));
 
-export type Config = Readonly<z.output<typeof settings>>;
+export type Config = Readonly<z.output<typeof schema>>;
 
 /** Values used when neither the environment nor .env nor .env.example sets one. */
 const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   PORT: '8000',
   DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/order_service',
+  DATABASE_POOL_MODE: 'session',
+  DATABASE_LISTEN_URL: '',
   REDIS_URL: 'redis://127.0.0.1:6379',
   REDIS_KEY_PREFIX: '',
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
@@ -140,6 +151,21 @@ function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx):
   }
   if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) issue('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
   if (config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
+}
+
+/**
+ * Behind a transaction pooler, a LISTEN would hold one of the pooler's server connections for a moment and then
+ * hear nothing: the listening connection must be a direct one, so it has to be named.
+ */
+function checkDatabaseSessions(config: z.output<typeof settings>, ctx: z.RefinementCtx): void {
+  if (config.DATABASE_POOL_MODE !== 'transaction') return;
+  if (!config.DATABASE_LISTEN_URL || config.DATABASE_LISTEN_URL === config.DATABASE_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DATABASE_LISTEN_URL'],
+      message: 'must be set, to a direct connection to PostgreSQL (not the pooler of DATABASE_URL), with DATABASE_POOL_MODE=transaction: LISTEN needs a session of its own',
+    });
+  }
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */

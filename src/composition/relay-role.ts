@@ -37,7 +37,7 @@ export async function startRelayRole(service: Service): Promise<RunningRelay> {
   await publisher.start();
   const stopHearing = outboxSignal.onReady(() => relay.wake());
   outboxNotifier.setLocalRelay(true);
-  const listener = new OutboxListener(config.DATABASE_URL, logger, config.DEPENDENCY_TIMEOUT, () => relay.wake(), () => outboxNotifier.backendPid);
+  const listener = new OutboxListener(config.DATABASE_LISTEN_URL, logger, config.DEPENDENCY_TIMEOUT, () => relay.wake(), () => outboxNotifier.backendPid);
   await listener.start();
 
   const sweep = async () => {

@@ -80,13 +80,19 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   const container = rootContainer.createChildContainer();
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const database = new Database({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, timeoutMs: config.DEPENDENCY_TIMEOUT });
+  const database = new Database({
+    url: config.DATABASE_URL,
+    poolMode: config.DATABASE_POOL_MODE,
+    poolSize: config.DATABASE_POOL_SIZE,
+    timeoutMs: config.DEPENDENCY_TIMEOUT,
+    logger,
+  });
   const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix ?? config.REDIS_KEY_PREFIX });
   const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
   // First hook on every (re)connection, so every later hook (publisher, consumers) finds the topology in place.
   void rabbit.onConnect((model) => declareTopology(model, config.DEPENDENCY_TIMEOUT));
   const outboxSignal = new OutboxSignal();
-  const outboxNotifier = new OutboxNotifier(config.DATABASE_URL, logger, config.DEPENDENCY_TIMEOUT);
+  const outboxNotifier = new OutboxNotifier(config.DATABASE_LISTEN_URL, logger, config.DEPENDENCY_TIMEOUT);
   outboxNotifier.attach(outboxSignal);
 
   const values: [symbol, unknown][] = [

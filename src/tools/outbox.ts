@@ -15,7 +15,7 @@ async function main(command: string | undefined): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const database = new Database({ url: config.DATABASE_URL, poolSize: 1, timeoutMs: config.DEPENDENCY_TIMEOUT, applicationName: 'order-service outbox tool' });
+  const database = new Database({ url: config.DATABASE_URL, poolMode: config.DATABASE_POOL_MODE, poolSize: 1, timeoutMs: config.DEPENDENCY_TIMEOUT, applicationName: 'order-service outbox tool' });
   try {
     if (command === 'retry-parked') {
       const count = await retryParkedRows(database);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import supertest from 'supertest';
+import { inject } from 'vitest';
 import type { Express } from 'express';
 import { parseConfig, type Config } from '../../src/config.js';
 import { composeService, type Service } from '../../src/composition/service.js';
@@ -31,9 +32,10 @@ export async function startTestService(env: Record<string, string> = {}, options
   const database = await createTestDatabase();
   const vhost = await createTestVhost();
   const redisPrefix = `os_test:${randomBytes(4).toString('hex')}:`;
+  const databaseSettings = throughPooler(database.url);
   const build = (extra: Record<string, string>, owner: boolean): TestService => {
     const config = parseConfig({
-      DATABASE_URL: database.url,
+      ...databaseSettings,
       AMQP_URL: vhost.url,
       REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
@@ -68,4 +70,16 @@ export async function startTestService(env: Record<string, string> = {}, options
     };
   };
   return build({}, true);
+}
+
+/**
+ * The database settings of a test service: the database itself, or, in the PgBouncer run
+ * (vitest.pgbouncer.config.ts), the same database through that PgBouncer in transaction mode, with LISTEN direct.
+ */
+function throughPooler(directUrl: string): Record<string, string> {
+  const pooler = inject('pgbouncerUrl');
+  if (!pooler) return { DATABASE_URL: directUrl };
+  const url = new URL(directUrl);
+  url.host = new URL(pooler).host;
+  return { DATABASE_URL: url.toString(), DATABASE_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: directUrl };
 }

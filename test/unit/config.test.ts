@@ -26,6 +26,23 @@ describe('configuration', () => {
   });
 });
 
+describe('configuration of the database connections', () => {
+  const POOLER = 'postgresql://app@pgbouncer:6432/order_service';
+  const DIRECT = 'postgresql://app@postgres:5432/order_service';
+
+  it('when DATABASE_LISTEN_URL is not set, then LISTEN uses DATABASE_URL in session mode', () => {
+    expect(parseConfig({ DATABASE_URL: DIRECT })).toMatchObject({ DATABASE_POOL_MODE: 'session', DATABASE_LISTEN_URL: DIRECT });
+  });
+
+  it('when DATABASE_URL is a transaction pooler, then a direct DATABASE_LISTEN_URL is required', () => {
+    const message = messageOf(() => parseConfig({ DATABASE_URL: POOLER, DATABASE_POOL_MODE: 'transaction' }));
+    expect(message).toMatch(/^  DATABASE_LISTEN_URL must be set, to a direct connection to PostgreSQL .*LISTEN needs a session of its own\.$/m);
+    expect(() => parseConfig({ DATABASE_URL: POOLER, DATABASE_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: POOLER })).toThrow(ConfigError);
+    expect(parseConfig({ DATABASE_URL: POOLER, DATABASE_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: DIRECT })).toMatchObject({ DATABASE_LISTEN_URL: DIRECT });
+    expect(messageOf(() => parseConfig({ DATABASE_POOL_MODE: 'statement' }))).toMatch(/^  DATABASE_POOL_MODE must be one of session, transaction\.$/m);
+  });
+});
+
 describe('configuration of authentication (fail closed)', () => {
   const AUTH = { AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json', AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'orders' };
 

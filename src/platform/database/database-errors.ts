@@ -1,14 +1,15 @@
 import { ConflictError, UnavailableError } from '../../kernel/errors.js';
 
-// PostgreSQL SQLSTATEs: connection exceptions (08xxx), admin shutdown / crash / cannot connect now (57P0x), too
+// PostgreSQL SQLSTATEs: connection exceptions (08xxx, and 08P01, which PgBouncer gives all its refusals), admin shutdown / crash / cannot connect now (57P0x), too
 // many connections, out of memory or disk.
-const UNAVAILABLE_SQLSTATES = /^(08\d{3}|57P0[1-4]|53300|53400)$/;
+const UNAVAILABLE_SQLSTATES = /^(08[0-9A-Z]{3}|57P0[1-4]|53300|53400)$/;
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 // What pg says when the socket went away or the pool could not hand out a connection in time. "not currently
 // accepting connections" (SQLSTATE 55000, a code shared with unrelated errors, hence the message): the database
-// was closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false) for maintenance.
+// was closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false) for maintenance. "Query read timeout":
+// the pool's own bound on a statement ran out (no answer). PgBouncer's own refusals carry SQLSTATE 08P01.
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|is not currently accepting connections/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|is not currently accepting connections|Query read timeout/i;
 
 /** True when the error says PostgreSQL could not be reached or dropped us, rather than that our statement was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { TimeoutError, withTimeout } from '../with-timeout.js';
+import type { Logger } from '../observability/logger.js';
 import type { Sql } from './sql.js';
 import { StatementUnit, TransactionUnit, type UnitOfWork, type UnitOfWorkKind } from './unit-of-work.js';
 import { isDatabaseUnavailable, isRetryableConflict, toUnavailable } from './database-errors.js';
@@ -13,6 +14,15 @@ export interface DatabaseOptions {
   /** Attempts for a unit of work that lost a serialization conflict or a deadlock. */
   maxAttempts?: number;
   applicationName?: string;
+  /**
+   * session (default): each pooled connection is a PostgreSQL session of its own, and the timeouts are set once
+   * per connection. transaction: `url` is a transaction pooler (PgBouncer pool_mode=transaction), which refuses
+   * session settings at connect and would share them with other clients anyway: each transaction sets its own
+   * (SET LOCAL, sent with its BEGIN), and single statements run under the server's defaults for the role.
+   */
+  poolMode?: 'session' | 'transaction';
+  /** Told (once) when the server refuses the session settings: a transaction pooler with poolMode session. */
+  logger?: Logger;
 }
 
 /**
@@ -25,10 +35,13 @@ export interface DatabaseOptions {
 export class Database {
   readonly pool: pg.Pool;
   private readonly unitTimeoutMs: number;
+  private readonly begin: string;
+  private toldPoolMode = false;
 
   constructor(private readonly options: DatabaseOptions) {
     this.pool = createPool(options);
-    this.unitTimeoutMs = Math.max(options.timeoutMs * 5, 10_000);
+    this.unitTimeoutMs = statementTimeoutOf(options);
+    this.begin = options.poolMode === 'transaction' ? beginWithTimeouts(this.unitTimeoutMs) : 'BEGIN';
   }
 
   /** One statement outside any unit: a read (a query's, a job's, a tool's). */
@@ -36,6 +49,7 @@ export class Database {
     try {
       return (await this.pool.query(statement.toQuery())).rows as Row[];
     } catch (error) {
+      this.explainRefusedSettings(error);
       throw isDatabaseUnavailable(error) ? toUnavailable() : error;
     }
   }
@@ -53,6 +67,7 @@ export class Database {
           await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
           continue;
         }
+        this.explainRefusedSettings(error);
         if (isDatabaseUnavailable(error) || error instanceof TimeoutError) throw toUnavailable();
         throw error;
       }
@@ -63,6 +78,18 @@ export class Database {
     await this.pool.end();
   }
 
+  /**
+   * PgBouncer answers the connection's session settings with "unsupported startup parameter"; every request then
+   * gets a 503, and the one line that says why is this.
+   */
+  private explainRefusedSettings(error: unknown): void {
+    if (this.toldPoolMode || !/unsupported startup parameter/i.test(String((error as Error)?.message))) return;
+    this.toldPoolMode = true;
+    this.options.logger?.error('PostgreSQL refused the session settings: DATABASE_URL looks like a transaction pooler; set DATABASE_POOL_MODE=transaction and DATABASE_LISTEN_URL (README, "PgBouncer")', {
+      error: (error as Error).message,
+    });
+  }
+
   private async inStatement<T>(work: (unit: UnitOfWork) => Promise<T>) {
     const unit = new StatementUnit(this.pool);
     const result = await withTimeout(work(unit), this.unitTimeoutMs, 'a single-statement unit of work');
@@ -71,7 +98,7 @@ export class Database {
 
   private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>) {
     const connection = await this.pool.connect();
-    const unit = new TransactionUnit(connection);
+    const unit = new TransactionUnit(connection, this.begin);
     try {
       const result = await withTimeout(
         work(unit).then(async (value) => {
@@ -95,7 +122,7 @@ export class Database {
    * destroyed (the server rolls back as it closes), never handed to someone else.
    */
   private async endFailed(connection: pg.PoolClient, unit: TransactionUnit, error: unknown): Promise<void> {
-    if (error instanceof TimeoutError) return connection.release(error);
+    if (error instanceof TimeoutError || isClientTimeout(error)) return connection.release(error as Error);
     if (!unit.started) return connection.release();
     const failed = await withTimeout(connection.query('ROLLBACK'), this.options.timeoutMs, 'rollback').then(
       () => undefined,
@@ -113,22 +140,46 @@ export class Database {
  * that from being an uncaught error too.
  */
 function createPool(options: DatabaseOptions): pg.Pool {
-  const statementTimeout = Math.max(options.timeoutMs * 5, 10_000);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: options.timeoutMs,
     idleTimeoutMillis: 30_000,
-    // Statement time is bounded well above the dependency timeout: a slow but healthy query must not fail.
-    statement_timeout: statementTimeout,
-    // A transaction left open by a client that hangs is ended by the server (and its locks released).
-    idle_in_transaction_session_timeout: statementTimeout,
+    ...(options.poolMode === 'transaction' ? {} : sessionTimeouts(statementTimeoutOf(options))),
+    // The client's own bound, a little after the server's: it also covers a server (or pooler) that stopped
+    // answering, and single statements behind a transaction pooler. pg-pool destroys a connection that timed out.
+    query_timeout: statementTimeoutOf(options) + options.timeoutMs,
     application_name: options.applicationName ?? 'order-service',
     types: { getTypeParser: typeParser },
   });
   pool.on('connect', (client) => client.on('error', () => undefined));
   pool.on('error', () => undefined);
   return pool;
+}
+
+/** pg's query_timeout fired: the statement may still run on the server, so the connection is not reused. */
+function isClientTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
+}
+
+/** Statement time is bounded well above the dependency timeout: a slow but healthy query must not fail. */
+function statementTimeoutOf(options: DatabaseOptions): number {
+  return Math.max(options.timeoutMs * 5, 10_000);
+}
+
+/** Sent as startup parameters, so every statement of the connection is bounded without a round trip. */
+function sessionTimeouts(ms: number) {
+  return {
+    statement_timeout: ms,
+    // A transaction left open by a client that hangs is ended by the server (and its locks released).
+    idle_in_transaction_session_timeout: ms,
+  };
+}
+
+/** The same bounds for one transaction only: one simple-protocol round trip, as a bare BEGIN is. */
+function beginWithTimeouts(ms: number): string {
+  const bound = Math.trunc(ms);
+  return `BEGIN; SET LOCAL statement_timeout = ${bound}; SET LOCAL idle_in_transaction_session_timeout = ${bound}`;
 }
 
 /**

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 // Any constant works: it only keeps two migrating processes from applying the same file at once.
 const MIGRATION_LOCK_KEY = 72_707_369;
 
-export async function listMigrations(directory: string): Promise<{ name: string; sql: string; checksum: string }[]> {
+export async function listMigrations(directory: string): Promise<Migration[]> {
   const entries = await readdir(directory, { withFileTypes: true });
   const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
   return Promise.all(
@@ -41,55 +41,71 @@ export async function listMigrations(directory: string): Promise<{ name: string;
   );
 }
 
+interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+/**
+ * Each migration in a transaction of its own that first takes a transaction-scoped advisory lock, then reads
+ * whether the migration is recorded: ten replicas starting at once queue on the lock, and each later one finds the
+ * file applied. The lock ends with its transaction, never with a session, so this works through a transaction
+ * pooler (PgBouncer) as well as on a direct connection.
+ */
 export async function migrate(databaseUrl: string, directory = 'prisma/migrations'): Promise<MigrationResult> {
   const migrations = await listMigrations(directory);
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(HISTORY_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
-    );
-    const recorded = new Map(rows.map((row) => [row.migration_name, row]));
     const result: MigrationResult = { applied: [], alreadyApplied: [] };
     for (const migration of migrations) {
-      const previous = recorded.get(migration.name);
-      if (previous?.finished_at) {
-        if (previous.checksum !== migration.checksum) {
-          throw new MigrationError(
-            `migration ${migration.name} was changed after it was applied (checksum ${previous.checksum} in the ` +
-              `database, ${migration.checksum} on disk); add a new migration instead of editing an applied one`,
-          );
-        }
-        result.alreadyApplied.push(migration.name);
-        continue;
-      }
-      if (previous) {
-        throw new MigrationError(`migration ${migration.name} started earlier but never finished; repair it by hand`);
-      }
-      await applyOne(client, migration);
-      result.applied.push(migration.name);
+      const applied = await inTransaction(client, migration, () => applyUnlessRecorded(client, migration));
+      (applied ? result.applied : result.alreadyApplied).push(migration.name);
     }
     return result;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.end();
   }
 }
 
-async function applyOne(client: pg.Client, migration: { name: string; sql: string; checksum: string }): Promise<void> {
+/** Under the lock: true when this call applied the migration, false when it was already recorded. */
+async function applyUnlessRecorded(client: pg.Client, migration: Migration): Promise<boolean> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+  await client.query(HISTORY_TABLE);
+  const { rows } = await client.query<{ checksum: string; finished_at: Date | null }>(
+    'SELECT checksum, finished_at FROM "_prisma_migrations" WHERE migration_name = $1 AND rolled_back_at IS NULL',
+    [migration.name],
+  );
+  const previous = rows[0];
+  if (previous?.finished_at) {
+    if (previous.checksum === migration.checksum) return false;
+    throw new MigrationError(
+      `migration ${migration.name} was changed after it was applied (checksum ${previous.checksum} in the ` +
+        `database, ${migration.checksum} on disk); add a new migration instead of editing an applied one`,
+    );
+  }
+  if (previous) {
+    throw new MigrationError(`migration ${migration.name} started earlier but never finished; repair it by hand`);
+  }
+  await client.query(migration.sql);
+  await client.query(
+    `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+     VALUES ($1, $2, $3, now(), now(), 1)`,
+    [randomUUID(), migration.checksum, migration.name],
+  );
+  return true;
+}
+
+async function inTransaction<T>(client: pg.Client, migration: Migration, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
-    await client.query(migration.sql);
-    await client.query(
-      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-       VALUES ($1, $2, $3, now(), now(), 1)`,
-      [randomUUID(), migration.checksum, migration.name],
-    );
+    const value = await work();
     await client.query('COMMIT');
+    return value;
   } catch (error) {
     await client.query('ROLLBACK');
+    if (error instanceof MigrationError) throw error;
     throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
   }
 }

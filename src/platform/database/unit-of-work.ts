@@ -34,13 +34,19 @@ export interface Runner {
   query(text: string): Promise<pg.QueryResult>;
 }
 
-/** On one connection: BEGIN before the first statement; the runner commits or rolls back. */
+/**
+ * On one connection: BEGIN before the first statement; the runner commits or rolls back. `begin` is the text
+ * that opens the transaction (behind a transaction pooler it also sets the transaction's timeouts).
+ */
 export class TransactionUnit implements UnitOfWork {
   readonly kind = 'transaction';
   readonly callbacks: (() => void)[] = [];
   private begun = false;
 
-  constructor(private readonly connection: Runner) {}
+  constructor(
+    private readonly connection: Runner,
+    private readonly begin = 'BEGIN',
+  ) {}
 
   read<Row>(statement: Sql<Row>): Promise<Row[]> {
     return this.run(statement);
@@ -62,7 +68,7 @@ export class TransactionUnit implements UnitOfWork {
   private async run<Row>(statement: Sql<Row>): Promise<Row[]> {
     if (!this.begun) {
       this.begun = true;
-      await this.connection.query('BEGIN');
+      await this.connection.query(this.begin);
     }
     return (await this.connection.query(statement.toQuery())).rows as Row[];
   }
