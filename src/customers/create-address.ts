@@ -16,7 +16,7 @@ export const CreateAddress = defineCommand(
     streetName: label,
     city: label,
     country: label,
-  }),
+  }).meta({ id: 'Address' }),
 );
 
 export function createAddressHandler(): Handler<typeof CreateAddress> {

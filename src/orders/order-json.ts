@@ -1,23 +1,27 @@
 import { z } from 'zod';
 import { fromCents } from '../kernel/money.js';
+import { listPageSchema, uuidAnswer } from '../kernel/schemas.js';
 import { fullAddress, type AddressFields } from '../customers/address.js';
 
 /** Order JSON with the Go service's field names and casing (CONTRACT.md); sagaStatus is an addition. */
 export const orderJson = z
   .object({
-    orderStatus: z.string(),
-    paymentMethod: z.string(),
-    client: z.object({ ClientID: z.string(), ClientName: z.string() }),
-    address: z.string(),
-    OrderID: z.string(),
-    serialNumber: z.number().int(),
-    products: z.array(z.object({ productID: z.string(), name: z.string(), actualPrice: z.number() })),
-    createdAt: z.string(),
+    orderStatus: z.string().meta({ example: 'New' }),
+    paymentMethod: z.string().meta({ example: 'Card' }),
+    client: z.object({ ClientID: uuidAnswer, ClientName: z.string() }),
+    address: z.string().meta({ description: '<country>, <city>, <streetName>, <buildingNumber> of the delivery address' }),
+    OrderID: uuidAnswer,
+    serialNumber: z.number().int().min(1),
+    products: z.array(z.object({ productID: uuidAnswer, name: z.string(), actualPrice: z.number().meta({ description: 'price less discount, taken when the order was created' }) })),
+    createdAt: z.iso.datetime(),
     totalPrice: z.number(),
-    sagaStatus: z.string(),
+    sagaStatus: z.string().meta({ description: 'Pending until the customer service approves, then Approved', example: 'Approved' }),
   })
   .meta({ id: 'Order' });
 export type OrderJson = z.output<typeof orderJson>;
+
+/** A page of orders: GET /orders and GET /orders/user/:userID. */
+export const orderPage = listPageSchema('OrderPage', 'orders', orderJson);
 
 /** The columns an order read needs; both the PostgreSQL reads and the projection rebuild load this shape. */
 export interface OrderReadRow {
