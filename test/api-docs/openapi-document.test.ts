@@ -47,9 +47,9 @@ describe('the OpenAPI document', () => {
 
   it('when a route is documented, then its statuses are its own plus those of the layers in front of it', () => {
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path]![method]!.responses);
-    expect(statuses('/api/v1/orders', 'post')).toEqual(['204', '400', '401', '403', '404', '409', '413', '429', '503']);
-    expect(statuses('/api/v1/products', 'get')).toEqual(['200', '400', '401', '413', '429', '503']);
-    expect(statuses('/readyz', 'get')).toEqual(['200', '400', '413', '503']);
+    expect(statuses('/api/v1/orders', 'post')).toEqual(['204', '400', '401', '403', '404', '408', '409', '413', '429', '500', '503']);
+    expect(statuses('/api/v1/products', 'get')).toEqual(['200', '400', '401', '408', '413', '429', '500', '503']);
+    expect(statuses('/readyz', 'get')).toEqual(['200', '400', '408', '413', '500', '503']);
     expect(doc.paths['/api/v1/orders']!.post!.responses['401']).toEqual({ $ref: '#/components/responses/Unauthorized' });
   });
 

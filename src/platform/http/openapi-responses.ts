@@ -6,7 +6,7 @@ import type { ErrorStatus } from './route-answers.js';
  * (error-handler.ts: WWW-Authenticate on 401 and 403, Retry-After on 429; rate-limit.ts: the RateLimit headers).
  * They live in components.responses, and operations refer to them.
  */
-const ERROR_RESPONSES: Record<ErrorStatus, { name: string; description: string; headers?: string[] }> = {
+const ERROR_RESPONSES: Record<ErrorStatus, { name: string; description: string; headers?: string[]; noBody?: true }> = {
   400: { name: 'BadRequest', description: 'Invalid input, malformed JSON, or JSON nested too deeply; `data` is the offending value' },
   401: {
     name: 'Unauthorized',
@@ -15,9 +15,15 @@ const ERROR_RESPONSES: Record<ErrorStatus, { name: string; description: string; 
   },
   403: { name: 'Forbidden', description: 'The token lacks the scope this needs; WWW-Authenticate names it', headers: ['WWW-Authenticate'] },
   404: { name: 'NotFound', description: 'Unknown id or name (another user\'s order is not found either, unless orders:admin)' },
+  408: {
+    name: 'RequestTimeout',
+    description: 'The request, headers and body, did not arrive within REQUEST_TIMEOUT (headers HEADERS_TIMEOUT): the HTTP server answers without a body and closes the connection',
+    noBody: true,
+  },
   409: { name: 'Conflict', description: 'Duplicate id or name, or an order whose state forbids the action' },
   413: { name: 'PayloadTooLarge', description: 'Request body over BODY_LIMIT' },
   429: { name: 'TooManyRequests', description: 'Over the rate limit (when RATE_LIMIT is set)', headers: ['Retry-After', 'RateLimit', 'RateLimit-Policy'] },
+  500: { name: 'InternalServerError', description: 'A bug of the service, never caused by what a client sent: message "internal error", data empty' },
   503: {
     name: 'ServiceUnavailable',
     description: "A dependency is down (PostgreSQL), or the identity service's keys are not loaded yet; try again",
@@ -57,9 +63,10 @@ export function responseHeaders(names: string[] = []): Record<string, object> {
 /** components.responses: one per error status, with the Error body. */
 export function errorResponseComponents(errorSchemaRef: object): Record<string, object> {
   return Object.fromEntries(
-    Object.values(ERROR_RESPONSES).map(({ name, description, headers }) => [
+    Object.values(ERROR_RESPONSES).map(({ name, description, headers, noBody }) => [
       name,
-      { description, headers: responseHeaders(headers), content: { 'application/json': { schema: errorSchemaRef } } },
+      // Node's HTTP server answers 408 itself, before any middleware: no correlation id, no body.
+      noBody ? { description } : { description, headers: responseHeaders(headers), content: { 'application/json': { schema: errorSchemaRef } } },
     ]),
   );
 }
