@@ -9,13 +9,13 @@ export const uuid = z
   .string()
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID such as 3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11')
   .transform((value) => value.toLowerCase())
-  .meta({ format: 'uuid', example: '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11' });
+  .meta({ format: 'uuid', examples: ['3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11'] });
 
 /** A UUID as the service answers it: canonical and lower case. For documents of responses and events. */
 export const uuidAnswer = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
-  .meta({ format: 'uuid', example: '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11' });
+  .meta({ format: 'uuid', examples: ['3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11'] });
 
 /**
  * Bounds on stored text, so that no order document (its user, address and up to MAX_ORDER_PRODUCTS product

@@ -6,8 +6,8 @@ import { fullAddress, type AddressFields } from '../customers/address.js';
 /** Order JSON with the Go service's field names and casing (CONTRACT.md); sagaStatus is an addition. */
 export const orderJson = z
   .object({
-    orderStatus: z.string().meta({ example: 'New' }),
-    paymentMethod: z.string().meta({ example: 'Card' }),
+    orderStatus: z.string().meta({ examples: ['New'] }),
+    paymentMethod: z.string().meta({ examples: ['Card'] }),
     client: z.object({ ClientID: uuidAnswer, ClientName: z.string() }),
     address: z.string().meta({ description: '<country>, <city>, <streetName>, <buildingNumber> of the delivery address' }),
     OrderID: uuidAnswer,
@@ -15,7 +15,7 @@ export const orderJson = z
     products: z.array(z.object({ productID: uuidAnswer, name: z.string(), actualPrice: z.number().meta({ description: 'price less discount, taken when the order was created' }) })),
     createdAt: z.iso.datetime(),
     totalPrice: z.number(),
-    sagaStatus: z.string().meta({ description: 'Pending until the customer service approves, then Approved', example: 'Approved' }),
+    sagaStatus: z.string().meta({ description: 'Pending until the customer service approves, then Approved', examples: ['Approved'] }),
   })
   .meta({ id: 'Order' });
 export type OrderJson = z.output<typeof orderJson>;

@@ -16,8 +16,6 @@ export class DocumentSchemas {
 
   constructor(components: Record<string, unknown>) {
     addFormats(this.ajv);
-    // Annotations an API document may carry in a schema (OpenAPI's example, AsyncAPI's examples are standard).
-    this.ajv.addKeyword({ keyword: 'example' });
     this.ajv.addSchema({ $id: COMPONENTS, $defs: withRefsTo('#/$defs/', components) });
   }
 

@@ -38,7 +38,7 @@ export const orderAddProductBody = eventBody('OrderAddProduct', "One line of an 
 
 export const orderCreatedBody = eventBody('OrderCreated', 'An approved order, after its lines; sent once the saga approved.', {
   client: z.object({ clientID: uuid, username: z.string() }),
-  orderStatus: z.string().meta({ example: 'New' }),
+  orderStatus: z.string().meta({ examples: ['New'] }),
   paymentMethod: z.enum(PAYMENT_METHODS),
   deliveryAddress: z.object({ addressID: uuid, fullAddress: z.string().meta({ description: '<country>, <city>, <streetName>, <buildingNumber>' }) }),
   serialNumber: z.number().int().min(1),
