@@ -1,13 +1,12 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
 import { PoisonMessageError } from '../../platform/messaging/rabbitmq-consumer.js';
+import { SEQUENCE_HEADER } from '../../platform/messaging/message-headers.js';
 import { ORDER_EVENT_BODIES, orderAddProductBody, orderCreatedBody } from '../domain/order-event-bodies.js';
 import type { OrderEventType } from '../domain/order-events.js';
 import type { OrderJson } from '../order-json.js';
 import type { CreatedEvent, LineEvent } from './projection-store.js';
 
-/** The AMQP header in which the relay sends the outbox row's per-order sequence. */
-export const SEQUENCE_HEADER = 'x-event-sequence';
 
 /** An event of the Orders queue, reduced to what the projection needs. */
 export type ProjectionEvent =
