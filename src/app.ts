@@ -32,6 +32,8 @@ export interface AppDependencies {
   serveMetrics?: boolean;
   /** What /openapi.json says besides the routes: where clients reach the API, and what each route tag means. */
   openApi: { serverUrl: string; tags: Record<string, string> };
+  /** The AsyncAPI document of the service's messages, served at /asyncapi.json. */
+  asyncApi: object;
 }
 
 /** Builds the Express app without listening: the http role serves it, tests drive it with supertest. */
@@ -83,6 +85,10 @@ function operationalRoutes(app: express.Express, deps: AppDependencies): Operati
     res.locals.route = '/healthcheck';
     res.json({ status: 'OK' } satisfies z.output<typeof healthReport>);
   });
+  app.get('/asyncapi.json', (_req, res) => {
+    res.locals.route = '/asyncapi.json';
+    res.json(deps.asyncApi);
+  });
   app.get('/readyz', async (_req, res) => {
     res.locals.route = '/readyz';
     const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
@@ -98,6 +104,12 @@ function operationalRoutes(app: express.Express, deps: AppDependencies): Operati
       answers: { 200: { description: 'every dependency answers', schema: readinessReport }, 503: { description: 'a dependency does not answer', schema: readinessReport } },
     },
     { path: '/openapi.json', operationId: 'getOpenApiDocument', summary: 'This document', answers: { 200: { description: 'the OpenAPI 3.1 document', schema: API_DOCUMENT } } },
+    {
+      path: '/asyncapi.json',
+      operationId: 'getAsyncApiDocument',
+      summary: 'The AsyncAPI 3.0 document of the RabbitMQ side (docs/asyncapi.json)',
+      answers: { 200: { description: 'the AsyncAPI 3.0 document', schema: API_DOCUMENT } },
+    },
   ];
   if (deps.serveMetrics === false) return served;
   app.get('/metrics', metricsHandler(deps.metrics));

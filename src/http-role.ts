@@ -6,6 +6,7 @@ import type { Service } from './composition.js';
 import { createApp, metricsHandler } from './app.js';
 import { rateLimit } from './platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
+import { buildAsyncApiDocument } from './orders/messaging/asyncapi-document.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
 export function createServiceApp(service: Service): express.Express {
@@ -21,8 +22,12 @@ export function createServiceApp(service: Service): express.Express {
     ...(config.RATE_LIMIT > 0 && { rateLimit: rateLimit(service.redis, { limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW }) }),
     serveMetrics: config.METRICS_PORT === undefined,
     openApi: { serverUrl: publicUrlOf(config), tags: API_TAGS },
+    asyncApi: ASYNC_API,
   });
 }
+
+/** The same for every deployment (it names no server), so built once. */
+const ASYNC_API = buildAsyncApiDocument();
 
 /** What each tag of the routes means, for /openapi.json. */
 const API_TAGS: Record<string, string> = {

@@ -5,22 +5,25 @@ export type JsonSchema = { [key: string]: unknown };
 const COMPONENT_REF = '#/components/schemas/';
 
 /**
- * The JSON Schemas of zod schemas, for an OpenAPI 3.1 or AsyncAPI 3.0 document. A zod schema with a meta `id`
- * (Order, Product, Error, ...) becomes one entry of `components.schemas`, referred to as
- * `#/components/schemas/<id>`: zod itself puts it in a `$defs` beside each schema that uses it and refers to
- * `#/$defs/<id>`, which resolves in no API document (a tool reads such a ref from the document's root).
+ * The JSON Schemas of zod schemas, for an OpenAPI 3.1 document (JSON Schema 2020-12) or an AsyncAPI 3.0 one
+ * (its Schema Object is a superset of draft-07). A zod schema with a meta `id` (Order, Product, Error, ...)
+ * becomes one entry of `components.schemas`, referred to as `#/components/schemas/<id>`: zod itself puts it in a
+ * `$defs` (`definitions`) beside each schema that uses it and refers to `#/$defs/<id>`, which resolves in no API
+ * document (a tool reads such a ref from the document's root).
  */
 export class SchemaComponents {
   private readonly schemas = new Map<string, JsonSchema>();
+
+  constructor(private readonly target: 'draft-2020-12' | 'draft-07' = 'draft-2020-12') {}
 
   /**
    * What `schema` accepts ('input': request bodies, parameters, the JSON a consumer parses) or gives ('output':
    * response bodies). Unrepresentable parts (a transform's output) throw, so nothing is silently documented as `{}`.
    */
   of(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-    const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'throw' }) as JsonSchema;
-    const { $schema: _dialect, $defs, ...root } = json;
-    for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) this.add(id, definition);
+    const json = z.toJSONSchema(schema, { io, target: this.target, unrepresentable: 'throw' }) as JsonSchema;
+    const { $schema: _dialect, $defs, definitions, ...root } = json;
+    for (const [id, definition] of Object.entries(($defs ?? definitions ?? {}) as Record<string, JsonSchema>)) this.add(id, definition);
     return withComponentRefs(root) as JsonSchema;
   }
 
@@ -52,7 +55,7 @@ function withComponentRefs(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, item]) => [
       key,
-      key === '$ref' && typeof item === 'string' && item.startsWith('#/$defs/') ? `${COMPONENT_REF}${item.slice('#/$defs/'.length)}` : withComponentRefs(item),
+      key === '$ref' && typeof item === 'string' ? item.replace(/^#\/(\$defs|definitions)\//, COMPONENT_REF) : withComponentRefs(item),
     ]),
   );
 }

@@ -7,6 +7,8 @@ import { uuid } from '../../kernel/schemas.js';
  * both), keys and the orderType's value in any case. Pure: no I/O, so every shape is unit-tested.
  */
 const DECISIONS = ['Approved', 'Rejected'] as const;
+/** The routing key a customer service answers with on the Orders exchange (any Customer.Saga.* reaches CustomerSaga). */
+export const SAGA_REPLY_ROUTING_KEY = 'Customer.Saga.Reply';
 export type SagaDecision = (typeof DECISIONS)[number];
 
 /** The reply's body, keys in the contract's spelling (parseSagaReply brings other casings to it); /asyncapi.json documents it. */
