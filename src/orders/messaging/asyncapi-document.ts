@@ -30,8 +30,10 @@ function messages(schemas: SchemaComponents): Record<string, object> {
         payload: schemas.of(body, 'input'),
         correlationId,
         bindings: messageBinding(type),
-        // This document's extension: where the AMQP message_id property comes from (a runtime expression).
+        // This document's extensions: where the AMQP message_id property comes from (a runtime expression), and
+        // whose the user_id is.
         'x-amqp-message-id': { location: '$message.payload#/eventID' },
+        'x-amqp-user-id': "the publishing service's own RabbitMQ user (the user of its AMQP_URL)",
       },
     ];
   });
