@@ -129,7 +129,6 @@ export function buildAsyncApiDocument(): object {
       version: '1.0.0',
       description: `The ${ORDERS_EXCHANGE} topic exchange (durable): the events the order service publishes, the customer saga's requests and replies, and the dead-letter queues. Every queue is durable and declared by the service at start.`,
     },
-    defaultContentType: 'application/json',
     channels: channels(),
     operations: operations(),
     components: {
