@@ -79,7 +79,7 @@ export function createApp(deps: AppDependencies): express.Express {
   return app;
 }
 
-/** Liveness, readiness and (unless it has a listener of its own) metrics: public, outside the API prefix. */
+/** Liveness, readiness, the AsyncAPI document and (unless it has a listener of its own) metrics: public, outside the API prefix. */
 function operationalRoutes(app: express.Express, deps: AppDependencies): OperationalRoute[] {
   app.get('/healthcheck', (_req, res) => {
     res.locals.route = '/healthcheck';
