@@ -1,14 +1,15 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
 import { NotFoundError, ValidationError } from './kernel/errors.js';
 import { JsonText } from './kernel/json-text.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
-import { checkReadiness, type ReadinessChecks } from './platform/http/readiness.js';
+import { checkReadiness, healthReport, readinessReport, type ReadinessChecks } from './platform/http/readiness.js';
 import { requestContext } from './platform/http/request-context.js';
 import { actorOf, authenticate, requireAuthenticated, requireScopes, type TokenVerifier } from './platform/http/authenticate.js';
 import { limitJsonDepth } from './platform/http/json-depth.js';
-import type { RouteSpec } from './platform/http/route-spec.js';
+import type { OperationalRoute, RouteSpec } from './platform/http/route-spec.js';
 import { withCorrelationId } from './platform/observability/correlation.js';
 import { withActor } from './platform/auth/current-actor.js';
 import type { Logger } from './platform/observability/logger.js';
@@ -29,6 +30,10 @@ export interface AppDependencies {
   rateLimit?: RequestHandler;
   /** False when /metrics has a listener of its own (METRICS_PORT) and must not face clients here. */
   serveMetrics?: boolean;
+  /** What /openapi.json says besides the routes: where clients reach the API, and what each route tag means. */
+  openApi: { serverUrl: string; tags: Record<string, string> };
+  /** The AsyncAPI document of the service's messages, served at /asyncapi.json. */
+  asyncApi: object;
 }
 
 /** Builds the Express app without listening: the http role serves it, tests drive it with supertest. */
@@ -45,7 +50,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
   app.use(limitJsonDepth());
   const operational = operationalRoutes(app, deps);
-  const openApi = buildOpenApiDocument(API_PREFIX, deps.routes, operational);
+  const openApi = buildOpenApiDocument({ prefix: API_PREFIX, routes: deps.routes, operational, ...deps.openApi });
   app.get('/openapi.json', (_req, res) => {
     res.locals.route = '/openapi.json';
     res.json(openApi);
@@ -74,26 +79,46 @@ export function createApp(deps: AppDependencies): express.Express {
   return app;
 }
 
-/** Liveness, readiness and (unless it has a listener of its own) metrics: public, outside the API prefix. */
-function operationalRoutes(app: express.Express, deps: AppDependencies): { path: string; summary: string }[] {
+/** Liveness, readiness, the AsyncAPI document and (unless it has a listener of its own) metrics: public, outside the API prefix. */
+function operationalRoutes(app: express.Express, deps: AppDependencies): OperationalRoute[] {
   app.get('/healthcheck', (_req, res) => {
     res.locals.route = '/healthcheck';
-    res.json({ status: 'OK' });
+    res.json({ status: 'OK' } satisfies z.output<typeof healthReport>);
+  });
+  app.get('/asyncapi.json', (_req, res) => {
+    res.locals.route = '/asyncapi.json';
+    res.json(deps.asyncApi);
   });
   app.get('/readyz', async (_req, res) => {
     res.locals.route = '/readyz';
     const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
-  const served = [
-    { path: '/healthcheck', summary: 'Liveness: 200 while the process runs' },
-    { path: '/readyz', summary: `Readiness: ${Object.keys(deps.readiness).join(', ')} checks` },
-    { path: '/openapi.json', summary: 'This document' },
+  const checks = Object.keys(deps.readiness).join(', ');
+  const served: OperationalRoute[] = [
+    { path: '/healthcheck', operationId: 'getHealth', summary: 'Liveness: 200 while the process runs', answers: { 200: { description: 'the process runs', schema: healthReport } } },
+    {
+      path: '/readyz',
+      operationId: 'getReadiness',
+      summary: `Readiness: ${checks} checks`,
+      answers: { 200: { description: 'every dependency answers', schema: readinessReport }, 503: { description: 'a dependency does not answer', schema: readinessReport } },
+    },
+    { path: '/openapi.json', operationId: 'getOpenApiDocument', summary: 'This document', answers: { 200: { description: 'the OpenAPI 3.1 document', schema: API_DOCUMENT } } },
+    {
+      path: '/asyncapi.json',
+      operationId: 'getAsyncApiDocument',
+      summary: 'The AsyncAPI 3.0 document of the RabbitMQ side (docs/asyncapi.json)',
+      answers: { 200: { description: 'the AsyncAPI 3.0 document', schema: API_DOCUMENT } },
+    },
   ];
   if (deps.serveMetrics === false) return served;
   app.get('/metrics', metricsHandler(deps.metrics));
-  return [...served, { path: '/metrics', summary: 'Prometheus metrics' }];
+  const metrics = { description: 'the Prometheus text format', schema: z.string(), mediaType: 'text/plain' };
+  return [...served, { path: '/metrics', operationId: 'getMetrics', summary: 'Prometheus metrics', answers: { 200: metrics } }];
 }
+
+/** An API document, as /openapi.json documents it: a JSON object (the document itself says the rest). */
+const API_DOCUMENT = z.looseObject({}).meta({ id: 'ApiDocument' });
 
 export function metricsHandler(metrics: Metrics): RequestHandler {
   return async (_req, res) => {

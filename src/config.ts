@@ -91,6 +91,8 @@ const settings = z.object({
   REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000),
+  // Where clients reach the API (behind a proxy, say), for /openapi.json's servers; without it, http://HOST:PORT.
+  PUBLIC_URL: optional(url(['https', 'http']).transform((text) => text.replace(/\/+$/, ''))),
 });
 const schema = settings
   .superRefine(checkExposure)
@@ -134,6 +136,7 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   REQUEST_TIMEOUT: '30s',
   HEADERS_TIMEOUT: '10s',
   MAX_CONNECTIONS: '1000',
+  PUBLIC_URL: '',
 };
 
 /**
@@ -180,6 +183,13 @@ export type AuthMode = 'jwt' | 'off-loopback' | 'off-disabled';
 export function authModeOf(config: Config): AuthMode {
   if (config.AUTH_JWKS_URL) return 'jwt';
   return isLoopback(config.HOST) ? 'off-loopback' : 'off-disabled';
+}
+
+/** Where clients reach the API: PUBLIC_URL, else HOST and PORT (a wildcard address is reached as localhost). */
+export function publicUrlOf(config: Config): string {
+  if (config.PUBLIC_URL) return config.PUBLIC_URL;
+  const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  return `http://${host}:${config.PORT}`;
 }
 
 export class ConfigError extends Error {}

@@ -16,7 +16,7 @@ export const CreateProduct = defineCommand(
     description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`).default(''),
     price: z.number().positive().meta({ description: 'greater than 0, at most 2 decimals' }),
     discount: z.number().int().min(0).max(99).meta({ description: 'a percentage' }),
-  }),
+  }).meta({ id: 'NewProduct' }),
 );
 
 @injectable()

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import express from 'express';
-import { authModeOf, type Config } from '../config.js';
+import { authModeOf, publicUrlOf, type Config } from '../config.js';
 import type { Service } from './service.js';
 import { createApp, metricsHandler } from '../app.js';
 import { rateLimit } from '../platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
+import { buildAsyncApiDocument } from '../orders/messaging/asyncapi-document.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
 export function createServiceApp(service: Service): express.Express {
@@ -20,8 +21,21 @@ export function createServiceApp(service: Service): express.Express {
     ...(service.accessTokens && { verifyToken: (token: string) => service.accessTokens!.verify(token) }),
     ...(config.RATE_LIMIT > 0 && { rateLimit: rateLimit(service.redis, { limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW }) }),
     serveMetrics: config.METRICS_PORT === undefined,
+    openApi: { serverUrl: publicUrlOf(config), tags: API_TAGS },
+    asyncApi: ASYNC_API,
   });
 }
+
+/** The same for every deployment (it names no server), so built once. */
+const ASYNC_API = buildAsyncApiDocument();
+
+/** What each tag of the routes means, for /openapi.json. */
+const API_TAGS: Record<string, string> = {
+  products: 'The catalogue: products with their price and discount',
+  customers: 'Addresses, and users living at one',
+  orders: "Orders and their customer saga; each user's approved orders",
+  operations: 'Liveness, readiness, metrics and the API documents; public',
+};
 
 /** Serves the API on HOST:PORT, and /metrics on METRICS_HOST:METRICS_PORT when that is set. */
 export async function startHttpRole(service: Service): Promise<RunningRole> {

@@ -15,7 +15,7 @@ export const CreateAddress = defineCommand(
     streetName: label,
     city: label,
     country: label,
-  }),
+  }).meta({ id: 'Address' }),
 );
 
 @injectable()

@@ -11,8 +11,8 @@ export const CreateUser = defineCommand(
   z.object({
     userID: uuid,
     username: label,
-    addressID: uuid,
-  }),
+    addressID: uuid.meta({ description: 'the id of an existing address' }),
+  }).meta({ id: 'User' }),
 );
 
 @injectable()

@@ -9,7 +9,13 @@ export const uuid = z
   .string()
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID such as 3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11')
   .transform((value) => value.toLowerCase())
-  .meta({ format: 'uuid', example: '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11' });
+  .meta({ format: 'uuid', examples: ['3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11'] });
+
+/** A UUID as the service answers it: canonical and lower case. For documents of responses and events. */
+export const uuidAnswer = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  .meta({ format: 'uuid', examples: ['3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11'] });
 
 /**
  * Bounds on stored text, so that no order document (its user, address and up to MAX_ORDER_PRODUCTS product
@@ -42,8 +48,8 @@ const integerParam = (name: string, min: number, max: number) =>
 
 /** limit (1..1000, default 1000), offset (>= 0, default 0), order (asc|desc, default asc). Anything else is a 400. */
 export const listParams = z.object({
-  limit: integerParam('limit', 1, MAX_LIMIT).default(MAX_LIMIT),
-  offset: integerParam('offset', 0, 999_999_999).default(0),
+  limit: integerParam('limit', 1, MAX_LIMIT).default(MAX_LIMIT).meta({ description: `items per page, 1 to ${MAX_LIMIT} (default ${MAX_LIMIT})` }),
+  offset: integerParam('offset', 0, 999_999_999).default(0).meta({ description: 'items to skip (default 0)' }),
   // Exactly `asc` or `desc`, as CONTRACT.md says; the Go service pasted this value into SQL.
   order: z.enum(['asc', 'desc'], { error: 'order must be asc or desc' }).default('asc'),
 });
@@ -71,14 +77,19 @@ export function listPageText(key: string, itemTexts: string[], total: number, pa
   return new JsonText(`{${JSON.stringify(key)}:[${itemTexts.join(',')}],${tail.slice(1)}`);
 }
 
-/** The zod schema of a list envelope, for the OpenAPI document. */
-export function listPageSchema<Key extends string>(key: Key, item: z.ZodType) {
-  return z.object({
-    [key]: z.array(item),
-    count: z.number().int(),
-    total: z.number().int(),
-    limit: z.number().int(),
-    offset: z.number().int(),
-    order: z.enum(['asc', 'desc']),
-  });
+/**
+ * The zod schema of a list envelope, for the OpenAPI document: a named shape (ProductPage, OrderPage), so make
+ * each once (ids are unique).
+ */
+export function listPageSchema<Key extends string>(id: string, key: Key, item: z.ZodType) {
+  return z
+    .object({
+      [key]: z.array(item),
+      count: z.number().int().min(0).meta({ description: 'items in this page' }),
+      total: z.number().int().min(0).meta({ description: 'items in all pages' }),
+      limit: z.number().int().min(1).max(MAX_LIMIT),
+      offset: z.number().int().min(0),
+      order: z.enum(['asc', 'desc']),
+    })
+    .meta({ id });
 }

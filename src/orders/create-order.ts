@@ -16,7 +16,9 @@ import { OrderRepository, type CreationContext } from './persistence/order-repos
 const paymentMethod = z
   .string()
   .transform((value) => PAYMENT_METHODS.find((method) => method.toLowerCase() === value.toLowerCase()) ?? value)
-  .pipe(z.enum(PAYMENT_METHODS, { error: `must be one of ${PAYMENT_METHODS.join(', ')}` }));
+  .pipe(z.enum(PAYMENT_METHODS, { error: `must be one of ${PAYMENT_METHODS.join(', ')}` }))
+  // What a client should send; any case is accepted (the JSON Schema of a transform's input is only "a string").
+  .meta({ enum: [...PAYMENT_METHODS], description: 'matched in any case' });
 
 export const CreateOrder = defineCommand(
   'CreateOrder',
@@ -30,7 +32,7 @@ export const CreateOrder = defineCommand(
       .transform((ids) => [...new Set(ids)]),
     userID: uuid,
     deliveryAddress: uuid.meta({ description: 'the id of an existing address' }),
-  }),
+  }).meta({ id: 'NewOrder' }),
   // Reads its context, then writes the order, its lines and its outbox rows in one statement (insertNew).
   { unitOfWork: 'statement' },
 );

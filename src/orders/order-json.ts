@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listPageSchema, uuidAnswer } from '../kernel/schemas.js';
 
 /**
  * The one place where the Order JSON of the contract is written: field names, casing and key order exactly as the
@@ -8,20 +9,23 @@ import { z } from 'zod';
  */
 export const orderJson = z
   .object({
-    orderStatus: z.string(),
-    paymentMethod: z.string(),
-    client: z.object({ ClientID: z.string(), ClientName: z.string() }),
-    address: z.string(),
-    OrderID: z.string(),
-    serialNumber: z.number().int(),
-    products: z.array(z.object({ productID: z.string(), name: z.string(), actualPrice: z.number() })),
-    createdAt: z.string(),
+    orderStatus: z.string().meta({ examples: ['New'] }),
+    paymentMethod: z.string().meta({ examples: ['Card'] }),
+    client: z.object({ ClientID: uuidAnswer, ClientName: z.string() }),
+    address: z.string().meta({ description: '<country>, <city>, <streetName>, <buildingNumber> of the delivery address' }),
+    OrderID: uuidAnswer,
+    serialNumber: z.number().int().min(1),
+    products: z.array(z.object({ productID: uuidAnswer, name: z.string(), actualPrice: z.number().meta({ description: 'price less discount, taken when the order was created' }) })),
+    createdAt: z.iso.datetime(),
     totalPrice: z.number(),
-    sagaStatus: z.string(),
+    sagaStatus: z.string().meta({ description: 'Pending until the customer service approves, then Approved', examples: ['Approved'] }),
   })
   .meta({ id: 'Order' });
 export type OrderJson = z.output<typeof orderJson>;
 type ProductLineJson = OrderJson['products'][number];
+
+/** A page of orders: GET /orders and GET /orders/user/:userID. */
+export const orderPage = listPageSchema('OrderPage', 'orders', orderJson);
 
 /** An order as the JSON tells it, in the service's words; prices in currency units, as the JSON shows them. */
 export interface OrderView {

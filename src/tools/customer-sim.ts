@@ -9,6 +9,7 @@ import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
 import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
 import { redactAmqpUrl } from '../platform/messaging/amqp-url.js';
 import { withTimeout } from '../platform/with-timeout.js';
+import { SAGA_REPLY_ROUTING_KEY } from '../orders/saga/saga-reply.js';
 import { decide, describeRule, parseSagaRequest, parseSimArgs, USAGE, type Decision, type SimRule } from './customer-sim-rules.js';
 import { StatusLine, type SimCounts } from './customer-sim-status.js';
 
@@ -21,7 +22,6 @@ import { StatusLine, type SimCounts } from './customer-sim-status.js';
  *   npm run customer-sim -- --rule approve-all | --rule credit-limit --limit 100 | --rule percent --approve 80 --seed 42
  */
 const PREFETCH = 64;
-const REPLY_ROUTING_KEY = 'Customer.Saga.Reply';
 /** AMQP's reply code when a user lacks the permission for an operation. */
 const ACCESS_REFUSED = 403;
 /** Before a request whose reply failed goes back to the queue: bounds the loop while the broker refuses. */
@@ -114,9 +114,9 @@ class CustomerSimulator {
     };
     channel.on('return', onReturn);
     const confirmed = new Promise<void>((resolve, reject) => {
-      channel.publish(ORDERS_EXCHANGE, REPLY_ROUTING_KEY, body, { ...options, mandatory: true }, (error: Error | null) => {
+      channel.publish(ORDERS_EXCHANGE, SAGA_REPLY_ROUTING_KEY, body, { ...options, mandatory: true }, (error: Error | null) => {
         if (error) reject(error);
-        else if (returned) reject(new Error(`no queue is bound for ${REPLY_ROUTING_KEY}`));
+        else if (returned) reject(new Error(`no queue is bound for ${SAGA_REPLY_ROUTING_KEY}`));
         else resolve();
       });
     });

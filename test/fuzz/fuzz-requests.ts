@@ -221,7 +221,7 @@ export const ROUTES: [string, fc.Arbitrary<FuzzRequest>][] = [
         headers: headers(false),
         credentials,
       })
-      .filter(({ first, absolute }) => !(absolute ? /^(healthcheck|readyz|metrics|openapi\.json)$/i : /^(products|orders|addresses|address|users)$/i).test(decodeSafe(first)))
+      .filter(({ first, absolute }) => !(absolute ? /^(healthcheck|readyz|metrics|openapi\.json|asyncapi\.json)$/i : /^(products|orders|addresses|address|users)$/i).test(decodeSafe(first)))
       .map(
         ({ method, first, rest, absolute, body, headers: hs, credentials: creds }): FuzzRequest => ({
           route: 'unknown routes',

@@ -16,6 +16,7 @@ import { ROUTES, type Body, type FuzzRequest } from './fuzz-requests.js';
 import { ALL_SCOPES, authorizationHeaders } from './fuzz-credentials.js';
 import { renderValue, type Pool, type Ref } from './fuzz-values.js';
 import { checkAnswer, type Answer } from './contract-checks.js';
+import { checkedAgent, checkedHttp } from '../support/http-validation.js';
 
 // Property-based tests over every route of CONTRACT.md. FUZZ_RUNS is the number of generated requests for the
 // whole file (400 for `make test`, 10,000 or more for `make faults`); FUZZ_SEED replays a failing run.
@@ -44,11 +45,11 @@ beforeAll(async () => {
   validToken = await idp.token(randomUUID(), { scope: ALL_SCOPES });
   authorization = await authorizationHeaders(idp, validToken);
   // The seeding below goes through the API as the admin.
-  t = { ...t, http: supertest.agent(t.app).set('Authorization', `Bearer ${validToken}`) as unknown as TestService['http'] };
+  t = { ...t, http: checkedAgent(supertest.agent(t.app).set('Authorization', `Bearer ${validToken}`), t.app) as unknown as TestService['http'] };
   server = createServer(t.app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  http = supertest(server);
+  http = checkedHttp(server);
   db = await connectPg(t.databaseUrl);
   const catalog = await seedCatalog(t, 3, [100, 9.99, 0.01]);
   const mediate = (type: typeof ApproveOrder | typeof RejectOrder, orderID: string) => t.service.mediator.send(type, { orderID }, 'fuzz-seed');

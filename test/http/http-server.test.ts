@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
 import { eventually } from '../support/polling.js';
+import { checkedFetch } from '../support/http-validation.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 
@@ -19,6 +20,8 @@ let t: TestService;
 let role: RunningRole;
 let port: number;
 let metricsPort: number;
+/** fetch on the API's port, answers checked against its /openapi.json. */
+let api: typeof fetch;
 beforeAll(async () => {
   const logger = createLogger({ level: 'info' });
   logger.clear().add(new winston.transports.Stream({ stream: new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }) }));
@@ -27,6 +30,7 @@ beforeAll(async () => {
   const listening = lines.find((line) => line.message === 'http listening')!;
   port = listening.port as number;
   metricsPort = Number(String(listening.metrics).split(':').at(-1));
+  api = checkedFetch(`http://127.0.0.1:${port}`);
 });
 afterAll(async () => {
   await role?.stop();
@@ -64,16 +68,17 @@ describe('the http role', () => {
     second.socket.destroy();
     await Promise.all([first.answer, second.answer]);
     // The server learns of the two closes a moment later; until then it may still refuse.
-    const status = await eventually('a connection accepted again', () => fetch(`http://127.0.0.1:${port}/healthcheck`).then((res) => res.status, () => undefined));
+    const status = await eventually('a connection accepted again', () => api(`http://127.0.0.1:${port}/healthcheck`).then((res) => res.status, () => undefined));
     expect(status).toBe(200);
   });
 
   it('when METRICS_PORT is set, then /metrics is served there and not on the API port', async () => {
-    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    expect((await api(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    // The metrics listener serves /metrics only: no document to check it against.
     const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('http_request_duration_seconds');
-    const openApi = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const openApi = (await (await api(`http://127.0.0.1:${port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openApi.paths)).not.toContain('/metrics');
   });
 });

@@ -64,9 +64,8 @@ describe('operational routes', () => {
       expect(paths).toContain(path);
     }
     const create = res.body.paths['/api/v1/orders'].post;
-    expect(create.requestBody.content['application/json'].schema.required).toEqual(
-      expect.arrayContaining(['orderID', 'paymentMethod', 'productsIDs', 'userID', 'deliveryAddress']),
-    );
+    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/NewOrder' });
+    expect(res.body.components.schemas.NewOrder.required).toEqual(expect.arrayContaining(['orderID', 'paymentMethod', 'productsIDs', 'userID', 'deliveryAddress']));
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['204', '400', '404', '409', '503']));
   });
 

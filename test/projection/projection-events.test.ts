@@ -12,7 +12,7 @@ function message(body: unknown, sequence?: unknown): ConsumeMessage {
 
 const orderId = '3f2c6a7e-0b1d-4c6e-9a51-2f0e8d4b7c11';
 const userId = '0a1b2c3d-0000-4000-8000-000000000001';
-const envelope = { eventID: 'e', eventTimeStamp: '2026-11-21T05:00:00.123Z', orderID: orderId };
+const envelope = { eventID: '6c1f2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b', eventTimeStamp: '2026-11-21T05:00:00.123Z', orderID: orderId };
 
 const view: OrderView = {
   orderId,
@@ -88,6 +88,15 @@ describe('projection events', () => {
     expect(reason({ ...envelope, eventType: 'OrderShipped' }, 2)).toBe('unknown_event_type');
     expect(reason({ ...envelope, eventType: 'OrderAddProduct', clientID: userId }, 2)).toBe('invalid_event');
     expect(reason({ ...envelope, orderID: 'not-a-uuid', eventType: 'OrderDeleted' }, 5)).toBe('invalid_event');
+  });
+
+  it('when an event lacks a field or breaks a rule of its published body schema, then it is poison even if the projection would not need it', () => {
+    const [line, created] = [eventsOf(view)[0]!.body as Record<string, unknown>, eventsOf(view).at(-1)!.body as Record<string, unknown>];
+    const { orderPrice: _orderPrice, ...withoutRunningTotal } = line;
+    expect(reason(withoutRunningTotal, 2)).toBe('invalid_event');
+    expect(reason({ ...line, eventID: 'e' }, 2)).toBe('invalid_event');
+    expect(reason({ ...created, paymentMethod: 'Barter' }, 4)).toBe('invalid_event');
+    expect(reason({ ...envelope, eventType: 'OrderCanceled', reason: 'Bored' }, 5)).toBe('invalid_event');
   });
 
   it('when the event is a saga request or an end, then it needs no more than its envelope', () => {

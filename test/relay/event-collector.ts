@@ -1,5 +1,6 @@
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { eventually } from '../support/polling.js';
+import { failOn, publishedProblems } from '../support/message-validation.js';
 
 export interface ReceivedEvent {
   body: Record<string, unknown> & { eventID: string; eventType: string; orderID: string };
@@ -9,6 +10,7 @@ export interface ReceivedEvent {
 }
 
 export interface EventCollector {
+  /** Every delivery; reading it (or waiting, or closing) fails if one the service published is not as /asyncapi.json says. */
   readonly events: ReceivedEvent[];
   /** Distinct events (by eventID) in the order they were first received. */
   firstSeen(): ReceivedEvent[];
@@ -24,6 +26,7 @@ export interface EventCollector {
  */
 export async function collectEvents(amqpUrl: string, queue = 'relay-test.all', pattern = '#'): Promise<EventCollector> {
   const events: ReceivedEvent[] = [];
+  const problems: string[] = [];
   let channel: Channel | undefined;
   const model = await amqp.connect(amqpUrl, {
     recovery: {
@@ -39,6 +42,7 @@ export async function collectEvents(amqpUrl: string, queue = 'relay-test.all', p
         const consuming = channel;
         await consuming.consume(queue, (message) => {
           if (!message) return;
+          problems.push(...publishedProblems(message, amqpUrl));
           events.push({
             body: JSON.parse(message.content.toString('utf8')),
             routingKey: message.fields.routingKey,
@@ -57,20 +61,26 @@ export async function collectEvents(amqpUrl: string, queue = 'relay-test.all', p
   model.on('error', () => undefined);
 
   return {
-    events,
+    get events() {
+      failOn(problems);
+      return events;
+    },
     firstSeen() {
+      failOn(problems);
       const seen = new Set<string>();
       return events.filter((event) => !seen.has(event.body.eventID) && seen.add(event.body.eventID));
     },
     async waitFor(what, predicate, deadlineMs = 60_000) {
       const deadline = Date.now() + deadlineMs;
       while (!predicate(events)) {
+        failOn(problems);
         if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} (${events.length} events received)`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
     async close() {
       await model.close().catch(() => undefined);
+      failOn(problems);
     },
   };
 }

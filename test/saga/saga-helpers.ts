@@ -5,6 +5,7 @@ import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { counter, eventually } from '../support/polling.js';
+import { failOn, publishedProblems } from '../support/message-validation.js';
 
 /** A test service with the background roles of the saga running: relay, consumers and scheduler. */
 export interface SagaHarness {
@@ -39,10 +40,14 @@ export async function startSagaHarness(env: Record<string, string> = {}, options
     },
     async close() {
       for (const role of running.reverse()) await role.stop();
-      await events.close();
-      // The current client: a test that lost its connection on purpose puts a new one here.
-      await harness.db.end().catch(() => undefined);
-      await t.close();
+      try {
+        // Fails if an event the service published is not as /asyncapi.json says.
+        await events.close();
+      } finally {
+        // The current client: a test that lost its connection on purpose puts a new one here.
+        await harness.db.end().catch(() => undefined);
+        await t.close();
+      }
     },
   };
   return harness;
@@ -69,6 +74,7 @@ export interface EventLog {
  */
 async function observeEvents(amqpUrl: string): Promise<EventLog> {
   const all: ObservedEvent[] = [];
+  const problems: string[] = [];
   const connection = await amqp.connect(amqpUrl);
   const channel = await connection.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
@@ -77,14 +83,21 @@ async function observeEvents(amqpUrl: string): Promise<EventLog> {
     queue,
     (message: ConsumeMessage | null) => {
       if (!message) return;
+      problems.push(...publishedProblems(message, amqpUrl));
       const body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
       all.push({ eventType: String(body.eventType), eventID: String(body.eventID), orderID: String(body.orderID), routingKey: message.fields.routingKey, body });
     },
     { noAck: true },
   );
   return {
-    of: (orderId) => all.filter((event) => event.orderID === orderId),
-    close: () => connection.close().catch(() => undefined),
+    of: (orderId) => {
+      failOn(problems);
+      return all.filter((event) => event.orderID === orderId);
+    },
+    close: async () => {
+      await connection.close().catch(() => undefined);
+      failOn(problems);
+    },
   };
 }
 

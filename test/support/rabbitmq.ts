@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp, { type GetMessage } from 'amqplib';
 import { inject } from 'vitest';
+import { assertPublishedAsDocumented } from './message-validation.js';
 
 const run = promisify(execFile);
 const BROKER = process.env.TEST_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -27,7 +28,10 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Takes every message now in a queue (acknowledging them). */
+/**
+ * Takes every message now in a queue (acknowledging them). Each one the service published (a saga request, a
+ * dead letter) must be what /asyncapi.json says, or this throws.
+ */
 export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMessage[]> {
   const connection = await amqp.connect(amqpUrl);
   try {
@@ -37,6 +41,7 @@ export async function drainQueue(amqpUrl: string, queue: string): Promise<GetMes
       messages.push(message);
       channel.ack(message);
     }
+    for (const message of messages) assertPublishedAsDocumented(message, amqpUrl);
     return messages;
   } finally {
     await connection.close();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import supertest from 'supertest';
+import type supertest from 'supertest';
 import { inject } from 'vitest';
 import type { Express } from 'express';
 import { parseConfig, type Config } from '../../src/config.js';
@@ -8,11 +8,13 @@ import { createServiceApp } from '../../src/composition/http-role.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { createTestDatabase } from './database.js';
 import { createTestVhost } from './rabbitmq.js';
+import { checkedHttp } from './http-validation.js';
 
 export interface TestService {
   service: Service;
   config: Config;
   app: Express;
+  /** supertest on `app`; every answer is checked against the /openapi.json `app` serves (http-validation.ts). */
   http: ReturnType<typeof supertest>;
   databaseUrl: string;
   amqpUrl: string;
@@ -50,7 +52,7 @@ export async function startTestService(env: Record<string, string> = {}, options
       service,
       config,
       app,
-      http: supertest(app),
+      http: checkedHttp(app),
       databaseUrl: database.url,
       amqpUrl: vhost.url,
       vhost: vhost.name,

@@ -1,27 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import type { DomainEvent } from '../../kernel/aggregate-root.js';
+import type { EnvelopeField, ORDER_EVENT_BODIES } from './order-event-bodies.js';
+
+type Bodies = typeof ORDER_EVENT_BODIES;
+/** An event's own fields: its published body (order-event-bodies.ts) without the envelope. */
+type PayloadOf<Type extends keyof Bodies> = Omit<z.output<Bodies[Type]>, EnvelopeField>;
 
 /** The events of CONTRACT.md ("Messages that the service publishes"), fields exactly as published. */
-export type OrderCreateSaga = DomainEvent<'OrderCreateSaga', { clientID: string; productsIDs: string[]; totalPrice: number }>;
-export type OrderAddProduct = DomainEvent<
-  'OrderAddProduct',
-  { clientID: string; productID: string; productName: string; productPrice: number; orderPrice: number }
->;
-export type OrderCreated = DomainEvent<
-  'OrderCreated',
-  {
-    client: { clientID: string; username: string };
-    orderStatus: string;
-    paymentMethod: string;
-    deliveryAddress: { addressID: string; fullAddress: string };
-    serialNumber: number;
-    totalPrice: number;
-    createdAt: string;
-  }
->;
-export type OrderDeleted = DomainEvent<'OrderDeleted', Record<string, never>>;
-export type CancelReason = 'Rejected' | 'TimedOut';
-export type OrderCanceled = DomainEvent<'OrderCanceled', { reason: CancelReason }>;
+export type OrderCreateSaga = DomainEvent<'OrderCreateSaga', PayloadOf<'OrderCreateSaga'>>;
+export type OrderAddProduct = DomainEvent<'OrderAddProduct', PayloadOf<'OrderAddProduct'>>;
+export type OrderCreated = DomainEvent<'OrderCreated', PayloadOf<'OrderCreated'>>;
+export type OrderDeleted = DomainEvent<'OrderDeleted', PayloadOf<'OrderDeleted'>>;
+export type OrderCanceled = DomainEvent<'OrderCanceled', PayloadOf<'OrderCanceled'>>;
+export type CancelReason = OrderCanceled['payload']['reason'];
 
 export type OrderEvent = OrderCreateSaga | OrderAddProduct | OrderCreated | OrderDeleted | OrderCanceled;
 export type OrderEventType = OrderEvent['eventType'];

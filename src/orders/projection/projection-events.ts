@@ -1,14 +1,12 @@
 import type { ConsumeMessage } from 'amqplib';
-import { z } from 'zod';
-import { uuid } from '../../kernel/schemas.js';
+import type { z } from 'zod';
 import { PoisonMessageError } from '../../platform/messaging/rabbitmq-consumer.js';
+import { SEQUENCE_HEADER } from '../../platform/messaging/message-headers.js';
+import { ORDER_EVENT_BODIES, orderAddProductBody, orderCreatedBody } from '../domain/order-event-bodies.js';
 import type { OrderEventType } from '../domain/order-events.js';
 import { orderJsonFrame, productLineText } from '../order-json.js';
 import { SagaStatus } from '../domain/order-status.js';
 import type { CreatedEvent, LineEvent } from './projection-store.js';
-
-/** The AMQP header in which the relay sends the outbox row's per-order sequence. */
-export const SEQUENCE_HEADER = 'x-event-sequence';
 
 /** An event of the Orders queue, reduced to what the projection needs. */
 export type ProjectionEvent =
@@ -18,44 +16,38 @@ export type ProjectionEvent =
   /** OrderCreateSaga: a request to the customer service, nothing to project. */
   | { kind: 'none' };
 
-const EVENT_TYPES: readonly OrderEventType[] = ['OrderCreateSaga', 'OrderAddProduct', 'OrderCreated', 'OrderDeleted', 'OrderCanceled'];
+const EVENT_TYPES = Object.keys(ORDER_EVENT_BODIES) as OrderEventType[];
 
-const envelope = z.object({ eventTimeStamp: z.iso.datetime(), orderID: uuid });
-const addProduct = z.object({ clientID: uuid, productID: uuid, productName: z.string(), productPrice: z.number() });
-const created = z.object({
-  client: z.object({ clientID: uuid, username: z.string() }),
-  orderStatus: z.string(),
-  paymentMethod: z.string(),
-  deliveryAddress: z.object({ fullAddress: z.string() }),
-  serialNumber: z.number().int().positive(),
-  totalPrice: z.number(),
-  createdAt: z.iso.datetime(),
-});
-
-/** Parses a message of the Orders queue; anything that can never be projected throws a PoisonMessageError. */
+/**
+ * Parses a message of the Orders queue with the events' own body schemas (order-event-bodies.ts); anything that
+ * can never be projected throws a PoisonMessageError.
+ */
 export function parseProjectionEvent(message: ConsumeMessage): ProjectionEvent {
   const body = parseBody(message.content);
   if (typeof body.orderID !== 'string' || body.orderID === '') throw new PoisonMessageError('missing_order_id', 'the event has no orderID');
   const eventType = body.eventType as OrderEventType;
   if (!EVENT_TYPES.includes(eventType)) throw new PoisonMessageError('unknown_event_type', `unknown eventType ${JSON.stringify(body.eventType)}`);
+  // A saga request has no place in the projection (and does not come here: Order.* does not take Order.Saga.Create).
   if (eventType === 'OrderCreateSaga') return { kind: 'none' };
-  const { orderID, eventTimeStamp } = check(envelope, body);
-  const sequence = sequenceOf(message);
-  const occurredAt = new Date(eventTimeStamp);
   if (eventType === 'OrderAddProduct') {
-    const e = check(addProduct, body);
+    const e = check(orderAddProductBody, body);
     const lineJson = productLineText({ productId: e.productID, productName: e.productName, actualPrice: e.productPrice });
-    return { kind: 'line', occurredAt, line: { orderId: orderID, sequence, userId: e.clientID, lineJson } };
+    return { kind: 'line', occurredAt: new Date(e.eventTimeStamp), line: { orderId: e.orderID, sequence: sequenceOf(message), userId: e.clientID, lineJson } };
   }
-  if (eventType === 'OrderCreated') return { kind: 'created', occurredAt, created: createdEvent(orderID, sequence, check(created, body)) };
-  return { kind: 'end', occurredAt, orderId: orderID, sequence };
+  if (eventType === 'OrderCreated') {
+    const e = check(orderCreatedBody, body);
+    return { kind: 'created', occurredAt: new Date(e.eventTimeStamp), created: createdEvent(sequenceOf(message), e) };
+  }
+  const e = check(ORDER_EVENT_BODIES[eventType], body);
+  return { kind: 'end', occurredAt: new Date(e.eventTimeStamp), orderId: e.orderID, sequence: sequenceOf(message) };
 }
 
 /**
  * The Order JSON around its products (order-json.ts cuts it), from OrderCreated. Its saga is approved: OrderCreated
  * is held in the outbox until the saga approves, so it is never published for an order in any other state.
  */
-function createdEvent(orderId: string, sequence: number, e: z.output<typeof created>): CreatedEvent {
+function createdEvent(sequence: number, e: z.output<typeof orderCreatedBody>): CreatedEvent {
+  const orderId = e.orderID;
   const { head, tail } = orderJsonFrame({
     orderId,
     serialNumber: e.serialNumber,

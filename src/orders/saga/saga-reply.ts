@@ -1,9 +1,32 @@
+import { z } from 'zod';
+import { uuid } from '../../kernel/schemas.js';
+
 /**
  * A reply of the customer service as it arrives on CustomerSaga: `{"orderID": "<uuid>", "orderType":
  * "Approved" | "Rejected"}`, plain JSON or a JSON string holding that JSON (the old service's clients send
  * both), keys and the orderType's value in any case. Pure: no I/O, so every shape is unit-tested.
  */
-export type SagaDecision = 'Approved' | 'Rejected';
+const DECISIONS = ['Approved', 'Rejected'] as const;
+/** The routing key a customer service answers with on the Orders exchange (any Customer.Saga.* reaches CustomerSaga). */
+export const SAGA_REPLY_ROUTING_KEY = 'Customer.Saga.Reply';
+export type SagaDecision = (typeof DECISIONS)[number];
+
+/** The reply's body, keys in the contract's spelling (parseSagaReply brings other casings to it); /asyncapi.json documents it. */
+export const sagaReplyBody = z
+  .object({
+    orderID: uuid.meta({ description: 'the order of the saga request (OrderCreateSaga) answered' }),
+    orderType: z
+      .string()
+      .transform((value) => DECISIONS.find((decision) => decision.toLowerCase() === value.toLowerCase()) ?? value)
+      .pipe(z.enum(DECISIONS))
+      // What the customer service should send; any case is accepted (the JSON Schema of a transform's input is only "a string").
+      .meta({ enum: [...DECISIONS], description: 'the decision, matched in any case' }),
+  })
+  .meta({
+    id: 'SagaReply',
+    description:
+      "The customer service's answer to a saga request. Keys match in any case (the contract's spelling wins when a key comes twice); unknown keys are ignored; a JSON string holding this object is accepted too.",
+  });
 
 export interface SagaReply {
   orderId: string;
@@ -15,9 +38,6 @@ export type SagaReplyProblem = 'malformed_json' | 'not_an_object' | 'invalid_ord
 
 export type ParsedSagaReply = { ok: true; reply: SagaReply } | { ok: false; problem: SagaReplyProblem; detail: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DECISIONS: Record<string, SagaDecision> = { approved: 'Approved', rejected: 'Rejected' };
-
 export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   let value = parseJson(text);
@@ -28,16 +48,14 @@ export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
     return { ok: false, problem: 'not_an_object', detail: preview(text) };
   }
   const fields = lowerCaseKeys(value as Record<string, unknown>);
-  const orderId = fields.get('orderid');
-  if (typeof orderId !== 'string' || !UUID.test(orderId)) {
-    return { ok: false, problem: 'invalid_order_id', detail: orderId === undefined ? 'orderID is missing' : preview(String(orderId)) };
-  }
-  const type = fields.get('ordertype');
-  const decision = typeof type === 'string' ? DECISIONS[type.toLowerCase()] : undefined;
-  if (!decision) {
-    return { ok: false, problem: 'unknown_order_type', detail: type === undefined ? 'orderType is missing' : preview(String(type)) };
-  }
-  return { ok: true, reply: { orderId: orderId.toLowerCase(), decision } };
+  const reply = { orderID: fields.get('orderid'), orderType: fields.get('ordertype') };
+  const parsed = sagaReplyBody.safeParse(reply);
+  if (parsed.success) return { ok: true, reply: { orderId: parsed.data.orderID, decision: parsed.data.orderType } };
+  // The first issue is the first field's: orderID is judged before orderType, as the dead-letter reasons say.
+  const field = parsed.error.issues[0]!.path[0] === 'orderID' ? 'orderID' : 'orderType';
+  const given = reply[field];
+  const detail = given === undefined ? `${field} is missing` : preview(String(given));
+  return { ok: false, problem: field === 'orderID' ? 'invalid_order_id' : 'unknown_order_type', detail };
 }
 
 const INVALID = Symbol('invalid JSON');

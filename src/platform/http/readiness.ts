@@ -1,12 +1,21 @@
-/** `auth` (the identity service's keys are loaded) is checked only when authentication is on. */
-export type DependencyName = 'postgres' | 'redis' | 'rabbitmq' | 'auth';
+import { z } from 'zod';
+
+const state = z.enum(['up', 'down']);
+
+/** GET /readyz's answer (200 when ready, 503 otherwise). `auth` (the identity service's keys are loaded) only with authentication on. */
+export const readinessReport = z
+  .object({
+    status: z.enum(['ready', 'unavailable']),
+    checks: z.object({ postgres: state, redis: state, rabbitmq: state, auth: state.optional() }),
+  })
+  .meta({ id: 'Readiness' });
+export type ReadinessReport = z.output<typeof readinessReport>;
+export type DependencyName = keyof ReadinessReport['checks'];
 /** Resolves when the dependency answers; rejects or hangs when it does not (the caller bounds the wait). */
 export type ReadinessChecks = Partial<Record<DependencyName, () => Promise<unknown>>>;
 
-export interface ReadinessReport {
-  status: 'ready' | 'unavailable';
-  checks: Partial<Record<DependencyName, 'up' | 'down'>>;
-}
+/** GET /healthcheck's answer, while the process runs. */
+export const healthReport = z.object({ status: z.literal('OK') }).meta({ id: 'Health' });
 
 /** Runs every check at once, each bounded by timeoutMs, and reports ready only if all are up. */
 export async function checkReadiness(checks: ReadinessChecks, timeoutMs: number): Promise<ReadinessReport> {

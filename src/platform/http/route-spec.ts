@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Actor, Scope } from '../../kernel/actor.js';
+import type { ErrorStatus } from './route-answers.js';
 
 export interface RequestInput {
   params: Record<string, string>;
@@ -21,17 +22,37 @@ export interface RouteSpec {
   path: string;
   /** Older spellings that answer the same (e.g. /address for /addresses). */
   aliases?: string[];
+  /** The operation's name in /openapi.json, and so of its method in generated clients (createOrder, getOrder). */
+  operationId: string;
+  /** One line; `description` says the rest. */
   summary: string;
+  description?: string;
   tag: string;
   /**
    * The scopes of which an access token must hold one; [] lets in any valid token. Express enforces it (when
    * authentication is on) and /openapi.json documents it, both from here. Ownership is the handlers' business.
    */
   requires: readonly Scope[];
+  /**
+   * The schemas of what the route takes, for /openapi.json (and the body's for its keys' spelling): the message
+   * schemas the mediator validates with, or parts of them.
+   */
   request: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType };
   /** 204 writes answer no body; 200 reads answer the response schema. */
   success: { status: 200 | 204; description: string; schema?: z.ZodType };
-  /** The error statuses this route can answer, besides 400 for malformed JSON and 503. */
-  errors: number[];
+  /**
+   * The error statuses the route's handler answers itself (404, 409); those of the layers in front of it (400,
+   * 401, 403, 413, 429, 503) are added from route-answers.ts.
+   */
+  errors: ErrorStatus[];
   handle(input: RequestInput): Promise<unknown>;
+}
+
+/** A public route outside the API prefix (liveness, readiness, metrics, the API documents), as /openapi.json documents it. */
+export interface OperationalRoute {
+  path: string;
+  operationId: string;
+  summary: string;
+  /** What the route answers itself, by status: JSON of `schema`, or text of another media type. */
+  answers: Record<number, { description: string; schema: z.ZodType; mediaType?: string }>;
 }

@@ -1,4 +1,5 @@
 import type { MessageProperties, Options } from 'amqplib';
+import type { DeadLetterCopyHeaders } from './dead-letter-headers.js';
 
 /** Headers the service sets on what it dead-letters; `npm run dead-letters` reads them. */
 export const DEAD_LETTER_HEADERS = {
@@ -68,7 +69,7 @@ export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publi
     if (typeof value === 'string' && value !== '') moved[header] = value.slice(0, SHORT_STRING_BYTES);
   }
   const { kept, dropped } = boundedHeaders(properties.headers ?? {});
-  options.headers = {
+  const headers: DeadLetterCopyHeaders = {
     ...kept,
     ...moved,
     [DEAD_LETTER_HEADERS.reason]: input.reason,
@@ -80,6 +81,7 @@ export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publi
     [DEAD_LETTER_HEADERS.routingKey]: input.fields.routingKey.slice(0, SHORT_STRING_BYTES),
     ...(dropped.length > 0 ? { [DEAD_LETTER_HEADERS.dropped]: dropped.slice(0, 20).join(',').slice(0, MAX_ERROR_CHARS) } : {}),
   };
+  options.headers = headers;
   return options;
 }
 

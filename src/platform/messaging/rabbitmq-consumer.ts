@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { acceptCorrelationId, withCorrelationId } from '../observability/correlation.js';
 import { DeadLetterer } from './dead-letterer.js';
 import { DeliveryCounter } from './delivery-count.js';
+import { CORRELATION_HEADER } from './message-headers.js';
 
 /** What handling a message did; all three are acknowledged. */
 export type MessageOutcome = 'applied' | 'duplicate' | 'ignored';
@@ -118,7 +119,7 @@ export class RabbitConsumer<Decoded = unknown> {
   }
 
   private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const given: unknown = message.properties.headers?.['x-correlation-id'] ?? message.properties.correlationId;
+    const given: unknown = message.properties.headers?.[CORRELATION_HEADER] ?? message.properties.correlationId;
     const refusal = this.refusal(message);
     if (refusal) return withCorrelationId(acceptCorrelationId(given), () => this.deadLetter(channel, message, refusal.reason, refusal.detail));
     let decoded: Decoded;

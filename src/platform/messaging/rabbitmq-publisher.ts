@@ -5,6 +5,7 @@ import { withTimeout } from '../with-timeout.js';
 import type { RabbitConnection } from './rabbitmq-connection.js';
 import { KnownExchanges } from './known-exchanges.js';
 import { DEAD_LETTER_EXCHANGE, ORDERS_EXCHANGE } from './topology.js';
+import { CORRELATION_HEADER, SEQUENCE_HEADER, type EventHeaders } from './message-headers.js';
 
 export interface OutgoingMessage {
   exchange: string;
@@ -202,7 +203,10 @@ function publishOptions(message: OutgoingMessage, userId: string) {
     messageId: message.messageId,
     type: message.type,
     timestamp: message.timestamp,
-    headers: { ...(message.correlationId ? { 'x-correlation-id': message.correlationId } : {}), ...(message.sequence !== undefined ? { 'x-event-sequence': message.sequence } : {}) },
+    headers: {
+      ...(message.correlationId ? { [CORRELATION_HEADER]: message.correlationId } : {}),
+      ...(message.sequence !== undefined ? { [SEQUENCE_HEADER]: message.sequence } : {}),
+    } satisfies Partial<EventHeaders>,
   };
 }
 

@@ -20,20 +20,27 @@ export const QUEUES = {
 export const DEAD_LETTER_EXCHANGE = 'Orders.dead-letters';
 export const deadLetterQueue = (queue: string): string => `${queue}.dead`;
 
-interface QueueSpec {
+export interface QueueSpec {
   name: string;
   bindings: string[];
   /** Consumed by this service, so it gets a dead-letter queue beside it. */
   consumed: boolean;
+  /** What it is for, for /asyncapi.json. */
+  description: string;
 }
 
 // Queue arguments cannot change once a queue exists (RabbitMQ refuses a redeclaration with other arguments),
 // so they are chosen here once: classic durable queues, dead-lettering only on the queues we consume.
-const TOPOLOGY: QueueSpec[] = [
+export const TOPOLOGY: readonly QueueSpec[] = [
   // `Order.*` is one word after "Order.": it takes Order.Create but not Order.Saga.Create, as CONTRACT.md says.
-  { name: QUEUES.orders, bindings: ['Order.*'], consumed: true },
-  { name: QUEUES.orderSaga, bindings: ['Order.Saga.*'], consumed: false },
-  { name: QUEUES.customerSaga, bindings: ['Customer.Saga.*'], consumed: true },
+  { name: QUEUES.orders, bindings: ['Order.*'], consumed: true, description: "The service's own events; its projector consumes them to build each user's order list." },
+  { name: QUEUES.orderSaga, bindings: ['Order.Saga.*'], consumed: false, description: 'Saga requests, for the customer service to consume and answer.' },
+  {
+    name: QUEUES.customerSaga,
+    bindings: ['Customer.Saga.*'],
+    consumed: true,
+    description: "The customer service's answers; the service's saga consumer reads them. Reachable through Orders with any Customer.Saga.* key, or by name through the default exchange.",
+  },
 ];
 
 /** The dead-letter queues, one beside each queue the service consumes. */

@@ -1,0 +1,2 @@
+export { default, astToString } from 'openapi-typescript';
+export type { OpenAPITSOptions } from 'openapi-typescript';
