@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
-import { createTestUser, drainQueue, type TestUser } from '../support/rabbitmq.js';
+import { createTestUser, drainQueue, queueDepth, type TestUser } from '../support/rabbitmq.js';
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { counter, databaseList, envelope, eventually, rawRedis, startWithRoles } from './projection-harness.js';
 
@@ -83,6 +83,8 @@ describe('events on Orders that the service did not publish', () => {
     await connection.close();
 
     await eventually('the forged events dead-lettered', async () => (await counter(t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' })) - deadBefore === 3);
+    // The counter moves once each copy is confirmed; on a busy broker, wait for all three to be ready in the queue too.
+    await eventually('the three copies in Orders.dead', async () => (await queueDepth(t.amqpUrl, 'Orders.dead')) === 3);
     const dead = await drainQueue(t.amqpUrl, 'Orders.dead');
     expect(dead.map((message) => message.properties.headers?.['x-dead-letter-reason'])).toEqual(['untrusted_publisher', 'untrusted_publisher', 'untrusted_publisher']);
     expect(dead[0]!.properties.headers?.['x-original-user-id']).toBe(stranger.name);
