@@ -13,6 +13,7 @@ import { GetUserOrders, GetUserOrdersHandler } from '../orders/projection/user-o
 import { ApproveOrder, ApproveOrderHandler } from '../orders/saga/approve-order.js';
 import { RejectOrder, RejectOrderHandler } from '../orders/saga/reject-order.js';
 import { TimeOutOrders, TimeOutOrdersHandler } from '../orders/saga/time-out-orders.js';
+import { GetOrderHistory, GetOrderHistoryHandler, ListSagas, ListSagasHandler } from '../orders/saga/saga-queries.js';
 
 /**
  * Every command and query of the service with its one handler: the single place where they are paired. Each
@@ -36,5 +37,7 @@ export function registerHandlers(container: DependencyContainer): HandlerRegistr
   pair(ApproveOrder, ApproveOrderHandler);
   pair(RejectOrder, RejectOrderHandler);
   pair(TimeOutOrders, TimeOutOrdersHandler);
+  pair(ListSagas, ListSagasHandler);
+  pair(GetOrderHistory, GetOrderHistoryHandler);
   return registry;
 }

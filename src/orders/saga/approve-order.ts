@@ -6,6 +6,7 @@ import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
 import type { OrderRepository } from '../persistence/order-repository.js';
+import type { SagaReplyLog } from '../persistence/saga-reply-log.js';
 import { sagaReplySchema, SagaTransitionHandler, type SagaReplyResult } from './saga-transition.js';
 
 export const ApproveOrder = defineCommand('ApproveOrder', sagaReplySchema).returning<SagaReplyResult>();
@@ -19,12 +20,15 @@ export const ApproveOrder = defineCommand('ApproveOrder', sagaReplySchema).retur
 export class ApproveOrderHandler extends SagaTransitionHandler implements Handler<typeof ApproveOrder> {
   constructor(
     @inject(TOKENS.OrderRepository) orders: OrderRepository,
+    @inject(TOKENS.SagaReplyLog) replies: SagaReplyLog,
     @inject(TOKENS.Clock) clock: Clock,
     @inject(TOKENS.Metrics) metrics: Metrics,
     @inject(TOKENS.Logger) logger: Logger,
   ) {
-    super(orders, clock, metrics, logger);
+    super(orders, replies, clock, metrics, logger);
   }
+
+  protected readonly decision = 'Approved' as const;
 
   protected transition(order: Order, now: Date): SagaReplyOutcome {
     return order.approve(now);

@@ -13,7 +13,8 @@ export interface SagaReply {
 /** Why a body can never become a reply; each is a dead-letter reason (x-dead-letter-reason). */
 export type SagaReplyProblem = 'malformed_json' | 'not_an_object' | 'invalid_order_id' | 'unknown_order_type';
 
-export type ParsedSagaReply = { ok: true; reply: SagaReply } | { ok: false; problem: SagaReplyProblem; detail: string };
+/** A failure names the order when the body had a valid orderID (only its orderType was wrong). */
+export type ParsedSagaReply = { ok: true; reply: SagaReply } | { ok: false; problem: SagaReplyProblem; detail: string; orderId?: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECISIONS: Record<string, SagaDecision> = { approved: 'Approved', rejected: 'Rejected' };
@@ -35,7 +36,7 @@ export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
   const type = fields.get('ordertype');
   const decision = typeof type === 'string' ? DECISIONS[type.toLowerCase()] : undefined;
   if (!decision) {
-    return { ok: false, problem: 'unknown_order_type', detail: type === undefined ? 'orderType is missing' : preview(String(type)) };
+    return { ok: false, problem: 'unknown_order_type', detail: type === undefined ? 'orderType is missing' : preview(String(type)), orderId: orderId.toLowerCase() };
   }
   return { ok: true, reply: { orderId: orderId.toLowerCase(), decision } };
 }

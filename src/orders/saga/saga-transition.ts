@@ -7,7 +7,9 @@ import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { recordInboxMessage } from '../../inbox/inbox-repository.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
+import { SagaStatus } from '../domain/order-status.js';
 import type { OrderRepository } from '../persistence/order-repository.js';
+import type { ReplyRecord, SagaReplyLog } from '../persistence/saga-reply-log.js';
 import { countSagaOutcomeAfterCommit } from './saga-outcome-metrics.js';
 
 /** The inbox's name for the saga-reply consumer; inbox rows are keyed by (consumer, message id). */
@@ -25,6 +27,13 @@ export type SagaReplyPayload = z.output<typeof sagaReplySchema>;
 /** 'duplicate': this very message was applied before (inbox); nothing was looked at or changed. */
 export type SagaReplyResult = SagaReplyOutcome | 'duplicate';
 
+/** Why a reply changed nothing: the state its saga had already ended in. */
+const ENDED_REASON: Record<Exclude<SagaStatus, 'Pending'>, string> = {
+  Approved: 'already_approved',
+  Rejected: 'already_rejected',
+  TimedOut: 'already_timed_out',
+};
+
 /**
  * The shape shared by ApproveOrder and RejectOrder: record the message in the inbox, lock the order, let the
  * aggregate decide, save. The inbox row and the order's changes commit together. The row lock taken by
@@ -36,30 +45,43 @@ export type SagaReplyResult = SagaReplyOutcome | 'duplicate';
  * one redelivered, a copy published twice by hand, a late or contradicting one) finds a final state and is
  * 'ignored'. A key made up for such a message would either differ between redeliveries (delivery tag) or only
  * restate that rule (a hash of orderID and orderType).
+ *
+ * What became of the reply is recorded for the order's history in the same unit of work: in the statement that
+ * saves the order when it applied, in one of its own when it was ignored; a redelivered copy only counts.
  */
 export abstract class SagaTransitionHandler {
   constructor(
     private readonly orders: OrderRepository,
+    private readonly replies: SagaReplyLog,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
 
+  protected abstract readonly decision: 'Approved' | 'Rejected';
+
   protected abstract transition(order: Order, now: Date): SagaReplyOutcome;
 
-  async handle({ orderID, inbox }: SagaReplyPayload, { unit }: CommandContext): Promise<SagaReplyResult> {
+  async handle({ orderID, inbox }: SagaReplyPayload, { unit, correlationId }: CommandContext): Promise<SagaReplyResult> {
     if (inbox !== undefined) {
       const { recorded, idReused } = await recordInboxMessage(unit, SAGA_REPLY_INBOX, inbox);
-      if (!recorded) return 'duplicate';
+      if (!recorded) {
+        await this.replies.countDuplicate(unit, orderID, inbox.messageId);
+        return 'duplicate';
+      }
       if (idReused) this.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
     }
     const order = await this.orders.getForUpdate(unit, orderID);
     // Thrown, so the unit (and the inbox row) rolls back: the message is dead-lettered, not remembered.
     if (!order) throw new NotFoundError('order not found', orderID);
+    const endedIn = order.snapshot.sagaStatus;
     const outcome = this.transition(order, this.clock());
+    const record: ReplyRecord = { orderId: orderID, messageId: inbox?.messageId ?? null, decision: this.decision, outcome, reason: null, correlationId };
     if (outcome === 'applied') {
-      await this.orders.save(unit, order);
+      await this.orders.save(unit, order, this.replies.insert(record));
       countSagaOutcomeAfterCommit(unit, this.metrics, order);
+    } else {
+      await this.replies.recordIgnored(unit, { ...record, reason: endedIn === SagaStatus.Pending ? null : ENDED_REASON[endedIn] });
     }
     return outcome;
   }
