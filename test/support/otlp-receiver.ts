@@ -10,6 +10,12 @@ export interface ReceivedSpan {
   spanId: string;
   parentSpanId: string;
   kind: number;
+  /** String attributes (the others are left out). */
+  attributes: Record<string, string>;
+}
+
+interface ExportedSpan extends Omit<ReceivedSpan, 'scope' | 'attributes'> {
+  attributes?: { key: string; value: { stringValue?: string } }[];
 }
 
 export interface OtlpReceiver {
@@ -20,7 +26,7 @@ export interface OtlpReceiver {
 }
 
 interface ExportRequest {
-  resourceSpans?: { scopeSpans?: { scope?: { name?: string }; spans?: Omit<ReceivedSpan, 'scope'>[] }[] }[];
+  resourceSpans?: { scopeSpans?: { scope?: { name?: string }; spans?: ExportedSpan[] }[] }[];
 }
 
 /** Stands in for Tempo or a collector: accepts OTLP/HTTP JSON trace exports (OTEL_EXPORTER_OTLP_PROTOCOL=http/json). */
@@ -34,7 +40,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest;
         for (const resource of body.resourceSpans ?? []) {
           for (const scoped of resource.scopeSpans ?? []) {
-            for (const span of scoped.spans ?? []) spans.push({ ...span, scope: scoped.scope?.name ?? '' });
+            for (const span of scoped.spans ?? []) {
+              const attributes = Object.fromEntries((span.attributes ?? []).flatMap(({ key, value }) => (value.stringValue === undefined ? [] : [[key, value.stringValue]])));
+              spans.push({ ...span, attributes, scope: scoped.scope?.name ?? '' });
+            }
           }
         }
       }
