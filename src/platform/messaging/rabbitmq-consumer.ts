@@ -210,7 +210,6 @@ export class RabbitConsumer<Decoded = unknown> {
   /** `read`: the body was read (decoded, or not decodable), so the consumer is told (deadLettered) once it is done. */
   private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string, read?: { decoded: Decoded | undefined }): Promise<void> {
     const { queue } = this.options;
-    markDeadLettered(reason);
     const deadLetterer = this.deadLetterer;
     const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail, this.limits.maxMessageBytes) : 'requeue';
     const messageId = printable(message.properties.messageId);
@@ -219,6 +218,7 @@ export class RabbitConsumer<Decoded = unknown> {
       await sleep(REQUEUE_DELAY_MS);
       return this.settle(channel, () => channel.nack(message, false, true));
     }
+    markDeadLettered(reason);
     this.logger.warn('message dead-lettered', { queue, reason, path, detail: detail.slice(0, 500), messageId });
     this.deliveries.forget(message);
     this.metrics.deadLettered.inc({ queue, reason });
