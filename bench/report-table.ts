@@ -119,6 +119,7 @@ export function buildTable(figures: Figures): Row[] {
   );
 
   rows.push(authCostRow(figures));
+  rows.push(tracingCostRow(figures));
 
   for (const [step, load] of [['create-order-vs-floor', 'create-order'], ['saga-round-trip', 'saga']] as const) {
     const rss = match(figures, step, new RegExp(`^rss service under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));
@@ -139,6 +140,24 @@ export function buildTable(figures: Figures): Row[] {
     );
   }
   return rows;
+}
+
+/** The server CPU tracing adds per request (bench/tracing-cost.ts), beside the same write without it. */
+function tracingCostRow(figures: Figures): Row {
+  const benchmark = 'tracing per request: POST /api/v1/orders, tracing on (all / 10% sampled, OTLP export) vs off';
+  const change = String.raw`([+-][\d.]+) ms \(([+-][\d.]+)%\)`;
+  const cost = match(figures, 'tracing-cost', new RegExp(`^tracing cost: all sampled ${change}, 10% sampled ${change}`, 'm'));
+  const off = match(figures, 'tracing-cost', new RegExp(`^tracing off: ${num} requests/s, p50 ${num} ms, p99 ${num} ms, server cpu ${num} ms/request`, 'm'));
+  if (!cost || !off) return missing('tracing-cost', benchmark, 'none (reports the cost)');
+  return {
+    step: 'tracing-cost',
+    benchmark,
+    figure: `all sampled ${signed(cost[0]!)} ms, 10% sampled ${signed(cost[2]!)} ms server cpu per request`,
+    floor: `${off[3]} ms server cpu per request, ${off[0]} requests/s: the same write with tracing off (the default), measured`,
+    ratio: `all sampled ${x(1 + cost[1]! / 100)}, 10% sampled ${x(1 + cost[3]! / 100)}`,
+    target: 'none (reports the cost)',
+    met: '—',
+  };
 }
 
 /** The server CPU a token check adds per request (bench/auth-cost.ts), beside the same read without one. */

@@ -62,6 +62,12 @@ const STEPS: Step[] = [
     env: { BENCH_CONNECTIONS: '16', BENCH_SECONDS: '8', BENCH_ROUNDS: '4', BENCH_WARMUP_SECONDS: '1' },
     about: 'GET /api/v1/orders/user/:userID with authentication off, on with one ES256 or RS256 token, on with a new ES256 token per request; 16 connections, 8 s each in 4 alternating slices; verify() alone',
   },
+  {
+    name: 'tracing-cost',
+    file: 'bench/tracing-cost.ts',
+    env: { BENCH_CONNECTIONS: '16', BENCH_SECONDS: '6', BENCH_ROUNDS: '2', BENCH_WARMUP_SECONDS: '1' },
+    about: 'POST /api/v1/orders with tracing off, on (all sampled) and on (10% sampled), exporting OTLP/HTTP to a local sink; 16 connections, 6 s each in 2 alternating slices',
+  },
 ];
 
 /** Deployment choices measured the other way (what the shipped configuration buys), and a split deployment. */

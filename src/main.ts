@@ -1,41 +1,17 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config.js';
-import { composeService } from './composition/service.js';
-import { ROLE_STARTERS, type RunningRole } from './composition/roles.js';
+import { startTracing } from './platform/observability/tracing.js';
 
 /**
- * Starts the roles named in ROLES (default: all) in one process and stops them in reverse order on SIGTERM or
- * SIGINT: the HTTP server stops accepting and finishes in-flight requests, consumers and the relay finish their
- * current message or batch, then connections close. A second signal or the shutdown timeout exits at once.
+ * The process entry: reads the configuration (environment, .env, .env.example), starts tracing when an OTLP
+ * endpoint is configured, and only then imports the service (serve.ts): the instrumentations patch pg, amqplib,
+ * ioredis, express and http as those modules load, so nothing may import them before tracing started.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const service = composeService(config);
-  const running: RunningRole[] = [];
-  let stopping = false;
-
-  const shutdown = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    service.logger.info('shutting down', { signal });
-    const timer = setTimeout(() => {
-      service.logger.error('shutdown timed out; exiting', { timeout_ms: config.SHUTDOWN_TIMEOUT });
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT);
-    timer.unref();
-    for (const role of [...running].reverse()) {
-      await role.stop().catch((error) => service.logger.error('role failed to stop', { role: role.name, error: String(error) }));
-    }
-    await service.close();
-    service.logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  await service.rabbit.start();
-  for (const role of config.ROLES) running.push(await ROLE_STARTERS[role](service));
-  service.logger.info('order service started', { roles: config.ROLES, pid: process.pid });
+  const tracing = await startTracing(process.env);
+  const { serve } = await import('./serve.js');
+  await serve(config, tracing);
 }
 
 main().catch((error) => {

@@ -15,6 +15,8 @@ export const TOKENS = {
   CustomerRepository: Symbol('CustomerRepository'),
   OrderRepository: Symbol('OrderRepository'),
   OrderReads: Symbol('OrderReads'),
+  SagaReads: Symbol('SagaReads'),
+  SagaReplyLog: Symbol('SagaReplyLog'),
   ProjectionStore: Symbol('ProjectionStore'),
   ProjectionRepairStore: Symbol('ProjectionRepairStore'),
   ProjectionRebuild: Symbol('ProjectionRebuild'),

@@ -12,6 +12,7 @@ import { GetOrder, GetOrderHandler, ListOrders, ListOrdersHandler } from '../ord
 import { GetUserOrders, GetUserOrdersHandler } from '../orders/projection/user-orders-query.js';
 import { ApproveOrder, RejectOrder, SagaReplyHandler } from '../orders/saga/saga-reply-commands.js';
 import { TimeOutOrders, TimeOutOrdersHandler } from '../orders/saga/time-out-orders.js';
+import { GetOrderHistory, GetOrderHistoryHandler, ListSagas, ListSagasHandler } from '../orders/saga/saga-queries.js';
 
 /**
  * Every command and query of the service with its one handler: the single place where they are paired. Each
@@ -35,5 +36,7 @@ export function registerHandlers(container: DependencyContainer): HandlerRegistr
   const sagaReplies = container.resolve(SagaReplyHandler);
   registry.register(ApproveOrder, sagaReplies).register(RejectOrder, sagaReplies);
   pair(TimeOutOrders, TimeOutOrdersHandler);
+  pair(ListSagas, ListSagasHandler);
+  pair(GetOrderHistory, GetOrderHistoryHandler);
   return registry;
 }

@@ -34,6 +34,7 @@ const API_TAGS: Record<string, string> = {
   products: 'The catalogue: products with their price and discount',
   customers: 'Addresses, and users living at one',
   orders: "Orders and their customer saga; each user's approved orders",
+  sagas: 'For operators: sagas by state and age, and one order\'s whole history (orders:admin)',
   operations: 'Liveness, readiness, metrics and the API documents; public',
 };
 

@@ -12,6 +12,7 @@ import { transactionBehavior } from '../kernel/behaviors/transaction.js';
 import { Database } from '../platform/database/database.js';
 import { sql } from '../platform/database/sql.js';
 import { createLogger, type Logger } from '../platform/observability/logger.js';
+import { tracingBehavior } from '../platform/observability/tracing-behavior.js';
 import { Metrics } from '../platform/observability/metrics.js';
 import { createRedis } from '../platform/cache/redis.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
@@ -34,6 +35,11 @@ import { ProjectionRepair } from '../orders/projection/projection-repair.js';
 import { OrderProjector } from '../orders/projection/order-projector.js';
 import { SagaReplyConsumer } from '../orders/saga/saga-reply-consumer.js';
 import { SagaTimeoutJob } from '../orders/saga/saga-timeout-job.js';
+import { SagaGaugesJob } from '../orders/saga/saga-gauges-job.js';
+import { SagaReplyRetentionJob } from '../orders/saga/saga-reply-retention.js';
+import { SagaReads } from '../orders/persistence/saga-reads.js';
+import { SagaReplyLog } from '../orders/persistence/saga-reply-log.js';
+import { sagaRoutes } from '../orders/http/saga-routes.js';
 import { productRoutes } from '../catalog/product-routes.js';
 import { customerRoutes } from '../customers/customer-routes.js';
 import { orderRoutes } from '../orders/http/order-routes.js';
@@ -108,10 +114,11 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   registerParts(container);
 
   const mediator = new Mediator(registerHandlers(container), {
-    // Order matters and is pinned by test/unit/mediator.test.ts: log everything (even invalid input), time it,
-    // validate before opening a unit of work, keep the unit as short as the handler. Queries need no unit.
-    commands: [loggingBehavior(logger), metricsBehavior(metrics.messageDuration), validationBehavior(), transactionBehavior((kind, work) => database.run(kind, work))],
-    queries: [loggingBehavior(logger), metricsBehavior(metrics.messageDuration), validationBehavior()],
+    // Order matters and is pinned by test/unit/mediator.test.ts: a span around everything (so the log line has its
+    // id), log everything (even invalid input), time it, validate before opening a unit of work, keep the unit as
+    // short as the handler. Queries need no unit.
+    commands: [tracingBehavior(), loggingBehavior(logger), metricsBehavior(metrics.messageDuration), validationBehavior(), transactionBehavior((kind, work) => database.run(kind, work))],
+    queries: [tracingBehavior(), loggingBehavior(logger), metricsBehavior(metrics.messageDuration), validationBehavior()],
   });
   container.register(TOKENS.Mediator, { useValue: mediator });
 
@@ -127,7 +134,7 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     mediator,
     outboxSignal,
     outboxNotifier,
-    routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...userOrderRoutes(mediator), ...orderRoutes(mediator)],
+    routes: [...productRoutes(mediator), ...customerRoutes(mediator), ...userOrderRoutes(mediator), ...orderRoutes(mediator), ...sagaRoutes(mediator)],
     accessTokens,
     readiness: readinessChecks(database, redis, rabbit, accessTokens),
     resolve: (token) => container.resolve(token),
@@ -147,6 +154,8 @@ function registerParts(container: DependencyContainer): void {
   container.registerSingleton(TOKENS.CustomerRepository, CustomerRepository);
   container.registerSingleton(TOKENS.OrderRepository, OrderRepository);
   container.registerSingleton(TOKENS.OrderReads, OrderReads);
+  container.registerSingleton(TOKENS.SagaReads, SagaReads);
+  container.registerSingleton(TOKENS.SagaReplyLog, SagaReplyLog);
   container.registerSingleton(TOKENS.ProjectionStore, ProjectionStore);
   container.registerSingleton(TOKENS.ProjectionRepairStore, ProjectionRepairStore);
   container.registerSingleton(TOKENS.ProjectionRebuild, ProjectionRebuild);
@@ -157,6 +166,8 @@ function registerParts(container: DependencyContainer): void {
   container.register(TOKENS.ScheduledJob, { useClass: OutboxRetentionJob });
   container.register(TOKENS.ScheduledJob, { useClass: SagaTimeoutJob });
   container.register(TOKENS.ScheduledJob, { useClass: InboxRetentionJob });
+  container.register(TOKENS.ScheduledJob, { useClass: SagaReplyRetentionJob });
+  container.register(TOKENS.ScheduledJob, { useClass: SagaGaugesJob });
 }
 
 function readinessChecks(database: Database, redis: Redis, rabbit: RabbitConnection, accessTokens: AccessTokens | undefined): ReadinessChecks {

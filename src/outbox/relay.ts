@@ -5,6 +5,7 @@ import type { UnitOfWork } from '../platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
 import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
+import { endRowTrace, inBatchSpan, rowTrace, type RowTrace } from './publish-tracing.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
 
@@ -123,12 +124,26 @@ export class OutboxRelay {
   private async claimPublishMark(unit: UnitOfWork): Promise<BatchResult> {
     const rows = await unit.read(claimRows(this.options.batchSize));
     if (rows.length === 0) return { rows, outcomes: new Map(), failed: [] };
-    const outcomes = await publishInSequence(this.publisher, rows, toMessage);
-    const failed = this.failedRows(rows, outcomes);
-    if (failed.length > 0) await unit.write(markFailed(failed));
-    const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
-    if (published.length > 0) await unit.write(markPublished(published));
-    return { rows, outcomes, failed };
+    return inBatchSpan(rows, async () => {
+      const outcomes = await this.publishTraced(rows);
+      const failed = this.failedRows(rows, outcomes);
+      if (failed.length > 0) await unit.write(markFailed(failed));
+      const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
+      if (published.length > 0) await unit.write(markPublished(published));
+      return { rows, outcomes, failed };
+    });
+  }
+
+  /** Publishes in sequence, each row with its trace (a span of its own when tracing is on, ended at its confirm). */
+  private async publishTraced(rows: ClaimedRow[]): Promise<Map<number, PublishOutcome>> {
+    const traces = new Map<number, RowTrace>();
+    const outcomes = await publishInSequence(this.publisher, rows, (row) => {
+      const traced = rowTrace(row);
+      traces.set(row.id, traced);
+      return toMessage(row, traced);
+    });
+    for (const [id, traced] of traces) endRowTrace(traced, outcomes.get(id));
+    return outcomes;
   }
 
   private failedRows(rows: ClaimedRow[], outcomes: Map<number, PublishOutcome>): FailedRow[] {
@@ -174,8 +189,10 @@ export class OutboxRelay {
   }
 }
 
-function toMessage(row: ClaimedRow): OutgoingMessage {
+function toMessage(row: ClaimedRow, traced: RowTrace): OutgoingMessage {
   return {
+    traceHeaders: traced.headers,
+    traceContext: traced.context,
     exchange: row.exchange,
     routingKey: row.routingKey,
     body: Buffer.from(row.body),

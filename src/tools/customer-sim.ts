@@ -1,6 +1,7 @@
 // First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { carrierFromHeaders, carrierHeaders } from '../platform/observability/trace-context.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import winston from 'winston';
@@ -83,7 +84,7 @@ class CustomerSimulator {
     }
     const decision = decide(this.rule, request);
     try {
-      await this.reply(replies, request.orderId, decision, correlationOf(message));
+      await this.reply(replies, request.orderId, decision, { ...traceOf(message), ...correlationOf(message) });
       this.counts[decision === 'Approved' ? 'approved' : 'rejected']++;
       settle(() => requests.ack(message));
     } catch (error) {
@@ -99,14 +100,14 @@ class CustomerSimulator {
    * publish, see configs/rabbitmq/definitions.json) and waits (bounded) for its confirm. Mandatory: a reply that no
    * queue takes (CustomerSaga missing) fails, and its request goes back to the queue.
    */
-  private reply(channel: ConfirmChannel, orderID: string, orderType: Decision, correlationId: string | undefined): Promise<void> {
+  private reply(channel: ConfirmChannel, orderID: string, orderType: Decision, headers: Record<string, string>): Promise<void> {
     const body = Buffer.from(JSON.stringify({ orderID, orderType }));
     const options = {
       persistent: true,
       contentType: 'application/json',
       messageId: randomUUID(),
       timestamp: Math.floor(Date.now() / 1000),
-      headers: correlationId ? { 'x-correlation-id': correlationId } : {},
+      headers,
     };
     let returned = false;
     const onReturn = (message: ConsumeMessage) => {
@@ -125,10 +126,18 @@ class CustomerSimulator {
 }
 
 /** The request's correlation header, so the reply's log lines join the order's; else its message id. */
-function correlationOf(message: ConsumeMessage): string | undefined {
+function correlationOf(message: ConsumeMessage): Record<string, string> {
   const header = message.properties.headers?.['x-correlation-id'];
-  if (typeof header === 'string' && header !== '') return header;
-  return typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined;
+  if (typeof header === 'string' && header !== '') return { 'x-correlation-id': header };
+  return typeof message.properties.messageId === 'string' ? { 'x-correlation-id': message.properties.messageId } : {};
+}
+
+/**
+ * The request's W3C trace context (traceparent, tracestate, baggage), passed back on the reply as a traced customer
+ * service would: the order service then handles the reply in the order's trace.
+ */
+function traceOf(message: ConsumeMessage): Record<string, string> {
+  return carrierHeaders(carrierFromHeaders(message.properties.headers));
 }
 
 /** An ack or nack on a channel lost in the meantime fails; the broker redelivers that request anyway. */

@@ -27,6 +27,8 @@ describe('OpenAPI security', () => {
     expect(security('/addresses', 'post')).toEqual([{ bearer: ['customers:write'] }]);
     expect(security('/users', 'post')).toEqual([{ bearer: ['customers:write'] }]);
     expect(security('/products', 'get')).toEqual([{ bearer: [] }]);
+    expect(security('/sagas', 'get')).toEqual([{ bearer: ['orders:admin'] }]);
+    expect(security('/orders/{orderID}/history', 'get')).toEqual([{ bearer: ['orders:admin'] }]);
   });
 
   it('when an API operation is read, then it documents 401 and 429, and 403 where it needs a scope; operational routes are public', () => {

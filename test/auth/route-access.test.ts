@@ -52,6 +52,8 @@ const ROUTES: { route: string; scope: string; send: (token: string | undefined) 
   { route: 'GET /orders', scope: 'orders:admin', send: (tk) => withToken(t.http.get(api('/orders')), tk) },
   { route: 'GET /orders/:orderID', scope: 'orders:read', send: (tk) => withToken(t.http.get(api(`/orders/${aliceOrder}`)), tk) },
   { route: 'GET /orders/user/:userID', scope: 'orders:read', send: (tk) => withToken(t.http.get(api(`/orders/user/${alice.userId}`)), tk) },
+  { route: 'GET /sagas', scope: 'orders:admin', send: (tk) => withToken(t.http.get(api('/sagas')), tk) },
+  { route: 'GET /orders/:orderID/history', scope: 'orders:admin', send: (tk) => withToken(t.http.get(api(`/orders/${aliceOrder}/history`)), tk) },
 ];
 
 /** Tokens that must not get in, each otherwise fit for the route: what is wrong, and the words the answer uses. */
@@ -95,6 +97,23 @@ describe.each(ROUTES)('$route', ({ scope, send }) => {
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(`Bearer realm="order-service", error="insufficient_scope", scope="${scope}"`);
     expect(res.body).toEqual({ message: expect.stringContaining(scope), data: scope });
+  });
+});
+
+describe('saga visibility', () => {
+  it("when a customer asks for the sagas or for her own order's history with orders:read and orders:write, then 403: both are for operators", async () => {
+    const own = await idp.token(alice.userId, { scope: 'orders:read orders:write' });
+    for (const path of ['/sagas', `/orders/${aliceOrder}/history`]) {
+      const res = await as(t.http.get(api(path)), own);
+      expect(res.status, path).toBe(403);
+      expect(res.body).toEqual({ message: expect.stringContaining('orders:admin'), data: 'orders:admin' });
+    }
+  });
+
+  it('when an operator with orders:admin asks, then both answer 200', async () => {
+    const operator = await idp.token(randomUUID(), { scope: 'orders:admin' });
+    expect((await as(t.http.get(api('/sagas?status=Approved')), operator)).body.sagas.map((s: { orderID: string }) => s.orderID)).toContain(aliceOrder);
+    expect((await as(t.http.get(api(`/orders/${aliceOrder}/history`)), operator)).body).toMatchObject({ orderID: aliceOrder, sagaStatus: 'Approved' });
   });
 });
 

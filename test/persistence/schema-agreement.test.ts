@@ -28,7 +28,7 @@ describe('the migrated database and prisma/schema.prisma', () => {
   const models = readPrismaModels();
 
   it('when the schema is read, then it names every table the service uses', () => {
-    expect(models.map((model) => model.table).sort()).toEqual(['addresses', 'inbox', 'order_lines', 'orders', 'outbox', 'products', 'users']);
+    expect(models.map((model) => model.table).sort()).toEqual(['addresses', 'inbox', 'order_lines', 'orders', 'outbox', 'products', 'saga_replies', 'users']);
   });
 
   for (const model of models) {

@@ -20,7 +20,12 @@ export async function startBackgroundRoles(t: TestService): Promise<() => Promis
 
 /** Publishes a saga reply (or any body) on CustomerSaga through the default exchange, as a person would. */
 export async function publishReply(t: TestService, body: string | object, properties: amqp.Options.Publish = {}): Promise<void> {
-  const connection = await amqp.connect(t.amqpUrl);
+  return publishReplyTo(t.amqpUrl, body, properties);
+}
+
+/** The same on the broker (and vhost) of this URL. */
+export async function publishReplyTo(amqpUrl: string, body: string | object, properties: amqp.Options.Publish = {}): Promise<void> {
+  const connection = await amqp.connect(amqpUrl);
   const channel = await connection.createConfirmChannel();
   channel.sendToQueue('CustomerSaga', Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), { persistent: true, ...properties });
   await channel.waitForConfirms();

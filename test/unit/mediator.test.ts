@@ -84,8 +84,8 @@ describe('mediator', () => {
   it('when src/composition/service.ts builds the pipelines, then their behaviours are listed in the pinned order', async () => {
     const source = await import('node:fs/promises').then((fs) => fs.readFile('src/composition/service.ts', 'utf8'));
     const line = (kind: string) => [...new RegExp(`${kind}: \\[(.*)\\],?$`, 'm').exec(source)![1]!.matchAll(/(\w+Behavior)\(/g)].map((m) => m[1]);
-    expect(line('commands')).toEqual(['loggingBehavior', 'metricsBehavior', 'validationBehavior', 'transactionBehavior']);
-    expect(line('queries')).toEqual(['loggingBehavior', 'metricsBehavior', 'validationBehavior']);
+    expect(line('commands')).toEqual(['tracingBehavior', 'loggingBehavior', 'metricsBehavior', 'validationBehavior', 'transactionBehavior']);
+    expect(line('queries')).toEqual(['tracingBehavior', 'loggingBehavior', 'metricsBehavior', 'validationBehavior']);
   });
 
   it('when a message has no handler, then sending it fails and names it', async () => {

@@ -3,6 +3,7 @@ import { TOKENS } from '../../tokens.js';
 import { sql, type Sql } from '../../platform/database/sql.js';
 import type { UnitOfWork } from '../../platform/database/unit-of-work.js';
 import { currentCorrelationId } from '../../platform/observability/correlation.js';
+import { currentTraceCarrier } from '../../platform/observability/trace-context.js';
 import type { SequencedEvent } from '../../kernel/aggregate-root.js';
 import { OutboxStatus } from '../../outbox/outbox-status.js';
 import type { OutboxSignal } from '../../outbox/outbox-signal.js';
@@ -162,8 +163,11 @@ export class OrderRepository {
     );
   }
 
-  /** Saves the changes of an order loaded with getForUpdate, in one statement. */
-  async save(unit: UnitOfWork, order: Order): Promise<void> {
+  /**
+   * Saves the changes of an order loaded with getForUpdate, in one statement; `alsoWrite` is one more data-modifying
+   * part for that statement (the saga reply's record), so that it costs no round trip of its own.
+   */
+  async save(unit: UnitOfWork, order: Order, alsoWrite?: Sql): Promise<void> {
     const s = order.snapshot;
     const events = order.takeEvents();
     const fate = order.heldEventsFate;
@@ -176,8 +180,9 @@ export class OrderRepository {
         WHERE id = ${s.id}::uuid)`,
     ];
     if (events.length > 0) parts.push(sql`new_events AS (${this.eventRows(events)})`);
-    if (fate === 'release') parts.push(sql`held AS (${releaseHeldRows(s.id, now)})`);
+    if (fate === 'release') parts.push(sql`held AS (${releaseHeldRows(s.id, now, currentTraceCarrier())})`);
     if (fate === 'discard') parts.push(sql`held AS (${discardHeldRows(s.id)})`);
+    if (alsoWrite) parts.push(sql`also AS (${alsoWrite})`);
     await unit.write(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
     if (fate === 'release') unit.afterCommit(() => this.outboxSignal.readyRowsCommitted());
     else this.wakeRelayIfReady(unit, events);
@@ -200,7 +205,7 @@ export class OrderRepository {
 
   private eventRows(events: SequencedEvent<OrderEvent>[], onlyIf?: Sql): Sql {
     const entries = events.map<OutboxEntry>(({ event, sequence }) => ({ event, exchange: ORDERS_EXCHANGE, ...ORDER_EVENT_ROUTES[event.eventType], sequence }));
-    return insertRows(entries, currentCorrelationId() ?? null, new Date(), onlyIf);
+    return insertRows(entries, { correlationId: currentCorrelationId() ?? null, trace: currentTraceCarrier() }, new Date(), onlyIf);
   }
 
   /** In-process wake-up of the relay once rows it may publish have committed (relays elsewhere: OutboxNotifier). */

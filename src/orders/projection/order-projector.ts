@@ -27,6 +27,7 @@ export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
   readonly queue = QUEUES.orders;
   readonly prefetch = PREFETCH;
   readonly maxAttempts = 5;
+  readonly poisonReasons = ['invalid_json', 'missing_order_id', 'unknown_event_type', 'invalid_event', 'missing_sequence', 'invalid_sequence', 'user_mismatch'] as const;
   readonly trustedPublishers: readonly string[];
 
   constructor(

@@ -9,7 +9,9 @@ import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { recordInboxMessage } from '../../inbox/inbox-repository.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
+import { SagaStatus } from '../domain/order-status.js';
 import type { OrderRepository } from '../persistence/order-repository.js';
+import type { ReplyRecord, SagaReplyLog } from '../persistence/saga-reply-log.js';
 import { countSagaOutcomeAfterCommit } from './saga-outcome-metrics.js';
 
 /** The inbox's name for the saga-reply consumer; inbox rows are keyed by (consumer, message id). */
@@ -38,10 +40,22 @@ export const ApproveOrder = defineCommand('ApproveOrder', sagaReplySchema).retur
  */
 export const RejectOrder = defineCommand('RejectOrder', sagaReplySchema).returning<SagaReplyResult>();
 
-const TRANSITIONS = new Map<unknown, (order: Order, now: Date) => SagaReplyOutcome>([
-  [ApproveOrder, (order, now) => order.approve(now)],
-  [RejectOrder, (order, now) => order.reject(now)],
+interface Transition {
+  decision: 'Approved' | 'Rejected';
+  apply(order: Order, now: Date): SagaReplyOutcome;
+}
+
+const TRANSITIONS = new Map<unknown, Transition>([
+  [ApproveOrder, { decision: 'Approved', apply: (order, now) => order.approve(now) }],
+  [RejectOrder, { decision: 'Rejected', apply: (order, now) => order.reject(now) }],
 ]);
+
+/** Why a reply changed nothing: the state its saga had already ended in. */
+const ENDED_REASON: Record<Exclude<SagaStatus, 'Pending'>, string> = {
+  Approved: 'already_approved',
+  Rejected: 'already_rejected',
+  TimedOut: 'already_timed_out',
+};
 
 /**
  * The handler of both replies: record the message in the inbox, lock the order, let the aggregate decide, save.
@@ -54,29 +68,41 @@ const TRANSITIONS = new Map<unknown, (order: Order, now: Date) => SagaReplyOutco
  * redelivered, a copy published twice by hand, a late or contradicting one) finds a final state and is 'ignored'.
  * A key made up for such a message would either differ between redeliveries (delivery tag) or only restate that
  * rule (a hash of orderID and orderType).
+ *
+ * What became of the reply is recorded for the order's history in the same unit of work: in the statement that
+ * saves the order when it applied, in one of its own when it was ignored; a redelivered copy only counts.
  */
 @injectable()
 export class SagaReplyHandler implements Handler<typeof ApproveOrder>, Handler<typeof RejectOrder> {
   constructor(
     @inject(TOKENS.OrderRepository) private readonly orders: OrderRepository,
+    @inject(TOKENS.SagaReplyLog) private readonly replies: SagaReplyLog,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
-  async handle({ orderID, inbox }: SagaReplyPayload, { type, unit }: CommandContext): Promise<SagaReplyResult> {
+  async handle({ orderID, inbox }: SagaReplyPayload, { type, unit, correlationId }: CommandContext): Promise<SagaReplyResult> {
     if (inbox !== undefined) {
       const { recorded, idReused } = await recordInboxMessage(unit, SAGA_REPLY_INBOX, inbox);
-      if (!recorded) return 'duplicate';
+      if (!recorded) {
+        await this.replies.countDuplicate(unit, orderID, inbox.messageId);
+        return 'duplicate';
+      }
       if (idReused) this.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
     }
     const order = await this.orders.getForUpdate(unit, orderID);
     // Thrown, so the unit (and the inbox row) rolls back: the message is dead-lettered, not remembered.
     if (!order) throw new NotFoundError('order not found', orderID);
-    const outcome = TRANSITIONS.get(type)!(order, this.clock());
+    const endedIn = order.snapshot.sagaStatus;
+    const transition = TRANSITIONS.get(type)!;
+    const outcome = transition.apply(order, this.clock());
+    const record: ReplyRecord = { orderId: orderID, messageId: inbox?.messageId ?? null, decision: transition.decision, outcome, reason: null, correlationId };
     if (outcome === 'applied') {
-      await this.orders.save(unit, order);
+      await this.orders.save(unit, order, this.replies.insert(record));
       countSagaOutcomeAfterCommit(unit, this.metrics, order);
+    } else {
+      await this.replies.recordIgnored(unit, { ...record, reason: endedIn === SagaStatus.Pending ? null : ENDED_REASON[endedIn] });
     }
     return outcome;
   }

@@ -3,12 +3,14 @@ import { inject, injectable } from 'tsyringe';
 import { TOKENS } from '../../tokens.js';
 import type { Mediator } from '../../kernel/mediator.js';
 import type { Database } from '../../platform/database/database.js';
-import { firstCorrelationId } from '../../outbox/persistence/outbox-upkeep.js';
+import { firstRowOrigin } from '../../outbox/persistence/outbox-reads.js';
 import { NotFoundError, UnavailableError } from '../../kernel/errors.js';
 import { isRetryableConflict } from '../../platform/database/database-errors.js';
-import { PoisonMessageError, type ConsumerOptions } from '../../platform/messaging/rabbitmq-consumer.js';
+import { PoisonMessageError, type ConsumerOptions, type MessageOrigin } from '../../platform/messaging/rabbitmq-consumer.js';
 import { QUEUES } from '../../platform/messaging/topology.js';
 import { currentCorrelationId } from '../../platform/observability/correlation.js';
+import { boundCarrier } from '../../platform/observability/trace-context.js';
+import type { SagaReplyLog } from '../persistence/saga-reply-log.js';
 import { ApproveOrder, RejectOrder, type SagaReplyResult } from './saga-reply-commands.js';
 import { parseSagaReply, type SagaReply } from './saga-reply.js';
 import { inboxKey, type InboxKey } from '../../inbox/inbox-key.js';
@@ -30,10 +32,12 @@ const PREFETCH = 32;
 export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
   readonly queue = QUEUES.customerSaga;
   readonly prefetch = PREFETCH;
+  readonly poisonReasons = ['malformed_json', 'not_an_object', 'invalid_order_id', 'unknown_order_type', 'unknown_order'] as const;
 
   constructor(
     @inject(TOKENS.Mediator) private readonly mediator: Mediator,
     @inject(TOKENS.Database) private readonly database: Database,
+    @inject(TOKENS.SagaReplyLog) private readonly replies: SagaReplyLog,
   ) {}
 
   decode(message: ConsumeMessage): DecodedReply {
@@ -56,12 +60,27 @@ export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
   }
 
   /**
-   * A reply typed by hand carries no correlation header: log it under the id of the request that created the
-   * order (its first outbox row keeps it), so one id still finds the whole life of the order; else the order id.
+   * A reply typed by hand carries no correlation or trace header: log and trace it under the request that created
+   * the order (its first outbox row keeps both), so one id and one trace still hold the whole life of the order;
+   * else the order id. One read, made only for such a reply.
    */
-  async correlationIdFor({ reply }: DecodedReply): Promise<string | undefined> {
-    const [row] = await this.database.read(firstCorrelationId(reply.orderId));
-    return row?.correlationId ?? reply.orderId;
+  async originOf({ reply }: DecodedReply): Promise<MessageOrigin> {
+    const [row] = await this.database.read(firstRowOrigin(reply.orderId));
+    return { correlationId: row?.correlationId ?? reply.orderId, ...(row && { trace: boundCarrier(row) }) };
+  }
+
+  /**
+   * A reply for an order that was dead-lettered after all (an orderType nobody knows, a handler that kept failing)
+   * is recorded for the order's history. One for no order (unknown_order, or no readable orderID) is not: ids
+   * anyone can make up must not leave rows behind.
+   */
+  async deadLettered(message: ConsumeMessage, reason: string, decoded: DecodedReply | undefined): Promise<void> {
+    if (reason === 'unknown_order') return;
+    const parsed = decoded ? undefined : parseSagaReply(message.content);
+    const orderId = decoded?.reply.orderId ?? (parsed && !parsed.ok ? parsed.orderId : undefined);
+    if (!orderId) return;
+    const messageId = decoded?.inbox?.messageId ?? inboxKey(message.properties.messageId, '')?.messageId ?? null;
+    await this.replies.recordDeadLettered({ orderId, messageId, decision: decoded?.reply.decision ?? null, outcome: 'dead_lettered', reason, correlationId: currentCorrelationId() ?? null });
   }
 
   isTransient(error: unknown): boolean {

@@ -36,7 +36,8 @@ export interface SagaReply {
 /** Why a body can never become a reply; each is a dead-letter reason (x-dead-letter-reason). */
 export type SagaReplyProblem = 'malformed_json' | 'not_an_object' | 'invalid_order_id' | 'unknown_order_type';
 
-export type ParsedSagaReply = { ok: true; reply: SagaReply } | { ok: false; problem: SagaReplyProblem; detail: string };
+/** A failure names the order when the body had a valid orderID (only its orderType was wrong). */
+export type ParsedSagaReply = { ok: true; reply: SagaReply } | { ok: false; problem: SagaReplyProblem; detail: string; orderId?: string };
 
 export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
   const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -55,7 +56,9 @@ export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
   const field = parsed.error.issues[0]!.path[0] === 'orderID' ? 'orderID' : 'orderType';
   const given = reply[field];
   const detail = given === undefined ? `${field} is missing` : preview(String(given));
-  return { ok: false, problem: field === 'orderID' ? 'invalid_order_id' : 'unknown_order_type', detail };
+  if (field === 'orderID') return { ok: false, problem: 'invalid_order_id', detail };
+  // The orderID was valid: the failure can be recorded on that order's history.
+  return { ok: false, problem: 'unknown_order_type', detail, orderId: String(reply.orderID).toLowerCase() };
 }
 
 const INVALID = Symbol('invalid JSON');

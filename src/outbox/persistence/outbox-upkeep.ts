@@ -1,12 +1,7 @@
 import { sql, type Sql } from '../../platform/database/sql.js';
 import { OutboxStatus } from '../outbox-status.js';
 
-/** The outbox statements of the jobs, the operator's tool and the consumers' log correlation: whole statements. */
-
-/** The correlation id of an aggregate's first event: the request that created it. */
-export function firstCorrelationId(aggregateId: string): Sql<{ correlationId: string | null }> {
-  return sql`SELECT correlation_id AS "correlationId" FROM outbox WHERE aggregate_id = ${aggregateId}::uuid ORDER BY sequence LIMIT 1`;
-}
+/** The outbox statements of the jobs and the operator's tool: whole statements. */
 
 /** The ready, backlog and parked counts the outbox gauges show (partial indexes keep this cheap). */
 export function gaugeCounts(): Sql<{ ready: number; oldestSeconds: number | null; parked: number }> {

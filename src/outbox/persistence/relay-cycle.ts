@@ -1,9 +1,11 @@
 import { sql, type Sql } from '../../platform/database/sql.js';
+import type { TraceCarrier } from '../../platform/observability/trace-context.js';
 import { OutboxStatus } from '../outbox-status.js';
 
 /** The relay's statements, run in one transaction per cycle: claim, then (after the broker's confirms) mark. */
 
-export interface ClaimedRow {
+/** A claimed row is also the trace context it was recorded in (traceparent, tracestate, baggage; null without). */
+export interface ClaimedRow extends TraceCarrier {
   id: number;
   eventId: string;
   aggregateId: string;
@@ -42,7 +44,8 @@ export function claimRows(limit: number): Sql<ClaimedRow> {
   const columns = (alias: Sql) => sql`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
     ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
     ${alias}.correlation_id AS "correlationId", ${alias}.attempts, ${alias}.created_at AS "createdAt",
-    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt"`;
+    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt",
+    ${alias}.trace_parent AS traceparent, ${alias}.trace_state AS tracestate, ${alias}.baggage`;
   return sql`
     WITH heads AS (
       SELECT ${columns(sql`o`)}

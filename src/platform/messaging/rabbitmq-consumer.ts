@@ -4,6 +4,8 @@ import type { RabbitConnection } from './rabbitmq-connection.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { acceptCorrelationId, withCorrelationId } from '../observability/correlation.js';
+import { carrierFromHeaders, isTracingActive, NO_TRACE, type TraceCarrier } from '../observability/trace-context.js';
+import { inConsumerSpan, markDeadLettered } from './consumer-tracing.js';
 import { DeadLetterer } from './dead-letterer.js';
 import { DeliveryCounter } from './delivery-count.js';
 import { CORRELATION_HEADER } from './message-headers.js';
@@ -37,12 +39,29 @@ export interface ConsumerOptions<Decoded = unknown> {
   /** True for failures that will pass by themselves (database down, conflict): retried without limit. */
   isTransient(error: unknown): boolean;
   /**
-   * The correlation id of a message that carries none (e.g. published by hand): lets a consumer log it under
-   * the id of the work it belongs to. Failing or undefined falls back to the message id, then a new id.
+   * Where a message that carries no correlation id (or, with tracing on, no trace context) comes from, e.g. one
+   * published by hand: the correlation id and trace context of the work it belongs to, so that it is logged and
+   * traced there. Asked once per such message; failing or undefined falls back to the message id, then a new id,
+   * and to a trace of its own.
    */
-  correlationIdFor?(decoded: Decoded): Promise<string | undefined>;
+  originOf?(decoded: Decoded): Promise<MessageOrigin | undefined>;
+  /**
+   * Told after a message whose body was read went to the dead-letter queue (its copy confirmed, or rejected to the
+   * broker) and was settled; `decoded` is absent when the body could not be decoded. Failures are logged only.
+   */
+  deadLettered?(message: ConsumeMessage, reason: string, decoded: Decoded | undefined): Promise<void>;
   /** Attempts for an unexpected (non-transient, non-poison) error before the message is dead-lettered. */
   maxAttempts?: number;
+  /**
+   * The PoisonMessageError reasons this consumer can give. Their dead-letter counters start at 0, so that the first
+   * dead letter after a start is an increase that alerts see (a series born at 1 shows no increase).
+   */
+  poisonReasons?: readonly string[];
+}
+
+export interface MessageOrigin {
+  correlationId?: string;
+  trace?: TraceCarrier;
 }
 
 export interface ConsumerLimits {
@@ -81,12 +100,17 @@ export class RabbitConsumer<Decoded = unknown> {
   ) {}
 
   async start(): Promise<void> {
+    const { queue, trustedPublishers, poisonReasons = [] } = this.options;
+    const reasons = ['too_large', 'delivery_limit', 'handler_error', ...(trustedPublishers ? ['untrusted_publisher'] : []), ...poisonReasons];
+    for (const reason of reasons) this.metrics.deadLettered.inc({ queue, reason }, 0);
+    this.metrics.consumerAttached.set({ queue }, 0);
     await this.rabbit.onConnect((model) => this.attach(model));
   }
 
   /** Stops taking messages, waits for those in flight, closes the channels. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.metrics.consumerAttached.set({ queue: this.options.queue }, 0);
     const channel = this.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
@@ -104,6 +128,7 @@ export class RabbitConsumer<Decoded = unknown> {
     channel.on('close', () => {
       if (this.channel !== channel) return;
       this.channel = undefined;
+      this.metrics.consumerAttached.set({ queue: this.options.queue }, 0);
       if (!this.stopped) this.attach(model).catch((error) => this.logger.debug('consumer channel not reopened', { queue: this.options.queue, error: String(error) }));
     });
     await channel.prefetch(this.options.prefetch);
@@ -116,22 +141,32 @@ export class RabbitConsumer<Decoded = unknown> {
       this.inFlight.add(work);
     });
     this.consumerTag = consumerTag;
+    if (!this.stopped) this.metrics.consumerAttached.set({ queue: this.options.queue }, 1);
   }
 
   private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
     const given: unknown = message.properties.headers?.[CORRELATION_HEADER] ?? message.properties.correlationId;
+    // Read only with tracing on: without it no span is made, and the relay already passed the headers on.
+    const traced = isTracingActive() ? carrierFromHeaders(message.properties.headers) : NO_TRACE;
     const refusal = this.refusal(message);
-    if (refusal) return withCorrelationId(acceptCorrelationId(given), () => this.deadLetter(channel, message, refusal.reason, refusal.detail));
+    if (refusal) return this.within(acceptCorrelationId(given), traced, message, () => this.deadLetter(channel, message, refusal.reason, refusal.detail));
     let decoded: Decoded;
     try {
       decoded = this.options.decode(message);
     } catch (error) {
       const [reason, detail] = error instanceof PoisonMessageError ? [error.reason, error.message] : ['handler_error', String((error as Error)?.message ?? error)];
-      return withCorrelationId(acceptCorrelationId(given), () => this.deadLetter(channel, message, reason, detail));
+      return this.within(acceptCorrelationId(given), traced, message, () => this.deadLetter(channel, message, reason, detail, { decoded: undefined }));
     }
-    const fallback = given === undefined ? await this.options.correlationIdFor?.(decoded).catch(() => undefined) : undefined;
-    const correlationId = acceptCorrelationId(given ?? fallback ?? message.properties.messageId);
-    await withCorrelationId(correlationId, () => this.handleWithRetries(channel, message, decoded));
+    const needsOrigin = given === undefined || (isTracingActive() && traced.traceparent === null);
+    const origin = needsOrigin ? await this.options.originOf?.(decoded).catch(() => undefined) : undefined;
+    const correlationId = acceptCorrelationId(given ?? origin?.correlationId ?? message.properties.messageId);
+    const parent = traced.traceparent === null && origin?.trace ? origin.trace : traced;
+    await this.within(correlationId, parent, message, () => this.handleWithRetries(channel, message, decoded));
+  }
+
+  /** The message's work, logged under its correlation id and traced in its trace. */
+  private within(correlationId: string, parent: TraceCarrier, message: ConsumeMessage, work: () => Promise<void>): Promise<void> {
+    return withCorrelationId(correlationId, () => inConsumerSpan(this.options.queue, message, parent, work));
   }
 
   /** Why a message is dead-lettered before its body is read, if it is. */
@@ -160,9 +195,9 @@ export class RabbitConsumer<Decoded = unknown> {
         this.settle(channel, () => channel.ack(message));
         return;
       } catch (error) {
-        if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message);
+        if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message, { decoded });
         const text = String((error as Error)?.message ?? error).slice(0, 500);
-        if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) return this.deadLetter(channel, message, 'handler_error', text);
+        if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) return this.deadLetter(channel, message, 'handler_error', text, { decoded });
         this.metrics.consumedMessages.inc({ queue, outcome: 'retried' });
         const delay = Math.min(100 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2);
         this.logger.warn('message handling failed; retrying', { queue, attempt, delay_ms: Math.round(delay), error: text });
@@ -173,7 +208,8 @@ export class RabbitConsumer<Decoded = unknown> {
     }
   }
 
-  private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string): Promise<void> {
+  /** `read`: the body was read (decoded, or not decodable), so the consumer is told (deadLettered) once it is done. */
+  private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string, read?: { decoded: Decoded | undefined }): Promise<void> {
     const { queue } = this.options;
     const deadLetterer = this.deadLetterer;
     const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail, this.limits.maxMessageBytes) : 'requeue';
@@ -183,11 +219,15 @@ export class RabbitConsumer<Decoded = unknown> {
       await sleep(REQUEUE_DELAY_MS);
       return this.settle(channel, () => channel.nack(message, false, true));
     }
+    markDeadLettered(reason);
     this.logger.warn('message dead-lettered', { queue, reason, path, detail: detail.slice(0, 500), messageId });
     this.deliveries.forget(message);
     this.metrics.deadLettered.inc({ queue, reason });
     this.metrics.consumedMessages.inc({ queue, outcome: 'dead_lettered' });
     this.settle(channel, () => (path === 'copy' ? channel.ack(message) : channel.nack(message, false, false)));
+    if (read && this.options.deadLettered) {
+      await this.options.deadLettered(message, reason, read.decoded).catch((error: unknown) => this.logger.warn('could not record a dead-lettered message', { queue, reason, error: String(error) }));
+    }
   }
 
   /** Acks and nacks on a channel that died in the meantime fail; the broker redelivers those messages anyway. */

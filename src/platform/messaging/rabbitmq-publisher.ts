@@ -1,5 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import { context, type Context } from '@opentelemetry/api';
 import type { Logger } from '../observability/logger.js';
 import { withTimeout } from '../with-timeout.js';
 import type { RabbitConnection } from './rabbitmq-connection.js';
@@ -19,6 +20,10 @@ export interface OutgoingMessage {
   correlationId: string | null;
   /** The outbox row's per-order sequence, as header x-event-sequence: consumers order and deduplicate by it. */
   sequence?: number;
+  /** W3C trace context headers (traceparent, tracestate, baggage) that consumers continue. */
+  traceHeaders?: Record<string, string>;
+  /** The context to publish in (the row's publish span), so that an instrumented channel traces it there. */
+  traceContext?: Context;
 }
 
 export type PublishFailureReason = 'unroutable' | 'nack' | 'timeout' | 'channel_closed' | 'no_exchange';
@@ -142,7 +147,8 @@ export class RabbitPublisher extends EventEmitter {
         resolve();
       };
       try {
-        written = channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
+        const publish = () => channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
+        written = message.traceContext ? context.with(message.traceContext, publish) : publish();
       } catch (error) {
         // amqplib throws at once on a channel that has already closed.
         done(error instanceof Error ? error : new Error(String(error)));
@@ -204,9 +210,12 @@ function publishOptions(message: OutgoingMessage, userId: string) {
     type: message.type,
     timestamp: message.timestamp,
     headers: {
-      ...(message.correlationId ? { [CORRELATION_HEADER]: message.correlationId } : {}),
-      ...(message.sequence !== undefined ? { [SEQUENCE_HEADER]: message.sequence } : {}),
-    } satisfies Partial<EventHeaders>,
+      ...message.traceHeaders,
+      ...({
+        ...(message.correlationId ? { [CORRELATION_HEADER]: message.correlationId } : {}),
+        ...(message.sequence !== undefined ? { [SEQUENCE_HEADER]: message.sequence } : {}),
+      } satisfies Partial<EventHeaders>),
+    },
   };
 }
 

@@ -1,13 +1,22 @@
 import winston from 'winston';
 import { currentCorrelationId } from './correlation.js';
 import { currentActor } from '../auth/current-actor.js';
+import { activeSpanIds } from './trace-context.js';
 
 export type Logger = winston.Logger;
 
-/** The correlation id of the work that logs, and the `sub` of its authenticated caller (never the token). */
+/**
+ * The correlation id of the work that logs, the trace and span it runs in (when tracing is on: Grafana links a
+ * line's trace_id to the trace), and the `sub` of its authenticated caller (never the token).
+ */
 const addContext = winston.format((info) => {
   const correlationId = currentCorrelationId();
   if (correlationId && info.correlationId === undefined) info.correlationId = correlationId;
+  const span = activeSpanIds();
+  if (span && info.trace_id === undefined) {
+    info.trace_id = span.traceId;
+    info.span_id = span.spanId;
+  }
   const actor = currentActor();
   if (actor && info.sub === undefined) info.sub = actor.sub;
   return info;

@@ -95,6 +95,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Set by the scheduler role's saga-gauges job from the pending orders (every 5 s); 0 in other processes. */
+  readonly sagaPendingOldestAge = new client.Gauge({
+    name: 'saga_pending_oldest_age_seconds',
+    help: 'Age of the oldest saga still waiting for the customer service (0 when none is pending)',
+    registers: [this.registry],
+  });
+
+  readonly sagaPending = new client.Gauge({
+    name: 'saga_pending',
+    help: 'Sagas still waiting for the customer service whose order is at least older_than old (cumulative buckets)',
+    labelNames: ['older_than'] as const,
+    registers: [this.registry],
+  });
+
+  /** SAGA_TIMEOUT as configured, so alerts compare ages with it instead of a number written into the rules. */
+  readonly sagaTimeout = new client.Gauge({
+    name: 'saga_timeout_seconds',
+    help: 'How long the customer service has to answer before a saga times out (SAGA_TIMEOUT)',
+    registers: [this.registry],
+  });
+
+  /** 1 while a consumer of this process is subscribed to the queue, 0 while it is not (reconnecting, stopped). */
+  readonly consumerAttached = new client.Gauge({
+    name: 'consumer_attached',
+    help: 'Whether a consumer of this process is subscribed to the queue (1) or not (0)',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
   readonly projectionLag = new client.Histogram({
     name: 'projection_lag_seconds',
     help: 'Time from an event being recorded to the Redis projection applying it',

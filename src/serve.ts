@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import type { Config } from './config.js';
+import type { Tracing } from './platform/observability/tracing.js';
+import { composeService } from './composition/service.js';
+import { ROLE_STARTERS, type RunningRole } from './composition/roles.js';
+
+/**
+ * What main.ts runs once tracing is in place: composes the service, starts the roles named in ROLES in one
+ * process and stops them in reverse order on SIGTERM or SIGINT: the HTTP server stops accepting and finishes
+ * in-flight requests, consumers and the relay finish their current message or batch, then connections close and
+ * the last spans are exported. A second signal or the shutdown timeout exits at once.
+ */
+export async function serve(config: Config, tracing: Tracing): Promise<void> {
+  const service = composeService(config);
+  const running: RunningRole[] = [];
+  let stopping = false;
+
+  const shutdown = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    service.logger.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      service.logger.error('shutdown timed out; exiting', { timeout_ms: config.SHUTDOWN_TIMEOUT });
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT);
+    timer.unref();
+    for (const role of [...running].reverse()) {
+      await role.stop().catch((error) => service.logger.error('role failed to stop', { role: role.name, error: String(error) }));
+    }
+    await service.close();
+    await tracing.shutdown().catch((error) => service.logger.warn('the last spans could not be exported', { error: String(error) }));
+    service.logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await service.rabbit.start();
+  for (const role of config.ROLES) running.push(await ROLE_STARTERS[role](service));
+  service.logger.info('order service started', { roles: config.ROLES, pid: process.pid, tracing: tracing.enabled ? 'on' : 'off' });
+}
