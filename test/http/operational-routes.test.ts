@@ -70,18 +70,19 @@ describe('operational routes', () => {
   });
 
   it('when /openapi.json is read, then the saga routes document their parameters and answers', async () => {
-    const { paths } = (await t.http.get('/openapi.json')).body;
+    const { paths, components } = (await t.http.get('/openapi.json')).body;
     const list = paths['/api/v1/sagas'].get;
     expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'offset', 'order', 'status', 'olderThan']);
     expect(list.parameters.find((p: { name: string }) => p.name === 'status').schema.enum).toEqual(['Pending', 'Approved', 'Rejected', 'TimedOut']);
-    const page = list.responses['200'].content['application/json'].schema;
-    expect(page.properties.sagas.items).toEqual({ $ref: '#/$defs/Saga' });
-    expect(page.$defs.Saga.required).toEqual(expect.arrayContaining(['orderID', 'status', 'createdAt', 'deadline', 'ageSeconds']));
+    expect(list.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SagaPage' });
+    const page = components.schemas.SagaPage;
+    expect(page.properties.sagas.items).toEqual({ $ref: '#/components/schemas/Saga' });
+    expect(components.schemas.Saga.required).toEqual(expect.arrayContaining(['orderID', 'status', 'createdAt', 'deadline', 'ageSeconds']));
     const history = paths['/api/v1/orders/{orderID}/history'].get;
     expect(Object.keys(history.responses)).toEqual(expect.arrayContaining(['200', '400', '404']));
     const body = history.responses['200'].content['application/json'].schema;
-    expect(body.$ref).toBe('#/$defs/OrderHistory');
-    expect(body.$defs.OrderHistory.required).toEqual(expect.arrayContaining(['events', 'replies', 'timeout', 'retention']));
+    expect(body.$ref).toBe('#/components/schemas/OrderHistory');
+    expect(components.schemas.OrderHistory.required).toEqual(expect.arrayContaining(['events', 'replies', 'timeout', 'retention']));
   });
 
   it('when a client sends X-Request-Id, then the answer echoes it; otherwise a new id is made', async () => {
