@@ -16,6 +16,19 @@ describe('the compose stack', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
+  it('when the service is scaled (--scale order-service=3), then no replica claims a host port and the gateway spreads requests over all of them', () => {
+    type Service = { ports?: string[]; expose?: string[]; volumes?: string[]; image?: string };
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
+    expect(compose.services['order-service']!.ports).toBeUndefined();
+    expect(compose.services['order-service']!.expose).toEqual(['8000']);
+    expect(compose.services.gateway!.ports).toEqual(['127.0.0.1:8000:8000']);
+    expect(compose.services.gateway!.volumes).toContain('./configs/nginx/gateway.conf:/etc/nginx/conf.d/default.conf:ro');
+    const gateway = readFileSync('configs/nginx/gateway.conf', 'utf8');
+    // A variable in proxy_pass with Docker's resolver: nginx looks the name up again, so it finds every replica.
+    expect(gateway).toMatch(/resolver 127\.0\.0\.11 /);
+    expect(gateway).toMatch(/set \$order_service http:\/\/order-service:8000;\s+proxy_pass \$order_service;/);
+  });
+
   it('when the service runs in compose, then it sends traces to Tempo, which Grafana reads, and log lines link to them', () => {
     const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string>; volumes?: string[] }> };
     expect(compose.services['order-service']!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('${OTEL_EXPORTER_OTLP_ENDPOINT:-http://tempo:4318}');
