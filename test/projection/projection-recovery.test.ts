@@ -7,7 +7,7 @@ import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { ProjectionStore } from '../../src/orders/projection/projection-store.js';
 import { ProjectionRebuild } from '../../src/orders/projection/projection-rebuild.js';
-import { testRedisSettings } from '../support/test-redis.js';
+import { testRedisSettings, unreachableRedisSettings } from '../support/test-redis.js';
 import { counter, createUsers, databaseList, envelope, eventually, flushTestKeys, rawRedis, startWithRoles } from './projection-harness.js';
 
 const run = promisify(execFile);
@@ -108,8 +108,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when Redis is unreachable, then reads still answer 200 with the same body, counted as degraded, and /readyz says redis is down', async () => {
-    // Nothing listens on port 1, as one Redis or as the seed of a cluster.
-    const sibling = t.sibling({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: testRedisSettings().REDIS_CLUSTER_NODES ? '127.0.0.1:1' : '' });
+    const sibling = t.sibling(unreachableRedisSettings());
     try {
       await expectListsMatchDatabase(sibling.http);
       expect(await counter(sibling, 'projection_reads_total', { result: 'degraded' })).toBe(users.length * 2);

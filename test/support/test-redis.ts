@@ -17,6 +17,11 @@ export function testRedisSettings(): Record<string, string> {
   return { REDIS_URL: TEST_REDIS_URL, ...(nodes ? { REDIS_CLUSTER_NODES: nodes } : {}) };
 }
 
+/** Settings of a Redis that does not answer (nothing listens on port 1), as one Redis or as a cluster's seed. */
+export function unreachableRedisSettings(): Record<string, string> {
+  return { REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: inject('redisClusterNodes') ? '127.0.0.1:1' : '' };
+}
+
 /** A plain client of the run's Redis (or cluster), for tests that look at keys; without a key prefix unless given. */
 export function connectTestRedis(keyPrefix?: string): RedisClient {
   const nodes = inject('redisClusterNodes');
