@@ -85,6 +85,12 @@ export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
 }
 
 const UNAVAILABLE_MESSAGES = /Connection is closed|Stream isn't writeable|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN/;
+/**
+ * A Redis Cluster failing over: the Cluster client gives up after its bounded redirections ("Too many Cluster
+ * redirections. Last error: ..." wraps CLUSTERDOWN or a closed connection, no longer as a ReplyError), or has no
+ * slot map yet. Waiting is what helps: a replica takes over within the cluster's node timeout.
+ */
+const CLUSTER_UNAVAILABLE = /Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|CLUSTERDOWN|MASTERDOWN|TRYAGAIN/;
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/;
 
 /**
@@ -95,5 +101,5 @@ export function isTransientRedisError(error: unknown): boolean {
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
   const text = String(message ?? '');
   if (error instanceof ReplyError) return UNAVAILABLE_REPLIES.test(text);
-  return name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.test(text);
+  return name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.test(text) || CLUSTER_UNAVAILABLE.test(text);
 }
