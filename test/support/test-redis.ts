@@ -30,28 +30,34 @@ export function connectTestRedis(keyPrefix?: string): RedisClient {
   return new Cluster(nodes.split(',').map(parseNode), { ...prefix, redisOptions: { maxRetriesPerRequest: 1 } });
 }
 
-/**
- * Deletes every key whose full name starts with the prefix, on every master (SCAN, never KEYS or FLUSHALL: other
- * test files share the server). One key per command: on a cluster, keys of different users are in different slots.
- */
+/** Deletes every key of the run's Redis (or cluster) whose full name starts with the prefix. */
 export async function deleteKeysWithPrefix(prefix: string): Promise<number> {
   const redis = connectTestRedis();
   try {
-    if (redis instanceof Cluster) await waitForReady(redis);
-    let deleted = 0;
-    for (const master of mastersOf(redis)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await master.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        const counts = await Promise.all(keys.map((key) => redis.unlink(key)));
-        deleted += counts.reduce((sum, count) => sum + count, 0);
-      } while (cursor !== '0');
-    }
-    return deleted;
+    return await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Deletes every key whose full name starts with the prefix, on every master (SCAN, never KEYS or FLUSHALL: other
+ * test files share the server). One key per command: on a cluster, keys of different users are in different slots.
+ * The client must have no key prefix of its own (it would be added to the names SCAN returns).
+ */
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<number> {
+  await waitForReady(redis);
+  let deleted = 0;
+  for (const master of mastersOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await master.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      const counts = await Promise.all(keys.map((key) => redis.unlink(key)));
+      deleted += counts.reduce((sum, count) => sum + count, 0);
+    } while (cursor !== '0');
+  }
+  return deleted;
 }
 
 /** A cluster client knows its masters only once it has read the slot map. */
