@@ -23,6 +23,8 @@ export interface RunningRedisCluster {
   seeds: string[];
   /** The directory of the nodes' cluster config files and logs, removed by stop(). */
   directory: string;
+  /** Starts a node that was killed again, on its port and cluster config file: it rejoins the cluster it knew. */
+  restart(node: ClusterNode): void;
   stop(): Promise<void>;
 }
 
@@ -55,7 +57,10 @@ export async function startRedisCluster(shape: ClusterShape): Promise<RunningRed
     await stop();
     throw error;
   }
-  return { nodes, seeds: nodes.map((node) => node.address), directory, stop };
+  const restart = (node: ClusterNode) => {
+    node.process = startNode(node.port, directory, shape.nodeTimeoutMs);
+  };
+  return { nodes, seeds: nodes.map((node) => node.address), directory, restart, stop };
 }
 
 function startNode(port: number, directory: string, nodeTimeoutMs: number): ChildProcess {

@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Command } from 'ioredis';
+import { projectionKeys } from '../../../src/orders/projection/projection-keys.js';
+import { answeredAsExpected, formatStatuses } from '../support/load.js';
+import { ReadProbe } from '../support/reads.js';
+import { DegradedWindow, projectionReads } from '../support/projection-reads.js';
+import { cli, until, type ClusterNode, type RunningRedisCluster } from '../../support/redis-cluster.js';
+import type { StepContext, StepDefinition } from '../support/step-harness.js';
+
+const run = promisify(execFile);
+/** How long reads keep being compared with PostgreSQL once the cluster is whole again. */
+const AFTER_FAILOVER_MS = 5_000;
+
+/**
+ * Redis Cluster failover: the services run on a cluster of three masters with a replica each (cluster-node-timeout
+ * 2 s), started by the step. Under orders and reads, the master holding the most users' slots is SIGKILLed; until
+ * its replica takes over, reads of its users fall back to PostgreSQL and must answer exactly the database's list,
+ * and the projector's events for those users wait and are retried. Then the killed node is started again and
+ * rejoins as a replica, `npm run projections -- rebuild` repairs what the failover lost (replication is
+ * asynchronous: a write the master acknowledged but had not yet sent to its replica is gone), and the end checks
+ * compare Redis with PostgreSQL.
+ */
+export const redisClusterFailoverStep: StepDefinition = {
+  name: 'redis-cluster-failover',
+  rate: Number(process.env.FAULTS_OUTAGE_RATE ?? 100),
+  total: Number(process.env.FAULTS_FAILOVER_ORDERS ?? 4_000),
+  users: 100,
+  redisCluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2_000 },
+  async fault(ctx) {
+    const cluster = ctx.redisCluster!;
+    const reads = new ReadProbe(ctx.livePorts, ctx.catalog.users.map((user) => user.id), ctx.env.pool, 4, 20);
+    reads.start();
+    let window: DegradedWindow | undefined;
+    try {
+      await sleep(10_000);
+      const victim = await busiestMaster(ctx, cluster);
+      const before = await projectionReads(ctx.livePorts());
+      reads.compareWithDatabase = true;
+      const killedAt = Date.now();
+      window = new DegradedWindow(ctx.livePorts, killedAt);
+      window.start();
+      ctx.log(`SIGKILL Redis master ${victim.address} (pid ${victim.process.pid})`);
+      victim.process.kill('SIGKILL');
+      await until('a replica promoted and cluster_state:ok', () => failedOver(cluster, victim), 60_000);
+      const failoverMs = Date.now() - killedAt;
+      ctx.log(`cluster whole again after ${failoverMs} ms`);
+      await sleep(AFTER_FAILOVER_MS);
+      reads.compareWithDatabase = false;
+      await window.stop();
+      const after = await projectionReads(ctx.livePorts());
+      ctx.notes.push(
+        `master ${victim.address} SIGKILLed; replica promoted and cluster_state:ok after ${(failoverMs / 1000).toFixed(1)} s; ` +
+          `reads fell back to PostgreSQL from +${seconds(window.first)} s to +${seconds(window.last)} s: ${after.degraded - before.degraded} degraded, ${after.hit - before.hit} hits, ${after.miss - before.miss} misses`,
+      );
+      if (after.degraded === before.degraded) ctx.problems.push('no read fell back to PostgreSQL: the failover was not seen by the readers');
+      await rejoin(ctx, cluster, victim);
+      ctx.notes.push(`rebuild after the failover: ${await rebuild(ctx)}`);
+    } finally {
+      reads.compareWithDatabase = false;
+      await window?.stop();
+      await reads.stop();
+    }
+    const { stats } = reads;
+    ctx.notes.push(`reads during the step: ${stats.reads}, answers ${formatStatuses(stats.byStatus)}; ${stats.compared} reads during the failover compared with PostgreSQL, ${stats.mismatches.length} differed`);
+    if (!answeredAsExpected(stats.byStatus, '200')) ctx.problems.push(`reads answered ${formatStatuses(stats.byStatus)}`);
+    if (stats.compared === 0) ctx.problems.push('no read during the failover could be compared with PostgreSQL');
+    ctx.problems.push(...stats.mismatches);
+  },
+};
+
+/** The master whose slots hold the most of the step's users (every key of a user is in that user's slot). */
+async function busiestMaster(ctx: StepContext, cluster: RunningRedisCluster): Promise<ClusterNode> {
+  const ranges = await masterSlotRanges(cluster.nodes[0]!.port);
+  const counts = new Map<string, number>();
+  for (const user of ctx.catalog.users) {
+    const slot = new Command('exists', [projectionKeys.userIndex(user.id)]).getSlot();
+    const owner = [...ranges].find(([, owned]) => owned.some(([from, to]) => slot >= from && slot <= to))?.[0];
+    if (owner) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  }
+  const [address, users] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  ctx.log(`master ${address} holds ${users} of ${ctx.catalog.users.length} users`);
+  return cluster.nodes.find((node) => node.address === address)!;
+}
+
+/** Each master's slot ranges, from CLUSTER NODES ("<id> <ip:port@bus> <flags> <master> ... <from>-<to> ..."). */
+async function masterSlotRanges(port: number): Promise<Map<string, [number, number][]>> {
+  const ranges = new Map<string, [number, number][]>();
+  for (const line of (await cli(port, 'cluster', 'nodes')).split('\n')) {
+    const fields = line.trim().split(' ');
+    if (!fields[2]?.split(',').includes('master')) continue;
+    const owned = fields.slice(8).filter((field) => /^\d/.test(field)).map((field) => field.split('-').map(Number));
+    ranges.set(fields[1]!.split('@')[0]!, owned.map(([from, to]) => [from!, to ?? from!]));
+  }
+  return ranges;
+}
+
+/** Every surviving node says the cluster is ok, and three masters answer (the victim's replica is one of them). */
+async function failedOver(cluster: RunningRedisCluster, victim: ClusterNode): Promise<boolean> {
+  const survivors = cluster.nodes.filter((node) => node !== victim);
+  const infos = await Promise.all(survivors.map((node) => cli(node.port, 'cluster', 'info')));
+  const roles = await Promise.all(survivors.map((node) => cli(node.port, 'role')));
+  return infos.every((info) => info.includes('cluster_state:ok')) && roles.filter((role) => role.startsWith('master')).length === 3;
+}
+
+/** The killed node started again: it rejoins as a replica of the master that replaced it. */
+async function rejoin(ctx: StepContext, cluster: RunningRedisCluster, victim: ClusterNode): Promise<void> {
+  cluster.restart(victim);
+  const started = Date.now();
+  await until('the killed node back as a replica in sync', async () => {
+    const info = await cli(victim.port, 'info', 'replication');
+    return info.includes('role:slave') && info.includes('master_link_status:up');
+  }, 60_000);
+  ctx.notes.push(`${victim.address} started again: a replica in sync after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** `npm run projections -- rebuild` on the step's cluster and key prefix, while the load goes on; its summary line. */
+async function rebuild(ctx: StepContext): Promise<string> {
+  const { settings } = ctx.env;
+  const { stdout } = await run('npx', ['tsx', 'src/tools/projections.ts', 'rebuild'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, REDIS_CLUSTER_NODES: settings.redisClusterNodes, REDIS_KEY_PREFIX: settings.redisPrefix, LOG_LEVEL: 'error' },
+    timeout: 120_000,
+  });
+  return stdout.trim().split('\n').at(-1) ?? '';
+}
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? '?' : (ms / 1000).toFixed(1);
+}
