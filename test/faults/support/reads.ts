@@ -9,7 +9,10 @@ export interface ReadStats {
   byStatus: Map<string, number>;
   /** Reads compared with PostgreSQL (only while `compareWithDatabase` is on, and only when the database held still around the read). */
   compared: number;
+  /** The first 20 reads that differed from PostgreSQL; all of them are counted, the last one timed. */
   mismatches: string[];
+  mismatchCount: number;
+  lastMismatchAt: number | undefined;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface ReadStats {
  * changed (an approval landed) proves nothing either way and is skipped.
  */
 export class ReadProbe {
-  readonly stats: ReadStats = { reads: 0, byStatus: new Map(), compared: 0, mismatches: [] };
+  readonly stats: ReadStats = { reads: 0, byStatus: new Map(), compared: 0, mismatches: [], mismatchCount: 0, lastMismatchAt: undefined };
   compareWithDatabase = false;
   private running: Promise<void>[] = [];
   private stopped = false;
@@ -58,8 +61,10 @@ export class ReadProbe {
         if (before && after && isDeepStrictEqual(before, after)) {
           this.stats.compared++;
           const orders = (JSON.parse(answer.text) as { orders: OrderJson[] }).orders;
-          if (!isDeepStrictEqual(orders, after) && this.stats.mismatches.length < 20) {
-            this.stats.mismatches.push(`GET /orders/user/${userId} answered ${orders.length} orders, PostgreSQL has ${after.length}`);
+          if (!isDeepStrictEqual(orders, after)) {
+            this.stats.mismatchCount++;
+            this.stats.lastMismatchAt = Date.now();
+            if (this.stats.mismatches.length < 20) this.stats.mismatches.push(`GET /orders/user/${userId} answered ${orders.length} orders, PostgreSQL has ${after.length}`);
           }
         }
       }
