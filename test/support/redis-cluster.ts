@@ -97,11 +97,11 @@ export async function cli(port: number, ...args: string[]): Promise<string> {
   );
 }
 
-export async function until(what: string, check: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean>, deadlineMs: number, pollMs = 200): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!(await check().catch(() => false))) {
     if (Date.now() > end) throw new Error(`no ${what} within ${deadlineMs} ms`);
-    await sleep(200);
+    await sleep(pollMs);
   }
 }
 
