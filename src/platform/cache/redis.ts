@@ -43,7 +43,7 @@ function createSingle(settings: RedisSettings): Redis {
 
 /**
  * The Cluster client. A command follows MOVED/ASK redirections and, while a master fails over, retries on the
- * new slot map every 200 ms, at most MAX_REDIRECTIONS times (about a second), then fails so that a read falls
+ * new slot map every 100 ms, at most MAX_REDIRECTIONS times (about 0.6 s), then fails so that a read falls
  * back to PostgreSQL and a projector event is retried by its consumer. Reads go to masters (scaleReads
  * 'master'): a replica can lag behind its master, and the projection's reads must see what its scripts wrote
  * (a rebuild writes, then the reader answers from Redis).
@@ -54,9 +54,9 @@ function createCluster(settings: RedisSettings, nodes: string[]): Cluster {
     enableOfflineQueue: false,
     scaleReads: 'master',
     maxRedirections: MAX_REDIRECTIONS,
-    retryDelayOnFailover: 200,
-    retryDelayOnClusterDown: 200,
-    retryDelayOnTryAgain: 200,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: settings.timeoutMs,
     clusterRetryStrategy: reconnectDelay,
     ...(settings.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}),

@@ -21,7 +21,7 @@ const CATCH_UP_MS = 15_000;
 
 /**
  * Redis Cluster failover: the services run on a cluster of three masters with a replica each (cluster-node-timeout
- * 2 s), started by the step. Under orders, and reads of the users whose slots the busiest master holds, that master
+ * 3 s), started by the step. Under orders, and reads of the users whose slots the busiest master holds, that master
  * is SIGKILLed; until its replica takes over, those reads fall back to PostgreSQL and must answer exactly the
  * database's list, and the projector's events for those users wait and are retried. Then the killed node is started
  * again and rejoins as a replica. Once the load is done and every event applied, Redis is compared with PostgreSQL
@@ -32,12 +32,13 @@ export const redisClusterFailoverStep: StepDefinition = {
   name: 'redis-cluster-failover',
   rate: Number(process.env.FAULTS_FAILOVER_RATE ?? 50),
   total: Number(process.env.FAULTS_FAILOVER_ORDERS ?? 2_500),
-  users: 100,
-  redisCluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2_000 },
+  // Many users, so that a user's list rarely changes during one read, and the reads can be compared.
+  users: 300,
+  redisCluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 3_000 },
   async fault(ctx) {
     const cluster = ctx.redisCluster!;
     const { victim, users } = await busiestMaster(ctx, cluster);
-    const reads = new ReadProbe(ctx.livePorts, users, ctx.env.pool, 4, 20);
+    const reads = new ReadProbe(ctx.livePorts, users, ctx.env.pool, 8, 10);
     reads.start();
     let window: DegradedWindow | undefined;
     let killedAt = Date.now();
