@@ -21,7 +21,7 @@ const CATCH_UP_MS = 15_000;
 
 /**
  * Redis Cluster failover: the services run on a cluster of three masters with a replica each (cluster-node-timeout
- * 3 s), started by the step. Under orders, and reads of the users whose slots the busiest master holds, that master
+ * 10 s), started by the step. Under orders, and reads of the users whose slots the busiest master holds, that master
  * is SIGKILLed; until its replica takes over, those reads fall back to PostgreSQL and must answer exactly the
  * database's list, and the projector's events for those users wait and are retried. Then the killed node is started
  * again and rejoins as a replica. Once the load is done and every event applied, Redis is compared with PostgreSQL
@@ -34,7 +34,8 @@ export const redisClusterFailoverStep: StepDefinition = {
   total: Number(process.env.FAULTS_FAILOVER_ORDERS ?? 2_500),
   // Many users, so that a user's list rarely changes during one read, and the reads can be compared.
   users: 300,
-  redisCluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 3_000 },
+  // A master is declared failed after 10 s (Redis's default is 15 s): long enough for many reads to fall back.
+  redisCluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 10_000 },
   async fault(ctx) {
     const cluster = ctx.redisCluster!;
     const { victim, users } = await busiestMaster(ctx, cluster);
