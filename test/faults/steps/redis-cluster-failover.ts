@@ -39,65 +39,66 @@ export const redisClusterFailoverStep: StepDefinition = {
   async fault(ctx) {
     const cluster = ctx.redisCluster!;
     const { victim, users } = await busiestMaster(ctx, cluster);
+    const replica = await replicaOf(cluster, victim);
     const reads = new ReadProbe(ctx.livePorts, users, ctx.env.pool, 8, 10);
     reads.start();
-    let window: DegradedWindow | undefined;
+    let compared = 0;
     let killedAt = Date.now();
-    let comparedDuringFailover = 0;
     try {
       await sleep(10_000);
-      const replica = await replicaOf(cluster, victim);
-      const before = await projectionReads(ctx.livePorts());
-      reads.compareWithDatabase = true;
       killedAt = Date.now();
-      window = new DegradedWindow(ctx.livePorts, killedAt);
-      window.start();
-      ctx.log(`SIGKILL Redis master ${victim.address} (pid ${victim.process.pid})`);
-      victim.process.kill('SIGKILL');
-      // Until its replica is promoted nobody serves the master's slots: every read of its users is a degraded one,
-      // which must equal PostgreSQL's list exactly.
-      await until(`replica ${replica.address} promoted`, async () => (await cli(replica.port, 'role')).startsWith('master'), 60_000, 50);
-      reads.compareWithDatabase = false;
-      const promotedMs = Date.now() - killedAt;
-      const duringFailover = { compared: reads.stats.compared, mismatches: reads.stats.mismatchCount };
-      comparedDuringFailover = duringFailover.compared;
-      ctx.problems.push(...reads.stats.mismatches.slice(0, duringFailover.mismatches));
-      // From here on reads are hits again, and may lag while the projector's retried events land.
-      reads.compareWithDatabase = true;
-      await until('cluster_state:ok on every node', () => failedOver(cluster, victim), 60_000);
-      const failoverMs = Date.now() - killedAt;
-      ctx.log(`replica promoted after ${promotedMs} ms, cluster whole again after ${failoverMs} ms`);
-      await sleep(CATCH_UP_MS);
-      reads.compareWithDatabase = false;
-      const lagging = reads.stats.mismatchCount - duringFailover.mismatches;
-      ctx.notes.push(
-        `reads compared with PostgreSQL: ${duringFailover.compared} while the master was gone (${duringFailover.mismatches} differed), ` +
-          `${reads.stats.compared - duringFailover.compared} after its replica took over (${lagging} behind PostgreSQL` +
-          `${lagging > 0 ? `, the last at +${seconds(reads.stats.lastMismatchAt! - killedAt)} s after the kill` : ''})`,
-      );
-      await window.stop();
-      const after = await projectionReads(ctx.livePorts());
-      ctx.notes.push(
-        `master ${victim.address} SIGKILLed; replica ${replica.address} promoted after ${seconds(promotedMs)} s, cluster_state:ok everywhere after ${seconds(failoverMs)} s; ` +
-          `reads fell back to PostgreSQL from +${seconds(window.first)} s to +${seconds(window.last)} s: ${after.degraded - before.degraded} degraded, ${after.hit - before.hit} hits, ${after.miss - before.miss} misses`,
-      );
-      if (after.degraded === before.degraded) ctx.problems.push('no read fell back to PostgreSQL: the failover was not seen by the readers');
+      compared = await killMaster(ctx, reads, victim, replica);
       await rejoin(ctx, cluster, victim);
     } finally {
       reads.compareWithDatabase = false;
-      await window?.stop();
       await reads.stop();
     }
-    const { stats } = reads;
-    ctx.notes.push(`reads during the step: ${stats.reads}, answers ${formatStatuses(stats.byStatus)}`);
-    if (!answeredAsExpected(stats.byStatus, '200')) ctx.problems.push(`reads answered ${formatStatuses(stats.byStatus)}`);
-    if (comparedDuringFailover === 0) ctx.problems.push('no read during the failover could be compared with PostgreSQL');
+    ctx.notes.push(`reads during the step: ${reads.stats.reads}, answers ${formatStatuses(reads.stats.byStatus)}`);
+    if (!answeredAsExpected(reads.stats.byStatus, '200')) ctx.problems.push(`reads answered ${formatStatuses(reads.stats.byStatus)}`);
+    if (compared === 0) ctx.problems.push('no read during the failover could be compared with PostgreSQL');
     await untilEveryEventApplied(ctx);
     ctx.notes.push(`once every event was applied, before any rebuild: ${await differences(ctx)}`);
     const line = await rebuild(ctx);
     ctx.notes.push(`then, ${seconds(Date.now() - killedAt)} s after the kill: ${line}`);
   },
 };
+
+/**
+ * SIGKILLs the master and watches the reads of its users: until its replica says it is master, nobody serves the
+ * master's slots and every read is a degraded one, which must equal PostgreSQL's list exactly; after, reads are hits
+ * again and may lag while the projector's retried events land. Returns how many degraded reads were compared.
+ */
+async function killMaster(ctx: StepContext, reads: ReadProbe, victim: ClusterNode, replica: ClusterNode): Promise<number> {
+  const before = await projectionReads(ctx.livePorts());
+  const killedAt = Date.now();
+  const window = new DegradedWindow(ctx.livePorts, killedAt);
+  window.start();
+  reads.compareWithDatabase = true;
+  ctx.log(`SIGKILL Redis master ${victim.address} (pid ${victim.process.pid})`);
+  victim.process.kill('SIGKILL');
+  await until(`replica ${replica.address} promoted`, async () => (await cli(replica.port, 'role')).startsWith('master'), 120_000, 50);
+  reads.compareWithDatabase = false;
+  const promotedMs = Date.now() - killedAt;
+  const during = { compared: reads.stats.compared, mismatches: reads.stats.mismatchCount };
+  ctx.problems.push(...reads.stats.mismatches.slice(0, during.mismatches));
+  reads.compareWithDatabase = true;
+  await until('cluster_state:ok on every node', () => failedOver(ctx.redisCluster!, victim), 60_000);
+  const failoverMs = Date.now() - killedAt;
+  await sleep(CATCH_UP_MS);
+  reads.compareWithDatabase = false;
+  await window.stop();
+  const after = await projectionReads(ctx.livePorts());
+  const lagging = reads.stats.mismatchCount - during.mismatches;
+  ctx.notes.push(
+    `master ${victim.address} SIGKILLed; replica ${replica.address} promoted after ${seconds(promotedMs)} s, cluster_state:ok everywhere after ${seconds(failoverMs)} s; ` +
+      `reads fell back to PostgreSQL from +${seconds(window.first)} s to +${seconds(window.last)} s: ${after.degraded - before.degraded} degraded, ${after.hit - before.hit} hits, ${after.miss - before.miss} misses`,
+    `reads compared with PostgreSQL: ${during.compared} while the master was gone (${during.mismatches} differed), ` +
+      `${reads.stats.compared - during.compared} after its replica took over (${lagging} behind PostgreSQL` +
+      `${lagging > 0 ? `, the last at +${seconds(reads.stats.lastMismatchAt! - killedAt)} s after the kill` : ''})`,
+  );
+  if (after.degraded === before.degraded) ctx.problems.push('no read fell back to PostgreSQL: the failover was not seen by the readers');
+  return during.compared;
+}
 
 /** The load sent everything, no saga waits, the outbox is empty, every published event was taken off Orders. */
 async function untilEveryEventApplied(ctx: StepContext): Promise<void> {
