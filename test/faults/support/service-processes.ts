@@ -135,7 +135,7 @@ export const EVERY_ROLE = 'http,relay,consumers,scheduler';
  */
 export function serviceProcess(name: string, port: number, settings: ServiceSettings, logDir: string, roles = EVERY_ROLE): ManagedProcess {
   const http = roles.split(',').includes('http');
-  const process: ManagedProcess = new ManagedProcess(
+  const managed: ManagedProcess = new ManagedProcess(
     {
       name,
       args: ['src/main.ts'],
@@ -158,11 +158,11 @@ export function serviceProcess(name: string, port: number, settings: ServiceSett
             const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
             return answer.ok && (JSON.parse(answer.text) as { checks?: { auth?: string } }).checks?.auth === 'up';
           }
-        : () => startedSinceLastStart(process.logFile),
+        : () => startedSinceLastStart(managed.logFile),
     },
     logDir,
   );
-  return process;
+  return managed;
 }
 
 /** The log since the latest `--- start` line (ManagedProcess writes one per start) has serve.ts's start line. */
