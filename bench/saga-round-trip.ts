@@ -185,7 +185,7 @@ async function oneOrder(target: Target, agent: http.Agent, watch: ProjectionWatc
   const { fixture } = target;
   const orderId = randomUUID();
   const userId = fixture.users[target.nextUser++ % fixture.users.length]!;
-  const visible = watch.visible(orderId);
+  const visible = watch.visible(userId, orderId);
   const body = { orderID: orderId, paymentMethod: 'Card', productsIDs: fixture.products.map((p) => p.id), userID: userId, deliveryAddress: fixture.addressId };
   const status = await postJson(agent, target.port, '/api/v1/orders', body, orderId);
   const postMs = performance.now() - sentAt;

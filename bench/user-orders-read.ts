@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import express from 'express';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../src/platform/cache/redis.js';
 import { composeService, type Service } from '../src/composition/service.js';
 import { createServiceApp } from '../src/composition/http-role.js';
 import { createLogger } from '../src/platform/observability/logger.js';
@@ -182,7 +183,7 @@ async function inBatches<T>(items: T[], size: number, work: (item: T, index: num
 }
 
 /** The service's client has no offline queue: wait until it is connected before using it. */
-async function whenReady(redis: Redis): Promise<void> {
+async function whenReady(redis: RedisClient): Promise<void> {
   if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), new Promise((_, reject) => setTimeout(() => reject(new Error('redis not ready')), 5_000))]);
 }
 

@@ -63,6 +63,16 @@ const settings = z.object({
   // this is a direct connection to PostgreSQL. Empty: DATABASE_URL.
   DATABASE_LISTEN_URL: optional(url(['postgresql', 'postgres'])),
   REDIS_URL: url(['redis', 'rediss']),
+  // host:port seeds of a Redis Cluster, comma separated; empty: the one Redis of REDIS_URL.
+  REDIS_CLUSTER_NODES: z.string().transform((text, ctx) => {
+    const nodes = text.split(',').map((node) => node.trim()).filter(Boolean);
+    const bad = nodes.filter((node) => !/^(\[[0-9a-fA-F:.]+\]|[\w.-]{1,253}):\d{1,5}$/.test(node));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be host:port seeds of a Redis Cluster, comma separated, not "${bad.join(',').slice(0, 80)}"` });
+      return z.NEVER;
+    }
+    return nodes;
+  }),
   REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').regex(/^[\w:.-]*$/, 'must have only letters, digits and _ : . -'),
   AMQP_URL: url(['amqp', 'amqps']),
   // The largest message a consumer takes; bigger ones are dead-lettered unread. The broker's own cap is 128 MB.
@@ -109,6 +119,7 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   DATABASE_POOL_MODE: 'session',
   DATABASE_LISTEN_URL: '',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_CLUSTER_NODES: '',
   REDIS_KEY_PREFIX: '',
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
   MAX_MESSAGE_BYTES: '256kb',

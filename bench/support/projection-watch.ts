@@ -1,6 +1,6 @@
 /**
  * When an order becomes visible in a per-user projection: polls the order's projection hash in Redis
- * (`proj:order:<id>`, field `vis`, which the projector's apply script sets in the same atomic step that lists
+ * (`proj:{u:<user>}:order:<id>`, field `vis`, which the projector's apply script sets in the same atomic step that lists
  * the order in the user's index and docs) for every order still pending, in one pipeline per poll. The time
  * taken is when the poll's reply arrived, so it is late by at most one poll interval plus one Redis round trip.
  */
@@ -9,6 +9,7 @@ import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 
 export class ProjectionWatch {
   private readonly redis: Redis;
+  /** Order key -> what to call once the order is listed. */
   private readonly pending = new Map<string, (visibleAt: number) => void>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -19,8 +20,8 @@ export class ProjectionWatch {
   }
 
   /** Resolves with performance.now() at the poll that first saw the order listed. */
-  visible(orderId: string): Promise<number> {
-    const seen = new Promise<number>((resolve) => this.pending.set(orderId, resolve));
+  visible(userId: string, orderId: string): Promise<number> {
+    const seen = new Promise<number>((resolve) => this.pending.set(projectionKeys.order(userId, orderId), resolve));
     this.schedule();
     return seen;
   }
@@ -43,7 +44,7 @@ export class ProjectionWatch {
     this.polling = true;
     const ids = [...this.pending.keys()];
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(projectionKeys.order(id), 'vis');
+    for (const key of ids) pipeline.hget(key, 'vis');
     const replies = (await pipeline.exec()) ?? [];
     const now = performance.now();
     this.polls++;

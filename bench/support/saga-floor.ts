@@ -71,9 +71,9 @@ async function serveFloor(): Promise<void> {
   await events.prefetch(64);
   await events.consume(QUEUES.orders, (message) => {
     if (!message) return;
-    const body = JSON.parse(message.content.toString()) as { eventType: string; orderID: string };
+    const body = JSON.parse(message.content.toString()) as { eventType: string; orderID: string; client?: { clientID: string } };
     if (body.eventType !== 'OrderCreated') return events.ack(message);
-    void redis.hset(projectionKeys.order(body.orderID), 'vis', '1').then(() => events.ack(message));
+    void redis.hset(projectionKeys.order(body.client!.clientID, body.orderID), 'vis', '1').then(() => events.ack(message));
   });
 
   const app = express();

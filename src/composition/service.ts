@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { TOKENS } from '../tokens.js';
 import type { Clock } from '../kernel/clock.js';
@@ -14,7 +13,7 @@ import { sql } from '../platform/database/sql.js';
 import { createLogger, type Logger } from '../platform/observability/logger.js';
 import { tracingBehavior } from '../platform/observability/tracing-behavior.js';
 import { Metrics } from '../platform/observability/metrics.js';
-import { createRedis } from '../platform/cache/redis.js';
+import { createRedis, type RedisClient } from '../platform/cache/redis.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
 import { declareTopology } from '../platform/messaging/topology.js';
 import type { ReadinessChecks } from '../platform/http/readiness.js';
@@ -53,7 +52,7 @@ export interface Service {
   logger: Logger;
   metrics: Metrics;
   database: Database;
-  redis: Redis;
+  redis: RedisClient;
   rabbit: RabbitConnection;
   mediator: Mediator;
   outboxSignal: OutboxSignal;
@@ -93,7 +92,13 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     timeoutMs: config.DEPENDENCY_TIMEOUT,
     logger,
   });
-  const redis = createRedis(config.REDIS_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT, logger, keyPrefix: options.redisKeyPrefix ?? config.REDIS_KEY_PREFIX });
+  const redis = createRedis({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    timeoutMs: config.DEPENDENCY_TIMEOUT,
+    logger,
+    keyPrefix: options.redisKeyPrefix ?? config.REDIS_KEY_PREFIX,
+  });
   const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
   // First hook on every (re)connection, so every later hook (publisher, consumers) finds the topology in place.
   void rabbit.onConnect((model) => declareTopology(model, config.DEPENDENCY_TIMEOUT));
@@ -170,7 +175,7 @@ function registerParts(container: DependencyContainer): void {
   container.register(TOKENS.ScheduledJob, { useClass: SagaGaugesJob });
 }
 
-function readinessChecks(database: Database, redis: Redis, rabbit: RabbitConnection, accessTokens: AccessTokens | undefined): ReadinessChecks {
+function readinessChecks(database: Database, redis: RedisClient, rabbit: RabbitConnection, accessTokens: AccessTokens | undefined): ReadinessChecks {
   return {
     postgres: () => database.read(sql`SELECT 1`),
     redis: () => redis.ping(),

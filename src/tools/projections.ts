@@ -1,18 +1,19 @@
 // First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
 import 'reflect-metadata';
 import { once } from 'node:events';
-import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.js';
 import { composeService } from '../composition/service.js';
 import { TOKENS } from '../tokens.js';
 import { createLogger } from '../platform/observability/logger.js';
 import { withTimeout } from '../platform/with-timeout.js';
+import type { RedisClient } from '../platform/cache/redis.js';
 import type { ProjectionRebuild, RebuildProgress } from '../orders/projection/projection-rebuild.js';
 import type { ProjectionRepair } from '../orders/projection/projection-repair.js';
 
 const USAGE = `usage: npm run projections -- <command>
-  rebuild   rebuild every user's order list in Redis from PostgreSQL, repair what PostgreSQL contradicts and delete
-            the keys of orders and users PostgreSQL does not have (safe while the service runs)`;
+  rebuild   rebuild every user's order list in Redis from PostgreSQL, repair what PostgreSQL contradicts, delete
+            the keys of orders and users PostgreSQL does not have and the keys of the layout before the hash
+            tags (safe while the service runs)`;
 
 /** `npm run projections -- rebuild`: a progress bar on stderr, one summary line on stdout. */
 async function main(command: string | undefined): Promise<number> {
@@ -29,9 +30,12 @@ async function main(command: string | undefined): Promise<number> {
     const repair = service.resolve<ProjectionRepair>(TOKENS.ProjectionRepair);
     const result = await service.resolve<ProjectionRebuild>(TOKENS.ProjectionRebuild).rebuildAll({ onProgress: bar.draw, repair });
     bar.end();
-    const orphans = await repair.removeOrphans();
+    const removed = await repair.removeOrphans();
     const seconds = (performance.now() - started) / 1000;
-    console.log(`projections rebuilt: users=${result.users} orders=${result.orders} repaired=${result.repaired} orphan_keys_deleted=${orphans} seconds=${seconds.toFixed(2)}`);
+    console.log(
+      `projections rebuilt: users=${result.users} orders=${result.orders} repaired=${result.repaired} orphan_keys_deleted=${removed.orphans} ` +
+        `old_layout_keys_deleted=${removed.oldLayout} seconds=${seconds.toFixed(2)}`,
+    );
     return 0;
   } finally {
     await service.close();
@@ -39,9 +43,9 @@ async function main(command: string | undefined): Promise<number> {
 }
 
 /** The client has no offline queue: commands sent before it is connected would fail instead of waiting. */
-async function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+async function whenReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;
-  await withTimeout(once(redis, 'ready'), timeoutMs, `connecting to Redis at ${redis.options.host}:${redis.options.port}`);
+  await withTimeout(once(redis, 'ready'), timeoutMs, 'connecting to Redis (REDIS_URL, REDIS_CLUSTER_NODES)');
 }
 
 /** Redraws one line on a terminal; in a log (not a TTY) prints a line every 10%. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestService } from '../support/service.js';
 import { eventually } from '../support/polling.js';
 import { TestIdentityProvider } from '../support/identity-provider.js';
 import { as, startAuthService } from './auth-fixtures.js';
+import { connectTestRedis, unreachableRedisSettings } from '../support/test-redis.js';
 
 // The per-client rate limit with authentication on: a client is its token's sub, shared through Redis.
 
@@ -57,7 +57,7 @@ describe('rate limit per client', () => {
     try {
       for (const service of [t, replica, t]) expect((await products(service, token)).status).toBe(200);
       expect((await products(replica, token)).status).toBe(429);
-      const redis = new Redis(t.config.REDIS_URL);
+      const redis = connectTestRedis();
       expect(await redis.get(`${t.redisPrefix}ratelimit:sub:${sub}`)).toBe('4');
       redis.disconnect();
     } finally {
@@ -72,7 +72,7 @@ describe('rate limit per client', () => {
   });
 
   it('when Redis is down, then each process limits in memory instead of failing requests', async () => {
-    const offline = t.sibling({ REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT: '2', RATE_LIMIT_WINDOW: '1h', DEPENDENCY_TIMEOUT: '300ms' });
+    const offline = t.sibling({ ...unreachableRedisSettings(), RATE_LIMIT: '2', RATE_LIMIT_WINDOW: '1h', DEPENDENCY_TIMEOUT: '300ms' });
     try {
       const token = await idp.token(randomUUID());
       const statuses = [];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { unreachableRedisSettings } from '../support/test-redis.js';
 
 let t: TestService;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ describe('operational routes', () => {
   });
 
   it('when PostgreSQL and Redis are unreachable, then /readyz is 503 naming them down', async () => {
-    const broken = t.sibling({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1', DEPENDENCY_TIMEOUT: '300ms' });
+    const broken = t.sibling({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', ...unreachableRedisSettings(), DEPENDENCY_TIMEOUT: '300ms' });
     const res = await broken.http.get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ status: 'unavailable', checks: { postgres: 'down', redis: 'down', rabbitmq: 'down' } });

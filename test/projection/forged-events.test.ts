@@ -2,19 +2,21 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/cache/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { createTestUser, drainQueue, queueDepth, type TestUser } from '../support/rabbitmq.js';
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { counter, databaseList, envelope, eventually, rawRedis, startWithRoles } from './projection-harness.js';
+import { projectionKeys as keys } from '../../src/orders/projection/projection-keys.js';
+import { testRedisSettings } from '../support/test-redis.js';
 
 const run = promisify(execFile);
 
 let t: TestService;
 let stopRoles: () => Promise<void>;
-let redis: Redis;
+let redis: RedisClient;
 let catalog: Catalog;
 let stranger: TestUser;
 const realOrders: string[] = [];
@@ -89,48 +91,53 @@ describe('events on Orders that the service did not publish', () => {
     expect(dead.map((message) => message.properties.headers?.['x-dead-letter-reason'])).toEqual(['untrusted_publisher', 'untrusted_publisher', 'untrusted_publisher']);
     expect(dead[0]!.properties.headers?.['x-original-user-id']).toBe(stranger.name);
     await expectProjectionMatchesDatabase();
-    expect(await redis.exists(`${t.redisPrefix}proj:order:${fakeOrderId}`)).toBe(0);
+    expect(await redis.exists(`${t.redisPrefix}${keys.order(catalog.userId, fakeOrderId)}`)).toBe(0);
   });
 });
 
 describe('a projection damaged before publishers were checked', () => {
   it('when `npm run projections -- rebuild` runs, then forged documents, tombstones, fields and keys of orders and users PostgreSQL does not have are gone', async () => {
     const key = (name: string) => `${t.redisPrefix}${name}`;
-    const index = key(`proj:user:${catalog.userId}:index`);
-    const docs = key(`proj:user:${catalog.userId}:docs`);
+    const orderKey = (orderId: string, userId = catalog.userId) => key(keys.order(userId, orderId));
+    const index = key(keys.userIndex(catalog.userId));
+    const docs = key(keys.userDocs(catalog.userId));
     // What the forged events of issue 11 made: a fake order listed in a real user's list ...
     const fakeOrderId = randomUUID();
     const fakeMember = '0000000000999999';
     await redis.zadd(index, Date.now(), fakeMember);
     await redis.hset(docs, fakeMember, JSON.stringify({ OrderID: fakeOrderId, products: [{ name: '<script>alert(1)</script>', actualPrice: 0.01 }] }));
-    await redis.hset(key(`proj:order:${fakeOrderId}`), 'user', catalog.userId, 'member', fakeMember, 'v', '3', 'vis', '1');
+    await redis.hset(orderKey(fakeOrderId), 'user', catalog.userId, 'member', fakeMember, 'v', '3', 'vis', '1');
     // ... a real order hidden behind a tombstone of sequence 99 ...
     const hidden = realOrders[1]!;
-    const hiddenMember = (await redis.hget(key(`proj:order:${hidden}`), 'member'))!;
+    const hiddenMember = (await redis.hget(orderKey(hidden), 'member'))!;
     await redis.zrem(index, hiddenMember);
     await redis.hdel(docs, hiddenMember);
-    await redis.del(key(`proj:order:${hidden}`));
-    await redis.hset(key(`proj:order:${hidden}`), 'tomb', '99', 'v', '99');
+    await redis.del(orderKey(hidden));
+    await redis.hset(orderKey(hidden), 'tomb', '99', 'v', '99');
     // ... a foreign field on another real order, and keys of an order and a user that do not exist at all.
-    await redis.hset(key(`proj:order:${realOrders[2]}`), 'l:50', '{"productID":"forged"}');
+    await redis.hset(orderKey(realOrders[2]!), 'l:50', '{"productID":"forged"}');
     const ghostOrder = randomUUID();
     const ghostUser = randomUUID();
-    await redis.hset(key(`proj:order:${ghostOrder}`), 'user', ghostUser, 'l:2', '{}');
-    await redis.zadd(key(`proj:user:${ghostUser}:index`), 1, '0000000000000001');
-    await redis.hset(key(`proj:user:${ghostUser}:docs`), '0000000000000001', '{}');
-    await redis.set(key(`proj:user:${ghostUser}:built`), '1');
+    await redis.hset(orderKey(ghostOrder, ghostUser), 'user', ghostUser, 'l:2', '{}');
+    await redis.zadd(key(keys.userIndex(ghostUser)), 1, '0000000000000001');
+    await redis.hset(key(keys.userDocs(ghostUser)), '0000000000000001', '{}');
+    await redis.set(key(keys.userBuilt(ghostUser)), '1');
+    // ... and keys of the layout before the hash tags, which nothing reads any more.
+    const oldLayout = [`proj:order:${realOrders[0]}`, `proj:user:${catalog.userId}:index`, `proj:user:${catalog.userId}:built`].map(key);
+    for (const name of oldLayout) await redis.set(name, 'stale');
 
     const { stdout } = await run('npx', ['tsx', 'src/tools/projections.ts', 'rebuild'], {
-      env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
+      env: { ...process.env, ...testRedisSettings(), DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
       timeout: 60_000,
     });
     // Repaired: the fake member taken off, the hidden order listed again (the merge itself rewrites the hash with the
-    // foreign field). Deleted: the fake order's key, the ghost order's key and the ghost user's three keys.
-    expect(stdout).toMatch(/^projections rebuilt: users=1 orders=3 repaired=2 orphan_keys_deleted=5 seconds=\d+\.\d\d$/m);
+    // foreign field). Deleted: the fake order's key, the ghost order's key and the ghost user's three keys, and the
+    // three keys of the old layout.
+    expect(stdout).toMatch(/^projections rebuilt: users=1 orders=3 repaired=2 orphan_keys_deleted=5 old_layout_keys_deleted=3 seconds=\d+\.\d\d$/m);
     await expectProjectionMatchesDatabase();
-    expect(await redis.hgetall(key(`proj:order:${realOrders[2]}`))).toEqual({ user: catalog.userId, member: expect.any(String), v: expect.any(String), vis: '1' });
-    for (const gone of [`proj:order:${fakeOrderId}`, `proj:order:${ghostOrder}`, `proj:user:${ghostUser}:index`, `proj:user:${ghostUser}:docs`, `proj:user:${ghostUser}:built`]) {
-      expect(await redis.exists(key(gone)), gone).toBe(0);
+    expect(await redis.hgetall(orderKey(realOrders[2]!))).toEqual({ user: catalog.userId, member: expect.any(String), v: expect.any(String), vis: '1' });
+    for (const gone of [orderKey(fakeOrderId), orderKey(ghostOrder, ghostUser), ...[keys.userIndex(ghostUser), keys.userDocs(ghostUser), keys.userBuilt(ghostUser)].map(key), ...oldLayout]) {
+      expect(await redis.exists(gone), gone).toBe(0);
     }
   });
 });

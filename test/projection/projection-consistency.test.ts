@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/cache/redis.js';
 import type { TestService } from '../support/service.js';
 import { seedCatalog, expect204 } from '../support/fixtures.js';
 import { connectPg } from '../support/database.js';
@@ -26,7 +26,7 @@ const seed = Number(process.env.PROJECTION_SEED ?? Date.now() % 1_000_000);
 
 let t: TestService;
 let stopRoles: () => Promise<void>;
-let redis: Redis;
+let redis: RedisClient;
 let users: string[];
 const visible = new Set<string>();
 const gone = new Set<string>();

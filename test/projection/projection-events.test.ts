@@ -3,6 +3,8 @@ import type { ConsumeMessage } from 'amqplib';
 import { parseProjectionEvent, type ProjectionEvent } from '../../src/orders/projection/projection-events.js';
 import { orderJsonText, type OrderView } from '../../src/orders/order-json.js';
 import { PoisonMessageError } from '../../src/platform/messaging/rabbitmq-consumer.js';
+import { isTransientRedisError } from '../../src/orders/projection/order-projector.js';
+import { ReplyError } from 'ioredis';
 
 function message(body: unknown, sequence?: unknown): ConsumeMessage {
   const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
@@ -103,5 +105,20 @@ describe('projection events', () => {
     expect(parseProjectionEvent(message({ ...envelope, eventType: 'OrderCreateSaga' }))).toEqual({ kind: 'none' });
     expect(parseProjectionEvent(message({ ...envelope, eventType: 'OrderCanceled', reason: 'Rejected' }, 5))).toMatchObject({ kind: 'end', orderId, sequence: 5 });
     expect(parseProjectionEvent(message({ ...envelope, orderID: orderId.toUpperCase(), eventType: 'OrderDeleted' }, 6))).toMatchObject({ orderId });
+  });
+});
+
+describe('Redis errors the projector waits out', () => {
+  it('when a Redis Cluster fails over, then its errors are transient (retried), and a script error is not', () => {
+    const transient = [
+      'Too many Cluster redirections. Last error: Error: Connection is closed.',
+      'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',
+      "Cluster isn't ready and enableOfflineQueue options is false",
+      'Failed to refresh slots cache.',
+    ];
+    for (const message of transient) expect(isTransientRedisError(new Error(message)), message).toBe(true);
+    expect(isTransientRedisError(new ReplyError('CLUSTERDOWN Hash slot not served'))).toBe(true);
+    expect(isTransientRedisError(new ReplyError('ERR user_script:3: attempt to compare nil with number'))).toBe(false);
+    expect(isTransientRedisError(new ReplyError("CROSSSLOT Keys in request don't hash to the same slot"))).toBe(false);
   });
 });

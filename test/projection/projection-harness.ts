@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type GetMessage } from 'amqplib';
-import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import type { Role } from '../../src/config.js';
@@ -10,6 +9,9 @@ import { connectPg } from '../support/database.js';
 import { expect204 } from '../support/fixtures.js';
 import { counter, eventually } from '../support/polling.js';
 import { drainQueue as drainRabbitQueue } from '../support/rabbitmq.js';
+import { connectTestRedis, deleteKeysWithPrefix } from '../support/test-redis.js';
+import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
+import type { RedisClient } from '../../src/platform/cache/redis.js';
 
 /** A test service with the given background roles running (the projector is in `consumers`). */
 export async function startWithRoles(roles: Role[]): Promise<{ t: TestService; stopRoles(): Promise<void> }> {
@@ -63,27 +65,25 @@ export function envelope(orders: OrderJson[], params: { limit: number; offset: n
   return { orders: page, count: page.length, total: orders.length, ...params };
 }
 
-/** A Redis client without the test's key prefix, for looking at (and flushing) the test's own keys. */
-export function rawRedis(): Redis {
-  return new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: false, maxRetriesPerRequest: 1 });
+/** A client of the run's Redis (or cluster) without the test's key prefix, for looking at the test's own keys. */
+export function rawRedis(): RedisClient {
+  return connectTestRedis();
+}
+
+/** A projection key's full name: the test's prefix, then the name the service uses (projection-keys.ts). */
+export function testKey(t: TestService, name: string): string {
+  return `${t.redisPrefix}${name}`;
 }
 
 /** The user's projected orders as stored: OrderID -> JSON text. */
-export async function projectedDocs(redis: Redis, t: TestService, userId: string): Promise<Map<string, string>> {
-  const docs = await redis.hvals(`${t.redisPrefix}proj:user:${userId}:docs`);
+export async function projectedDocs(redis: RedisClient, t: TestService, userId: string): Promise<Map<string, string>> {
+  const docs = await redis.hvals(testKey(t, projectionKeys.userDocs(userId)));
   return new Map(docs.map((doc) => [(JSON.parse(doc) as OrderJson).OrderID, doc]));
 }
 
 /** Deletes every key of this test file (its prefix only: other test files share the Redis server). */
-export async function flushTestKeys(redis: Redis, t: TestService): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.redisPrefix}*`, 'COUNT', 500);
-    if (keys.length > 0) deleted += await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return deleted;
+export async function flushTestKeys(t: TestService): Promise<number> {
+  return deleteKeysWithPrefix(t.redisPrefix);
 }
 
 export interface OutboxEvent {

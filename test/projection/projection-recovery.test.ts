@@ -1,19 +1,20 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/cache/redis.js';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { ProjectionStore } from '../../src/orders/projection/projection-store.js';
 import { ProjectionRebuild } from '../../src/orders/projection/projection-rebuild.js';
+import { testRedisSettings, unreachableRedisSettings } from '../support/test-redis.js';
 import { counter, createUsers, databaseList, envelope, eventually, flushTestKeys, rawRedis, startWithRoles } from './projection-harness.js';
 
 const run = promisify(execFile);
 
 let t: TestService;
 let stopRoles: () => Promise<void>;
-let redis: Redis;
+let redis: RedisClient;
 let users: string[];
 
 beforeAll(async () => {
@@ -65,7 +66,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it("when this test's Redis keys are flushed, then the next read rebuilds from PostgreSQL and matches", async () => {
-    expect(await flushTestKeys(redis, t)).toBeGreaterThan(0);
+    expect(await flushTestKeys(t)).toBeGreaterThan(0);
     const [missesBefore, rebuildsBefore] = [await reads('miss'), await rebuilds('read')];
     // The rebuilding read answers from the snapshot it wrote: a middle page, newest first.
     for (const userId of users) {
@@ -83,7 +84,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when another reader holds the rebuild lock, then a read waits, answers from PostgreSQL and leaves the rebuild to the holder', async () => {
-    await flushTestKeys(redis, t);
+    await flushTestKeys(t);
     const userId = users[0]!;
     const store = new ProjectionStore(t.service.redis);
     expect(await store.tryLock(userId, 'someone-else', 30_000)).toBe(true);
@@ -97,7 +98,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when many reads of a flushed user arrive at once, then all answer the same list', async () => {
-    await flushTestKeys(redis, t);
+    await flushTestKeys(t);
     const userId = users[1]!;
     const expected = JSON.stringify(envelope(await databaseList(t, userId), { limit: 1000, offset: 0, order: 'asc' }));
     const rebuildsBefore = await rebuilds('read');
@@ -107,7 +108,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when Redis is unreachable, then reads still answer 200 with the same body, counted as degraded, and /readyz says redis is down', async () => {
-    const sibling = t.sibling({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const sibling = t.sibling(unreachableRedisSettings());
     try {
       await expectListsMatchDatabase(sibling.http);
       expect(await counter(sibling, 'projection_reads_total', { result: 'degraded' })).toBe(users.length * 2);
@@ -121,7 +122,7 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when every user is rebuilt by the command, then reads are hits that match the database', async () => {
-    await flushTestKeys(redis, t);
+    await flushTestKeys(t);
     const result = await t.service.resolve(ProjectionRebuild).rebuildAll({ pageSize: 2, concurrency: 2 });
     expect(result.users).toBe(users.length);
     let listed = 0;
@@ -133,12 +134,12 @@ describe('a lost or unreachable projection', () => {
   });
 
   it('when `npm run projections -- rebuild` runs, then it prints a progress bar and a summary, and the lists are built', async () => {
-    await flushTestKeys(redis, t);
+    await flushTestKeys(t);
     const { stdout, stderr } = await run('npx', ['tsx', 'src/tools/projections.ts', 'rebuild'], {
-      env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
+      env: { ...process.env, ...testRedisSettings(), DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, LOG_LEVEL: 'error' },
       timeout: 60_000,
     });
-    expect(stdout).toMatch(new RegExp(`^projections rebuilt: users=${users.length} orders=\\d+ repaired=0 orphan_keys_deleted=0 seconds=\\d+\\.\\d\\d$`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^projections rebuilt: users=${users.length} orders=\\d+ repaired=0 orphan_keys_deleted=0 old_layout_keys_deleted=0 seconds=\\d+\\.\\d\\d$`, 'm'));
     expect(stderr).toMatch(/\[#+\] 100%/);
     const missesBefore = await reads('miss');
     await expectListsMatchDatabase();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/platform/cache/redis.js';
 import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
@@ -32,7 +32,7 @@ const seed = Number(process.env.PROJECTION_SEED ?? Date.now() % 1_000_000);
 // No relay here: the test is the only publisher, so it decides what the projector sees and in which order.
 let t: TestService;
 let stopRoles: () => Promise<void>;
-let redis: Redis;
+let redis: RedisClient;
 let catalog: Catalog;
 let sent = 0;
 

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/platform/observability/logger.js';
 import { createTestDatabase } from './database.js';
 import { createTestVhost } from './rabbitmq.js';
 import { checkedHttp } from './http-validation.js';
+import { deleteKeysWithPrefix, testRedisSettings } from './test-redis.js';
 
 export interface TestService {
   service: Service;
@@ -39,7 +40,7 @@ export async function startTestService(env: Record<string, string> = {}, options
     const config = parseConfig({
       ...databaseSettings,
       AMQP_URL: vhost.url,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      ...testRedisSettings(),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
       DATABASE_POOL_SIZE: '5',
       ...env,
@@ -61,11 +62,7 @@ export async function startTestService(env: Record<string, string> = {}, options
       async close() {
         await service.close();
         if (!owner) return;
-        const redis = (await import('ioredis')).Redis;
-        const cleaner = new redis(config.REDIS_URL);
-        const keys = await cleaner.keys(`${redisPrefix}*`);
-        if (keys.length > 0) await cleaner.del(...keys);
-        cleaner.disconnect();
+        await deleteKeysWithPrefix(redisPrefix);
         await vhost.delete();
         await database.drop();
       },

@@ -41,6 +41,11 @@ describe('configuration of the database connections', () => {
     expect(parseConfig({ DATABASE_URL: POOLER, DATABASE_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: DIRECT })).toMatchObject({ DATABASE_LISTEN_URL: DIRECT });
     expect(messageOf(() => parseConfig({ DATABASE_POOL_MODE: 'statement' }))).toMatch(/^  DATABASE_POOL_MODE must be one of session, transaction\.$/m);
   });
+  it('when REDIS_CLUSTER_NODES names host:port seeds, then they are the cluster\'s; empty, the one Redis of REDIS_URL is used', () => {
+    expect(parseConfig({}).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(parseConfig({ REDIS_CLUSTER_NODES: 'redis-0:6379, 10.0.0.2:7000,[::1]:7001' }).REDIS_CLUSTER_NODES).toEqual(['redis-0:6379', '10.0.0.2:7000', '[::1]:7001']);
+    expect(messageOf(() => parseConfig({ REDIS_CLUSTER_NODES: 'redis-0,redis://x:1' }))).toMatch(/^  REDIS_CLUSTER_NODES must be host:port seeds of a Redis Cluster, comma separated, not "redis-0,redis:\/\/x:1"\.$/m);
+  });
 });
 
 describe('configuration of authentication (fail closed)', () => {

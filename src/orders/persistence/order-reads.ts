@@ -106,6 +106,12 @@ export class OrderReads {
     return row?.any ?? false;
   }
 
+  /** The user of each of these orders that exists (of any state: order rows are never deleted). */
+  async usersOf(orderIds: string[]): Promise<Map<string, string>> {
+    const rows = await this.database.read(sql<{ id: string; userId: string }>`SELECT id, user_id AS "userId" FROM orders WHERE id = ANY(${orderIds}::uuid[])`);
+    return new Map(rows.map((row) => [row.id, row.userId]));
+  }
+
   /** The ids among these that are orders (of any state: order rows are never deleted). */
   async existing(orderIds: string[]): Promise<Set<string>> {
     const rows = await this.database.read(sql<{ id: string }>`SELECT id FROM orders WHERE id = ANY(${orderIds}::uuid[])`);

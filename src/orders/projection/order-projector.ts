@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import { ReplyError } from 'ioredis';
+import { UnavailableError } from '../../kernel/errors.js';
 import { inject, injectable } from 'tsyringe';
 import { TOKENS } from '../../tokens.js';
 import type { Config } from '../../config.js';
@@ -9,6 +10,7 @@ import { QUEUES } from '../../platform/messaging/topology.js';
 import { amqpUser } from '../../platform/messaging/amqp-url.js';
 import { parseProjectionEvent, type ProjectionEvent } from './projection-events.js';
 import type { ApplyStatus, ProjectionStore } from './projection-store.js';
+import type { OrderReads } from '../persistence/order-reads.js';
 
 /**
  * Messages in flight at once. Events of one order may be applied concurrently and out of order: each script is
@@ -32,6 +34,7 @@ export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
 
   constructor(
     @inject(TOKENS.ProjectionStore) private readonly store: ProjectionStore,
+    @inject(TOKENS.OrderReads) private readonly reads: OrderReads,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Config) config: Config,
   ) {
@@ -55,7 +58,7 @@ export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
         status = await this.store.applyCreated(event.created);
         break;
       case 'end':
-        status = await this.store.applyEnd(event.orderId, event.sequence);
+        status = await this.applyEnd(event.orderId, event.sequence);
         break;
     }
     if (status === 'invalid_sequence' || status === 'user_mismatch') {
@@ -65,12 +68,29 @@ export class OrderProjector implements ConsumerOptions<ProjectionEvent> {
     return status;
   }
 
+  /**
+   * OrderDeleted and OrderCanceled carry no user, and the order's keys live under its user's hash tag: the user
+   * comes from PostgreSQL (the order row outlives the order; one read by primary key, for the rarest events). An
+   * order PostgreSQL does not have was never listed under any user: nothing to remove.
+   */
+  private async applyEnd(orderId: string, sequence: number): Promise<ApplyStatus> {
+    const userId = (await this.reads.usersOf([orderId])).get(orderId);
+    return userId ? this.store.applyEnd(userId, orderId, sequence) : 'ignored';
+  }
+
+  /** Redis, or (for an end event's user) PostgreSQL, unavailable: retried until it is back. */
   isTransient(error: unknown): boolean {
-    return isTransientRedisError(error);
+    return isTransientRedisError(error) || error instanceof UnavailableError;
   }
 }
 
 const UNAVAILABLE_MESSAGES = /Connection is closed|Stream isn't writeable|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN/;
+/**
+ * A Redis Cluster failing over: the Cluster client gives up after its bounded redirections ("Too many Cluster
+ * redirections. Last error: ..." wraps CLUSTERDOWN or a closed connection, no longer as a ReplyError), or has no
+ * slot map yet. Waiting is what helps: a replica takes over within the cluster's node timeout.
+ */
+const CLUSTER_UNAVAILABLE = /Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|CLUSTERDOWN|MASTERDOWN|TRYAGAIN/;
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/;
 
 /**
@@ -81,5 +101,5 @@ export function isTransientRedisError(error: unknown): boolean {
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
   const text = String(message ?? '');
   if (error instanceof ReplyError) return UNAVAILABLE_REPLIES.test(text);
-  return name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.test(text);
+  return name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.test(text) || CLUSTER_UNAVAILABLE.test(text);
 }

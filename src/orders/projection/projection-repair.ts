@@ -5,7 +5,7 @@ import type { CustomerRepository } from '../../customers/customer-repository.js'
 import { orderJsonText } from '../order-json.js';
 import type { OrderReads } from '../persistence/order-reads.js';
 import { orderMember } from './projection-keys.js';
-import type { ProjectionRepairStore } from './projection-repair-store.js';
+import type { FoundKey, ProjectionRepairStore } from './projection-repair-store.js';
 
 /**
  * Repairs what the merge of a rebuild leaves as it is because it cannot tell it from the projector's own recent
@@ -55,21 +55,26 @@ export class ProjectionRepair {
 
   /**
    * Deletes the keys of orders and users that PostgreSQL does not have (never deleted there: orders and users are
-   * kept, deleted orders included), so they can only come from forged events or writes by hand. Same rule as above:
-   * the keys are seen first, PostgreSQL is asked second. Returns how many keys were deleted.
+   * kept, deleted orders included), and an order's keys under a user who is not its user, so they can only come
+   * from forged events or writes by hand. Same rule as above: the keys are seen first, PostgreSQL is asked second.
+   * Then deletes every key of the layout before the hash tags. Returns how many keys of each were deleted.
    */
-  async removeOrphans(): Promise<number> {
-    let deleted = 0;
-    for await (const ids of this.store.scanIds('order')) {
-      const known = await this.reads.existing(ids.filter(isUuid));
-      deleted += await this.store.deleteOrders(ids.filter((id) => !known.has(id)));
+  async removeOrphans(): Promise<{ orphans: number; oldLayout: number }> {
+    let orphans = 0;
+    for await (const found of this.store.scanKeys()) {
+      const knownUsers = await this.customers.existingUsers(this.database, [...new Set(found.map((key) => key.userId))].filter(isUuid));
+      const owners = await this.reads.usersOf(found.flatMap((key) => (key.orderId && isUuid(key.orderId) ? [key.orderId] : [])));
+      const doomed = found.filter((key) => !knownUsers.has(key.userId) || (key.orderId !== undefined && owners.get(key.orderId) !== key.userId));
+      for (const names of groupByUser(doomed).values()) orphans += await this.store.deleteUserKeys(names);
     }
-    for await (const ids of this.store.scanIds('user')) {
-      const known = await this.customers.existingUsers(this.database, ids.filter(isUuid));
-      deleted += await this.store.deleteUsers(ids.filter((id) => !known.has(id)));
-    }
-    return deleted;
+    return { orphans, oldLayout: await this.store.deleteOldLayout() };
   }
+}
+
+function groupByUser(keys: FoundKey[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const key of keys) groups.set(key.userId, [...(groups.get(key.userId) ?? []), key.name]);
+  return groups;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -18,6 +18,7 @@ local state = redis.call('HMGET', order, 'tomb', 'v', 'user', 'cs')
 if state[1] then return 'ignored' end
 -- Already reflected (applied and compacted, or loaded by a rebuild from PostgreSQL).
 if state[2] and seq <= tonumber(state[2]) then return 'duplicate' end
+-- The key carries the user's tag, so only a hash written by hand can name another user.
 if state[3] and state[3] ~= user then return 'user_mismatch' end
 local created = tonumber(state[4])
 if kind == 'line' then
@@ -49,20 +50,16 @@ redis.call('HSET', order, 'user', user, 'member', member, 'v', created, 'vis', '
 return 'applied'
 `;
 
-/**
- * OrderDeleted / OrderCanceled. KEYS order, index, docs (the order key thrice when the caller saw no user).
- * ARGV seq, user ('' if unknown). 'retry' when a user appeared since the caller looked: it calls again with its keys.
- */
+/** OrderDeleted / OrderCanceled. KEYS order, index, docs (of the order's user). ARGV seq. */
 export const END_SCRIPT = `
 local order, index, docs = KEYS[1], KEYS[2], KEYS[3]
-local seq, user = tonumber(ARGV[1]), ARGV[2]
-local state = redis.call('HMGET', order, 'tomb', 'v', 'user', 'member', 'vis')
+local seq = tonumber(ARGV[1])
+local state = redis.call('HMGET', order, 'tomb', 'v', 'member', 'vis')
 if state[1] then return 'duplicate' end
 if state[2] and seq <= tonumber(state[2]) then return 'duplicate' end
-if (state[3] or '') ~= user then return 'retry' end
-if state[5] == '1' then
-  redis.call('ZREM', index, state[4])
-  redis.call('HDEL', docs, state[4])
+if state[4] == '1' then
+  redis.call('ZREM', index, state[3])
+  redis.call('HDEL', docs, state[3])
 end
 -- The tombstone stays: it is what keeps late AddProduct/Created of this order out.
 redis.call('DEL', order)

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
-import type { Redis } from 'ioredis';
 import { TOKENS } from '../../tokens.js';
 import type { ListParams } from '../../kernel/schemas.js';
+import type { RedisClient } from '../../platform/cache/redis.js';
 import { orderMember, projectionKeys as keys } from './projection-keys.js';
 import { APPLY_SCRIPT, END_SCRIPT, READ_SCRIPT, REBUILD_SCRIPT, UNLOCK_SCRIPT } from './projection-scripts.js';
 
@@ -47,16 +47,16 @@ export interface StoredPage {
 
 interface ProjectionCommands {
   projectionApply(...args: (string | number)[]): Promise<ApplyStatus>;
-  projectionEnd(...args: (string | number)[]): Promise<ApplyStatus | 'retry'>;
+  projectionEnd(...args: (string | number)[]): Promise<ApplyStatus>;
   projectionRebuild(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
   projectionRead(...args: (string | number)[]): Promise<(number | string)[]>;
   projectionUnlock(...args: string[]): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 /** Registers the scripts once per client; ioredis then sends EVALSHA and falls back to EVAL after a SCRIPT FLUSH. */
-function commands(redis: Redis): ProjectionCommands {
+function commands(redis: RedisClient): ProjectionCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('projectionApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
     redis.defineCommand('projectionEnd', { numberOfKeys: 3, lua: END_SCRIPT });
@@ -70,13 +70,11 @@ function commands(redis: Redis): ProjectionCommands {
 
 /** A user's orders above this count are written in several script calls, so no single call blocks Redis for long. */
 const REBUILD_CHUNK = 1000;
-/** Attempts of an end event whose order gains a user between the lookup and the script: one retry suffices. */
-const END_ATTEMPTS = 3;
 
 /** The Redis side of the projection: one script call (one round trip) per event, per page read, per rebuild chunk. */
 @injectable()
 export class ProjectionStore {
-  constructor(@inject(TOKENS.Redis) private readonly redis: Redis) {}
+  constructor(@inject(TOKENS.Redis) private readonly redis: RedisClient) {}
 
   /** Defined on first use, so that building the service's handlers does not need a Redis client yet. */
   private get scripts(): ProjectionCommands {
@@ -85,26 +83,19 @@ export class ProjectionStore {
 
   applyLine(event: LineEvent): Promise<ApplyStatus> {
     const { orderId, sequence, userId } = event;
-    return this.scripts.projectionApply(keys.order(orderId), keys.userIndex(userId), keys.userDocs(userId), 'line', sequence, userId, event.lineJson);
+    return this.scripts.projectionApply(keys.order(userId, orderId), keys.userIndex(userId), keys.userDocs(userId), 'line', sequence, userId, event.lineJson);
   }
 
   applyCreated(event: CreatedEvent): Promise<ApplyStatus> {
     const { orderId, sequence, userId } = event;
     const score = String(event.createdAtMs);
     const member = orderMember(event.serialNumber);
-    return this.scripts.projectionApply(keys.order(orderId), keys.userIndex(userId), keys.userDocs(userId), 'created', sequence, userId, event.head, event.tail, score, member);
+    return this.scripts.projectionApply(keys.order(userId, orderId), keys.userIndex(userId), keys.userDocs(userId), 'created', sequence, userId, event.head, event.tail, score, member);
   }
 
-  /** OrderDeleted / OrderCanceled. They carry no user: the order's state names it, looked up first. */
-  async applyEnd(orderId: string, sequence: number): Promise<ApplyStatus> {
-    const orderKey = keys.order(orderId);
-    for (let attempt = 1; ; attempt++) {
-      const userId = (await this.redis.hget(orderKey, 'user')) ?? '';
-      const [index, docs] = userId ? [keys.userIndex(userId), keys.userDocs(userId)] : [orderKey, orderKey];
-      const status = await this.scripts.projectionEnd(orderKey, index, docs, sequence, userId);
-      if (status !== 'retry') return status;
-      if (attempt >= END_ATTEMPTS) throw new Error(`order ${orderId} changed user between lookups ${END_ATTEMPTS} times`);
-    }
+  /** OrderDeleted / OrderCanceled of an order of this user (the events carry no user: the projector looks it up). */
+  applyEnd(userId: string, orderId: string, sequence: number): Promise<ApplyStatus> {
+    return this.scripts.projectionEnd(keys.order(userId, orderId), keys.userIndex(userId), keys.userDocs(userId), sequence);
   }
 
   /** The page, or undefined when the user's projection is not built (never built, or Redis lost it). */
@@ -120,7 +111,7 @@ export class ProjectionStore {
     for (let start = 0; start === 0 || start < entries.length; start += REBUILD_CHUNK) {
       const chunk = entries.slice(start, start + REBUILD_CHUNK);
       const last = start + REBUILD_CHUNK >= entries.length;
-      const orderKeys = chunk.map((entry) => keys.order(entry.orderId));
+      const orderKeys = chunk.map((entry) => keys.order(userId, entry.orderId));
       const args = chunk.flatMap((entry) => [entry.version, orderMember(entry.serialNumber), String(entry.createdAtMs), entry.json ?? '']);
       await this.scripts.projectionRebuild(3 + chunk.length, keys.userIndex(userId), keys.userDocs(userId), keys.userBuilt(userId), ...orderKeys, userId, last ? '1' : '0', ...args);
     }

@@ -1,8 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { TooManyRequestsError } from '../../kernel/errors.js';
 import { actorOf } from './authenticate.js';
+import type { RedisClient } from '../cache/redis.js';
 
 export interface RateLimitSettings {
   /** Requests a client may send per window. */
@@ -20,10 +20,11 @@ const POLICY = 'per-client';
  * with Retry-After; every answer carries the RateLimit-Policy and RateLimit headers
  * (draft-ietf-httpapi-ratelimit-headers).
  */
-export function rateLimit(redis: Redis, settings: RateLimitSettings): RequestHandler {
+export function rateLimit(redis: RedisClient, settings: RateLimitSettings): RequestHandler {
   const duration = Math.max(1, Math.ceil(settings.windowMs / 1000));
   const options = { points: settings.limit, duration, keyPrefix: 'ratelimit' };
-  // Keys land under the client's REDIS_KEY_PREFIX, like every other key of the service.
+  // Keys land under the client's REDIS_KEY_PREFIX, like every other key of the service. Each call is a script or
+  // a MULTI on one key (ratelimit:<client>), so on a Redis Cluster it is one slot by itself: no hash tag needed.
   const limiter = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
   const policy = `"${POLICY}";q=${settings.limit};w=${duration}`;
   return async (req, res, next) => {

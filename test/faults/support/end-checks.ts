@@ -7,6 +7,7 @@ import { expectedUserLists, type OrderJson } from './expected-orders.js';
 import type { OrderLoad } from './load.js';
 import { request } from './http-client.js';
 import { checkProjection } from './projection-checks.js';
+import { projectionKeys } from '../../../src/orders/projection/projection-keys.js';
 
 /** What the end of a step found; a step fails on any `lost`, `duplicated` or `problems`. */
 export interface EndResult {
@@ -48,7 +49,7 @@ export async function settle(env: FaultEnvironment, capture: EventCapture, deadl
     const { rows: users } = await env.pool.query<{ id: string }>('SELECT id FROM users');
     if (touch) await touch();
     let projected = 0;
-    for (const { id } of users) projected += await env.redis.zcard(`proj:user:${id}:index`).catch(() => 0);
+    for (const { id } of users) projected += await env.redis.zcard(projectionKeys.userIndex(id)).catch(() => 0);
     state = `pending ${o!.pending}, outbox ready ${b!.ready}, captured ${capture.distinctEvents}/${b!.published}, projected ${projected}/${o!.approved}`;
     if (o!.pending === 0 && b!.ready === 0 && capture.distinctEvents >= b!.published && projected === o!.approved) return `settled: ${state}`;
     if (Date.now() > end) return `NOT settled after ${deadlineMs} ms: ${state}`;

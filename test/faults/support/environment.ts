@@ -4,7 +4,9 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseNode, type RedisClient } from '../../../src/platform/cache/redis.js';
+import { deleteKeys, waitForReady } from '../../support/test-redis.js';
 import { inject } from 'vitest';
 import { ensureDatabase, migrate } from '../../../src/platform/database/migrate.js';
 import { createTestVhost } from '../../support/rabbitmq.js';
@@ -24,13 +26,14 @@ export interface FaultEnvironment {
   databaseName: string;
   /** For the checks; its idle connections may be terminated by an outage, which it survives. */
   pool: pg.Pool;
-  /** A client with the step's key prefix. */
-  redis: Redis;
+  /** A client with the step's key prefix (of the step's Redis Cluster, when it has one). */
+  redis: RedisClient;
   logDir: string;
   cleanup(keepLogs: boolean): Promise<void>;
 }
 
-export async function createFaultEnvironment(step: string, sagaTimeout: string): Promise<FaultEnvironment> {
+/** `clusterSeeds`: the step runs its services on this Redis Cluster instead of the machine's Redis. */
+export async function createFaultEnvironment(step: string, sagaTimeout: string, clusterSeeds: string[] = []): Promise<FaultEnvironment> {
   const databaseName = `os_test_${inject('testRunId')}_faults_${step}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = `${SERVER_URL}/${databaseName}`;
   await ensureDatabase(databaseUrl);
@@ -39,15 +42,14 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string):
   const redisPrefix = `os_faults:${step}:${randomBytes(4).toString('hex')}:`;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
   pool.on('error', () => undefined);
-  const redis = new Redis(REDIS_URL, { keyPrefix: redisPrefix, maxRetriesPerRequest: 1, lazyConnect: true });
-  redis.on('error', () => undefined);
-  await redis.connect();
+  const redis = connectRedis(clusterSeeds, redisPrefix);
+  await waitForReady(redis);
   const logDir = mkdtempSync(path.join(os.tmpdir(), `order-faults-${step}-`));
   const identity = await TestIdentityProvider.start();
   // Every scope, for as long as any step could last.
   useBearerToken(await identity.token(randomUUID(), { scope: 'orders:read orders:write orders:admin catalog:write customers:write', ttlSeconds: 6 * 3600 }));
   return {
-    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisPrefix, sagaTimeout, auth: identity.authEnv() },
+    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisClusterNodes: clusterSeeds.join(','), redisPrefix, sagaTimeout, auth: identity.authEnv() },
     databaseName,
     pool,
     redis,
@@ -55,7 +57,7 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string):
     async cleanup(keepLogs) {
       const problems: string[] = [];
       const attempt = (what: string, work: () => Promise<unknown>) => work().catch((error) => problems.push(`${what}: ${String(error)}`));
-      await attempt('redis keys', () => deletePrefixedKeys(redisPrefix));
+      await attempt('redis keys', () => deletePrefixedKeys(clusterSeeds, redisPrefix));
       redis.disconnect();
       await attempt('pool', () => pool.end());
       await attempt('vhost', () => vhost.delete());
@@ -68,18 +70,21 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string):
   };
 }
 
-/** SCAN for the prefix (never KEYS, never FLUSHALL: other users of this Redis keep their keys). */
-async function deletePrefixedKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+/** The machine's Redis, or the step's cluster; the checks' client never waits long on a node that is down. */
+function connectRedis(clusterSeeds: string[], keyPrefix?: string): RedisClient {
+  const prefix = keyPrefix ? { keyPrefix } : {};
+  const redis = clusterSeeds.length > 0
+    ? new Cluster(clusterSeeds.map(parseNode), { ...prefix, redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 2_000 } })
+    : new Redis(REDIS_URL, { ...prefix, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
-  await redis.connect();
+  return redis;
+}
+
+/** SCAN for the prefix on every master (never KEYS, never FLUSHALL: other users of this Redis keep their keys). */
+async function deletePrefixedKeys(clusterSeeds: string[], prefix: string): Promise<void> {
+  const redis = connectRedis(clusterSeeds);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/platform/cache/redis.js';
+import { projectionKeys } from '../../../src/orders/projection/projection-keys.js';
 import { memberOf, type OrderJson } from './expected-orders.js';
 
 interface Tally {
@@ -12,13 +13,13 @@ interface Tally {
  * hold exactly the database's approved orders, once each, with the right score and JSON. Returns how many
  * approved orders are projected correctly.
  */
-export async function checkProjection(redis: Redis, expected: Map<string, OrderJson[]>, tally: Tally, problem: (text: string) => void): Promise<number> {
+export async function checkProjection(redis: RedisClient, expected: Map<string, OrderJson[]>, tally: Tally, problem: (text: string) => void): Promise<number> {
   let projected = 0;
   for (const [userId, orders] of expected) {
-    const flat = await redis.zrange(`proj:user:${userId}:index`, '0', '-1', 'WITHSCORES');
+    const flat = await redis.zrange(projectionKeys.userIndex(userId), '0', '-1', 'WITHSCORES');
     const scores = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) scores.set(flat[i]!, Number(flat[i + 1]));
-    const docs = await redis.hgetall(`proj:user:${userId}:docs`);
+    const docs = await redis.hgetall(projectionKeys.userDocs(userId));
     const wanted = new Map(orders.map((order) => [memberOf(order), order]));
     for (const [member, order] of wanted) {
       const score = scores.get(member);

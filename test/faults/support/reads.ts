@@ -9,7 +9,12 @@ export interface ReadStats {
   byStatus: Map<string, number>;
   /** Reads compared with PostgreSQL (only while `compareWithDatabase` is on, and only when the database held still around the read). */
   compared: number;
+  /** The first 20 reads that differed from PostgreSQL; all of them are counted, the last one timed. */
   mismatches: string[];
+  mismatchCount: number;
+  lastMismatchAt: number | undefined;
+  /** Every compared read: when its answer came, whether it equalled PostgreSQL, and what it answered if not. */
+  timeline: { answeredAt: number; matched: boolean; text: string }[];
 }
 
 /**
@@ -18,7 +23,7 @@ export interface ReadStats {
  * changed (an approval landed) proves nothing either way and is skipped.
  */
 export class ReadProbe {
-  readonly stats: ReadStats = { reads: 0, byStatus: new Map(), compared: 0, mismatches: [] };
+  readonly stats: ReadStats = { reads: 0, byStatus: new Map(), compared: 0, mismatches: [], mismatchCount: 0, lastMismatchAt: undefined, timeline: [] };
   compareWithDatabase = false;
   private running: Promise<void>[] = [];
   private stopped = false;
@@ -50,16 +55,23 @@ export class ReadProbe {
       const compare = this.compareWithDatabase;
       const before = compare ? await this.databaseList(userId) : undefined;
       const answer = await request(ports[i % ports.length]!, 'GET', `/api/v1/orders/user/${userId}?limit=1000`);
+      const answeredAt = Date.now();
       const key = answer.ok ? String(answer.status) : answer.error;
       this.stats.reads++;
       this.stats.byStatus.set(key, (this.stats.byStatus.get(key) ?? 0) + 1);
-      if (compare && answer.ok && answer.status === 200) {
+      // Compared only when the whole read fell within the comparing time (the fault did not end during it).
+      if (compare && this.compareWithDatabase && answer.ok && answer.status === 200) {
         const after = await this.databaseList(userId);
         if (before && after && isDeepStrictEqual(before, after)) {
           this.stats.compared++;
           const orders = (JSON.parse(answer.text) as { orders: OrderJson[] }).orders;
-          if (!isDeepStrictEqual(orders, after) && this.stats.mismatches.length < 20) {
-            this.stats.mismatches.push(`GET /orders/user/${userId} answered ${orders.length} orders, PostgreSQL has ${after.length}`);
+          const matched = isDeepStrictEqual(orders, after);
+          const text = `GET /orders/user/${userId} answered ${orders.length} orders, PostgreSQL has ${after.length}`;
+          this.stats.timeline.push({ answeredAt: answeredAt, matched, text });
+          if (!matched) {
+            this.stats.mismatchCount++;
+            this.stats.lastMismatchAt = answeredAt;
+            if (this.stats.mismatches.length < 20) this.stats.mismatches.push(text);
           }
         }
       }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { request } from './http-client.js';
@@ -117,45 +118,64 @@ export interface ServiceSettings {
   databaseUrl: string;
   amqpUrl: string;
   redisUrl: string;
+  /** Seeds of the step's Redis Cluster ('' for the machine's Redis at redisUrl). */
+  redisClusterNodes: string;
   redisPrefix: string;
   sagaTimeout: string;
   /** AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE of the step's identity service: the services run with authentication on. */
   auth: Record<string, string>;
 }
 
-/** A service process with every role (http, relay, consumers, scheduler) on its own port. */
-export function serviceProcess(name: string, port: number, settings: ServiceSettings, logDir: string): ManagedProcess {
-  return new ManagedProcess(
+/** The roles of a service process: every role unless a step splits them. */
+export const EVERY_ROLE = 'http,relay,consumers,scheduler';
+
+/**
+ * A service process with the given roles. With `http`, on its own port, up once /readyz says so; without it, it
+ * has no listener, and is up once its log says the roles started (it logs at info for that line).
+ */
+export function serviceProcess(name: string, port: number, settings: ServiceSettings, logDir: string, roles = EVERY_ROLE): ManagedProcess {
+  const http = roles.split(',').includes('http');
+  const managed: ManagedProcess = new ManagedProcess(
     {
       name,
       args: ['src/main.ts'],
       env: {
         PORT: String(port),
-        ROLES: 'http,relay,consumers,scheduler',
+        ROLES: roles,
         DATABASE_URL: settings.databaseUrl,
         AMQP_URL: settings.amqpUrl,
         REDIS_URL: settings.redisUrl,
+        REDIS_CLUSTER_NODES: settings.redisClusterNodes,
         REDIS_KEY_PREFIX: settings.redisPrefix,
         SAGA_TIMEOUT: settings.sagaTimeout,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: http ? 'warn' : 'info',
         ...settings.auth,
       },
       // Up once it answers and has the identity service's keys (other dependencies may be down on purpose;
       // /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so).
-      isUp: async () => {
-        const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
-        return answer.ok && (JSON.parse(answer.text) as { checks?: { auth?: string } }).checks?.auth === 'up';
-      },
+      isUp: http
+        ? async () => {
+            const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
+            return answer.ok && (JSON.parse(answer.text) as { checks?: { auth?: string } }).checks?.auth === 'up';
+          }
+        : () => startedSinceLastStart(managed.logFile),
     },
     logDir,
   );
+  return managed;
+}
+
+/** The log since the latest `--- start` line (ManagedProcess writes one per start) has serve.ts's start line. */
+async function startedSinceLastStart(logFile: string): Promise<boolean> {
+  const log = await readFile(logFile, 'utf8');
+  return log.slice(log.lastIndexOf('--- start')).includes('"order service started"');
 }
 
 /** The customer-service simulator: approves about `approvePercent`% of the orders, the same ones for a seed. */
-export function simulatorProcess(settings: ServiceSettings, approvePercent: number, seed: number, logDir: string, isUp: () => Promise<boolean>): ManagedProcess {
+export function simulatorProcess(settings: ServiceSettings, approvePercent: number, seed: number, logDir: string, isUp: () => Promise<boolean>, name = 'customer-sim'): ManagedProcess {
   return new ManagedProcess(
     {
-      name: 'customer-sim',
+      name,
       args: ['src/tools/customer-sim.ts', '--rule', 'percent', '--approve', String(approvePercent), '--seed', String(seed)],
       env: { AMQP_URL: settings.amqpUrl, DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, LOG_LEVEL: 'warn' },
       isUp,

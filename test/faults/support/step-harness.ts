@@ -7,7 +7,8 @@ import { request } from './http-client.js';
 import { formatStatuses, OrderLoad, seedCatalog, type Catalog } from './load.js';
 import { Progress, waitForQuietCpu } from './progress.js';
 import { countLine, reports, type StepReport } from './report.js';
-import { serviceProcess, simulatorProcess, type ManagedProcess } from './service-processes.js';
+import { EVERY_ROLE, serviceProcess, simulatorProcess, type ManagedProcess } from './service-processes.js';
+import { startRedisCluster, type ClusterShape, type RunningRedisCluster } from '../../support/redis-cluster.js';
 
 export const SAGA_TIMEOUT = '20s';
 /** The simulator's rule: about 90% approved; the decision per order is known (a hash of seed and id). */
@@ -16,9 +17,13 @@ export const RULE = { kind: 'percent', approvePercent: 90, seed: 1 } as const sa
 export interface StepContext {
   env: FaultEnvironment;
   capture: EventCapture;
-  /** Two processes, each with every role. */
+  /** The service processes (two with every role, unless the step names its own). */
   services: ManagedProcess[];
+  /** The first customer-service simulator, and all of them. */
   simulator: ManagedProcess;
+  simulators: ManagedProcess[];
+  /** The step's own Redis Cluster, when it asked for one. */
+  redisCluster: RunningRedisCluster | undefined;
   catalog: Catalog;
   load: OrderLoad;
   /** Ports of the processes that are up now. */
@@ -39,6 +44,12 @@ export interface StepDefinition {
   users: number;
   /** Reads rebuild the projection before Redis is inspected (after Redis lost everything). */
   readFirst?: boolean;
+  /** The ROLES of each service process; default two processes with every role. */
+  processes?: string[];
+  /** Customer-service simulators competing for the saga requests; default 1. */
+  simulators?: number;
+  /** A Redis Cluster the step starts (and stops) for its services instead of the machine's Redis. */
+  redisCluster?: ClusterShape;
   /** Runs while the load runs; returns when its fault is over and every process is up again. */
   fault(ctx: StepContext): Promise<void>;
 }
@@ -50,32 +61,36 @@ export interface StepDefinition {
  */
 export async function runStep(def: StepDefinition): Promise<StepReport> {
   const started = Date.now();
-  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT);
+  const redisCluster = def.redisCluster ? await startRedisCluster(def.redisCluster) : undefined;
+  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT, redisCluster?.seeds).catch(async (error) => {
+    await redisCluster?.stop();
+    throw error;
+  });
   const processes: ManagedProcess[] = [];
   let capture: EventCapture | undefined;
   let report: StepReport | undefined;
   let progress: Progress | undefined;
   try {
     capture = await EventCapture.start(env.settings.amqpUrl);
-    const ports = await freePorts(2);
-    const services = ports.map((port, i) => serviceProcess(`service-${i + 1}`, port, env.settings, env.logDir));
+    const roles = def.processes ?? [EVERY_ROLE, EVERY_ROLE];
+    const ports = await freePorts(roles.length);
+    const services = ports.map((port, i) => serviceProcess(`service-${i + 1}`, port, env.settings, env.logDir, roles[i]));
     processes.push(...services);
     await Promise.all(services.map((service) => service.start()));
-    const sagaRequests = capture;
-    const simulator = simulatorProcess(env.settings, RULE.approvePercent, RULE.seed, env.logDir, async () => (await sagaRequests.consumerCount('OrderSaga')) > 0);
-    processes.push(simulator);
-    await simulator.start();
+    const simulators = await startSimulators(def.simulators ?? 1, env, capture, processes);
+    // Only processes with the http role take requests.
+    const httpPorts = ports.filter((_, i) => roles[i]!.split(',').includes('http'));
     const livePorts = () => {
-      const up = ports.filter((_, i) => services[i]!.isUp);
-      return up.length > 0 ? up : ports;
+      const up = httpPorts.filter((port) => services[ports.indexOf(port)]!.isUp);
+      return up.length > 0 ? up : httpPorts;
     };
-    const catalog = await seedCatalog(ports[0]!, def.users, 20);
+    const catalog = await seedCatalog(httpPorts[0]!, def.users, 20);
     // Fresh tables get sequential-scan plans for the foreign-key checks until analyzed (ARCHITECTURE.md).
     await env.pool.query('ANALYZE');
     const load = new OrderLoad({ ports: livePorts, catalog, rate: def.rate, total: def.total, retryForMs: 90_000 });
     const sampler = new Progress(env, capture, load);
     progress = sampler;
-    const ctx: StepContext = { env, capture, services, simulator, catalog, load, livePorts, notes: [], problems: [], log: (text) => sampler.note(text) };
+    const ctx: StepContext = { env, capture, services, simulator: simulators[0]!, simulators, redisCluster, catalog, load, livePorts, notes: [], problems: [], log: (text) => sampler.note(text) };
     const waited = await waitForQuietCpu(30_000);
     if (waited > 1_500) ctx.notes.push(`waited ${(waited / 1000).toFixed(1)} s for the CPU to calm down before the load`);
     sampler.start();
@@ -131,7 +146,21 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
     if (failed) console.log([`[faults] ${def.name}: progress:`, ...(progress?.lines ?? [])].join('\n  '));
     if (keepLogs) console.log(`[faults] ${def.name}: service logs kept in ${env.logDir}`);
     await env.cleanup(keepLogs);
+    await redisCluster?.stop();
   }
+}
+
+/** Simulators started one after the other, each up once the queue has one more consumer. */
+async function startSimulators(count: number, env: FaultEnvironment, capture: EventCapture, processes: ManagedProcess[]): Promise<ManagedProcess[]> {
+  const simulators: ManagedProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = count === 1 ? 'customer-sim' : `customer-sim-${i + 1}`;
+    const simulator = simulatorProcess(env.settings, RULE.approvePercent, RULE.seed, env.logDir, async () => (await capture.consumerCount('OrderSaga')) > i, name);
+    simulators.push(simulator);
+    processes.push(simulator);
+    await simulator.start();
+  }
+  return simulators;
 }
 
 /** One read of every user's list: after Redis came back empty, it is a read that rebuilds a user's projection. */
