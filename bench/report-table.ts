@@ -2,6 +2,7 @@
  * The report's table, from the lines the benchmarks print (bench/run-all.ts keeps each step's stdout). A figure
  * a step did not print (it failed, or was not run) becomes a row saying so, never a guess.
  */
+import { capacityRows } from './capacity-table.js';
 
 /** Step name -> everything it printed. */
 export type Figures = Record<string, string>;
@@ -118,6 +119,7 @@ export function buildTable(figures: Figures): Row[] {
       : missing('saga-round-trip', 'saga round trip', 'p95 <= 50 ms'),
   );
 
+  rows.push(...capacityRows(figures));
   rows.push(authCostRow(figures));
   rows.push(tracingCostRow(figures));
 
