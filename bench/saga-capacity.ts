@@ -17,7 +17,9 @@
  *
  * Settings by environment: BENCH_STEP_START (50), BENCH_STEP (50), BENCH_STEP_MAX (1000), BENCH_STEP_SECONDS (6),
  * BENCH_P95_BOUND_MS (250), BENCH_SECONDS (16 per side at half rate), BENCH_ROUNDS (2), BENCH_SAGA_SPLIT (1: the
- * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows).
+ * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows),
+ * BENCH_BASELINE_REF (a commit, e.g. HEAD~1: its service as a third side, to measure a change against the code
+ * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, printLoad, printMachine, round } from './support/bench-env.js';
@@ -33,6 +35,8 @@ const P95_BOUND_MS = Number(process.env.BENCH_P95_BOUND_MS ?? 250);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
+/** A commit to measure beside the working tree's service (before/after of a change), as a third side. */
+const BASELINE = process.env.BENCH_BASELINE_REF;
 
 printMachine('saga chain capacity (service vs a like-for-like bare outbox chain, same run)', {
   steps: `${STEP_START}, ${STEP_START + STEP}, ... orders/s, ${STEP_SECONDS} s each, until p95 POST -> listed > ${P95_BOUND_MS} ms`,
@@ -44,6 +48,7 @@ printMachine('saga chain capacity (service vs a like-for-like bare outbox chain,
 const targets: CapacityTarget[] = [];
 try {
   targets.push(await CapacityTarget.start(SPLIT ? 'service-split' : 'service'), await CapacityTarget.start('floor'));
+  if (BASELINE) targets.push(await CapacityTarget.start('baseline'));
   for (const target of targets) await target.window(STEP_START, 3); // warm-up: JIT, pools, plans
   const highest = await stepLoad(targets);
   const floorHighest = highest.get('floor') ?? 0;
@@ -66,6 +71,12 @@ try {
   target('highest sustained rate', `${serviceHighest} vs ${floorHighest} orders/s`, serviceHighest / floorHighest, '>=', 0.7);
   target(`round-trip p95 at ${halfRate}/s`, `${round(service.p95, 1)} ms vs ${round(floor.p95, 1)} ms`, service.p95 / floor.p95, '<=', 2);
   console.log(`service highest sustained rate: ${serviceHighest} orders/s (half: ${Math.round(serviceHighest / 2)}; bench/publish-latency.ts measures commit -> publish there)`);
+  const baseline = costs.get('baseline');
+  if (baseline) {
+    const baselineHighest = highest.get('baseline') ?? 0;
+    console.log(`\n## the change: this tree vs ${BASELINE}, same run`);
+    console.log(`change: cpu per order ${round(baseline.cpuMs, 2)} -> ${round(service.cpuMs, 2)} ms (${round(service.cpuMs / baseline.cpuMs, 2)}x); highest sustained ${baselineHighest} -> ${serviceHighest} orders/s; p95 at ${halfRate}/s ${round(baseline.p95, 1)} -> ${round(service.p95, 1)} ms`);
+  }
   printLoad('load after');
 } finally {
   for (const each of targets) await each.stop();

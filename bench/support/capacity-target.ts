@@ -13,7 +13,7 @@ import { createBenchEnvironment, percentile, type BenchEnvironment } from './ben
 import { EventTap } from './event-tap.js';
 import { postJson } from './http-client.js';
 import { openLoop } from './load.js';
-import { spawnMain } from './main-process.js';
+import { ensureBaselineBuild, spawnMain } from './main-process.js';
 import { deleteKeys, ProjectionWatch } from './projection-watch.js';
 import { ResourceMeter, type Usage } from './resource-meter.js';
 import { seed, spawnSimulator, stopper, type Fixture } from './saga-setup.js';
@@ -24,7 +24,8 @@ const ORDER_TIMEOUT_MS = 10_000;
 /** Users seeded per side; orders cycle through them. */
 const USERS = 2_000;
 
-export type TargetKind = 'service' | 'service-split' | 'floor';
+/** baseline: the service built from BENCH_BASELINE_REF, one process with every role (the code before a change). */
+export type TargetKind = 'service' | 'service-split' | 'baseline' | 'floor';
 
 export interface WindowResult {
   rate: number;
@@ -72,9 +73,10 @@ export class CapacityTarget {
       groups['floor process'] = [floor.pid!];
     } else {
       const roles = kind === 'service-split' ? ['http', 'relay', 'consumers,scheduler'] : ['all'];
+      const distDir = kind === 'baseline' ? await ensureBaselineBuild(process.env.BENCH_BASELINE_REF!) : undefined;
       const processes = [];
       for (const role of roles) {
-        processes.push(await spawnMain(env, { roles: role }));
+        processes.push(await spawnMain(env, { roles: role, distDir }));
         stops.push(processes.at(-1)!);
         groups[`service ${role}`] = [processes.at(-1)!.pid];
       }
@@ -99,7 +101,12 @@ export class CapacityTarget {
   }
 
   get label(): string {
-    return { service: 'service (one process, all roles)', 'service-split': 'service (roles split: http | relay | consumers,scheduler)', floor: 'floor (bare outbox chain)' }[this.kind];
+    return {
+      service: 'service (one process, all roles)',
+      'service-split': 'service (roles split: http | relay | consumers,scheduler)',
+      baseline: `service at ${process.env.BENCH_BASELINE_REF} (one process, all roles: the code before the change)`,
+      floor: 'floor (bare outbox chain)',
+    }[this.kind];
   }
 
   /** `rate` orders/s for `seconds` (open loop); waits until each is listed or timed out, then one more second. */
