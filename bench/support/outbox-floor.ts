@@ -33,7 +33,8 @@ import { serveToParent } from './serve-to-parent.js';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BATCH = Number(process.env.BENCH_RELAY_BATCH ?? 500);
 
-const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: Number(process.env.BENCH_POOL_SIZE ?? 10) });
+// Idle connections kept 30 s, as the service's pool keeps them (src/platform/database/database.ts).
+const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: Number(process.env.BENCH_POOL_SIZE ?? 10), idleTimeoutMillis: 30_000 });
 const redis = new Redis(REDIS_URL, { keyPrefix: process.env.BENCH_PREFIX! });
 const products = new Map((JSON.parse(process.env.BENCH_PRODUCTS!) as FloorProduct[]).map((product) => [product.id, product]));
 const connection = await amqp.connect(process.env.BENCH_AMQP_URL!, { noDelay: true });

@@ -141,18 +141,16 @@ export class ResourceMeter {
   }
 
   /**
-   * What was used between two snapshots. A process counts when it was there at both (a backend that connected
-   * within the window is missed; pools keep theirs). pg_stat_database is updated when a backend's transaction
-   * ends, with up to PGSTAT_MIN_INTERVAL (1 s) of delay: take the second snapshot a second after the load.
+   * What was used between two snapshots. A process there at both counts its difference; one that appeared in
+   * between (a backend a pool opened under load) counts all its time; one that ended in between is missed, so
+   * pools should keep their connections through a window. pg_stat_database hears of a busy backend's
+   * transactions at most once a second, of an idle one's within 10 s (PostgreSQL 15): read it well after the load.
    */
   async usage(before: Snapshot, after: Snapshot): Promise<Usage> {
     const cpu = new Map<string, number>();
     for (const [group, pids] of after.cpu) {
       let used = 0;
-      for (const [pid, seconds] of pids) {
-        const then = before.cpu.get(group)?.get(pid);
-        if (then !== undefined) used += seconds - then;
-      }
+      for (const [pid, seconds] of pids) used += seconds - (before.cpu.get(group)?.get(pid) ?? 0);
       cpu.set(group, used);
     }
     const machineTotal = after.machine.total - before.machine.total;
