@@ -72,7 +72,8 @@ try {
   target(`round-trip p95 at ${halfRate}/s`, `${round(service.p95, 1)} ms vs ${round(floor.p95, 1)} ms`, service.p95 / floor.p95, '<=', 2);
   console.log(`service highest sustained rate: ${serviceHighest} orders/s (half: ${Math.round(serviceHighest / 2)}; bench/publish-latency.ts measures commit -> publish there)`);
   const baseline = costs.get('baseline');
-  if (baseline) {
+  // The change's before/after compares like with like: one process with every role on both sides.
+  if (baseline && !SPLIT) {
     const baselineHighest = highest.get('baseline') ?? 0;
     console.log(`\n## the change: this tree vs ${BASELINE}, same run`);
     console.log(`change: cpu per order ${round(baseline.cpuMs, 2)} -> ${round(service.cpuMs, 2)} ms (${round(service.cpuMs / baseline.cpuMs, 2)}x); highest sustained ${baselineHighest} -> ${serviceHighest} orders/s; p95 at ${halfRate}/s ${round(baseline.p95, 1)} -> ${round(service.p95, 1)} ms`);
