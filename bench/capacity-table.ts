@@ -4,7 +4,7 @@
  * commit -> publish at half the service's own highest rate (bench/publish-latency.ts, given that rate by
  * bench/run-all.ts), and the relay's drain beside a bare claim-publish-mark loop (bench/relay-throughput.ts).
  */
-import type { Figures, Row } from './report-table.js';
+import type { Figures, Row, WhatIfRow } from './report-table.js';
 
 const num = String.raw`([\d.]+)`;
 const x = (value: number) => `${value.toFixed(2)}x`;
@@ -31,10 +31,11 @@ export function capacityRows(figures: Figures): Row[] {
     ['round-trip p95 at', "saga chain: round-trip p95 at half the floor's highest rate", '<= 2x the floor'],
   ];
   for (const [name, benchmark, target] of targets) {
-    const line = new RegExp(`^target ${name}[^:]*: (.*?) vs (.*?): ${num}x the floor .*?: (PASS|MISS)$`, 'm').exec(figures[step] ?? '');
+    // NaN: the floor's figure was 0 (neither side sustained the first step), so there is no ratio.
+    const line = new RegExp(`^target ${name}[^:]*: (.*?) vs (.*?): (NaN|[\\d.]+)x the floor .*?: (PASS|MISS)$`, 'm').exec(figures[step] ?? '');
     rows.push(
       line
-        ? { step, benchmark: name === 'round-trip p95 at' ? `${benchmark} (${/round-trip p95 at (\d+)\/s/.exec(line[0])?.[1]} orders/s)` : benchmark, figure: line[1]!, floor: `${line[2]}: bare outbox chain, measured`, ratio: x(Number(line[3])), target, met: line[4] === 'PASS' ? 'yes' : 'no' }
+        ? { step, benchmark: name === 'round-trip p95 at' ? `${benchmark} (${/round-trip p95 at (\d+)\/s/.exec(line[0])?.[1]} orders/s)` : benchmark, figure: line[1]!, floor: `${line[2]}: bare outbox chain, measured`, ratio: line[3] === 'NaN' ? 'no ratio (floor 0)' : x(Number(line[3])), target, met: line[4] === 'PASS' ? 'yes' : 'no' }
         : missing(step, benchmark, target),
     );
   }
@@ -56,4 +57,19 @@ export function capacityRows(figures: Figures): Row[] {
       : missing('relay-throughput', 'relay drain vs a bare loop', '>= 0.85x the bare loop'),
   );
   return rows;
+}
+
+/** The split deployment's saga chain (what-if saga-capacity+split) beside the one-process service. */
+export function splitCapacityRow(figures: Figures): WhatIfRow | undefined {
+  if (!('saga-capacity+split' in figures)) return undefined;
+  const cpu = (step: string, kind: string) => new RegExp(`^${kind}: cpu per order ([\\d.]+) ms in all: (.*?) \\(ms;`, 'm').exec(figures[step] ?? '');
+  const rate = (step: string, label: string) => new RegExp(`^highest sustained rate, ${label}.*?: (\\d+) orders/s`, 'm').exec(figures[step] ?? '')?.[1];
+  const [one, split] = [cpu('saga-capacity', 'service'), cpu('saga-capacity+split', 'service-split')];
+  const [oneRate, splitRate] = [rate('saga-capacity', 'service \\(one process'), rate('saga-capacity+split', 'service \\(roles split')];
+  return {
+    benchmark: 'saga chain with the roles in three processes (http | relay | consumers,scheduler): CPU per order by role, highest sustained rate',
+    shipped: one ? `${one[1]} ms per order in all (${one[2]}); highest sustained ${oneRate ?? '?'} orders/s` : 'not measured',
+    whatIf: split ? `${split[1]} ms per order in all (${split[2]}); highest sustained ${splitRate ?? '?'} orders/s` : 'not measured',
+    change: one && split ? `cpu per order ${x(Number(split[1]) / Number(one[1]))}` : '—',
+  };
 }
