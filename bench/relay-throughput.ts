@@ -4,14 +4,23 @@
  * production) in a fresh database, ANALYZEs, then times the relay role from start until every row is marked
  * published. Prints figures; never passes or fails. Target on the 2-core machine kind: >= 8,700 rows/s.
  *
+ * Then, in the same run and on the same database, the same backlog seeded again and drained by a bare
+ * claim-publish-mark loop (bench/support/bare-relay.ts: raw pg and amqplib, two cycles in flight, a claim of
+ * OUTBOX_BATCH_SIZE x BENCH_EVENTS_PER_ORDER rows, the rows the service's claim of as many orders takes).
+ * Target (issue 17): the service's relay >= 0.85x the bare loop. BENCH_BARE=0 skips the bare loop.
+ *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
  * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500). Under node --cpu-prof it also
  * prints the drain's window of the profile.
  */
+import amqp from 'amqplib';
+import pg from 'pg';
 import { composeService } from '../src/composition/service.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { startRelayRole } from '../src/composition/relay-role.js';
+import { declareTopology } from '../src/platform/messaging/topology.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { bareRelay } from './support/bare-relay.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
 const EVENTS_PER_ORDER = Number(process.env.BENCH_EVENTS_PER_ORDER ?? 5);
@@ -52,15 +61,41 @@ try {
   await sql.end();
   console.log(`drained: ${rows[0].published} of ${rows[0].total} rows marked published in ${round(seconds, 2)} s`);
   console.log(`relay process cpu: ${round((cpu.user + cpu.system) / 1e6, 2)} s (${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}% of one core)`);
-  console.log(`relay throughput: ${Math.round(ROWS / seconds)} rows/s (target >= 8700)`);
+  const serviceRate = ROWS / seconds;
+  console.log(`relay throughput: ${Math.round(serviceRate)} rows/s (target >= 8700)`);
   // Under node --cpu-prof (bench/run-all.ts profiles a missed target): the drain's part of the profile.
   if (process.execArgv.includes('--cpu-prof')) {
     console.log(`profile window: relay pid ${process.pid}, from ${round(started / 1000, 1)} s to ${round((started + seconds * 1000) / 1000, 1)} s after start`);
   }
-  printLoad('load after');
   for (const service of services) await service.close();
+  if (process.env.BENCH_BARE !== '0') {
+    const bareRate = await drainBare();
+    console.log(`bare relay throughput: ${Math.round(bareRate)} rows/s (raw pg + amqplib claim-publish-mark loop, same run)`);
+    console.log(`relay vs bare loop: ${round(serviceRate / bareRate, 2)}x (target >= 0.85x): ${serviceRate / bareRate >= 0.85 ? 'PASS' : 'MISS'}`);
+  }
+  printLoad('load after');
 } finally {
   await env.cleanup();
+}
+
+/** Seeds the same backlog again and drains it with the bare loop; rows/s. */
+async function drainBare(): Promise<number> {
+  const sql = await env.sql();
+  await sql.query('TRUNCATE outbox');
+  await sql.end();
+  await seed();
+  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
+  const connection = await amqp.connect(env.amqpUrl, { noDelay: true });
+  await declareTopology(connection, 10_000);
+  const relay = bareRelay(pool, await connection.createConfirmChannel(), Number(BATCH) * EVENTS_PER_ORDER);
+  const started = performance.now();
+  relay.wake();
+  while (relay.published < ROWS) await new Promise((resolve) => setTimeout(resolve, 10));
+  const seconds = (performance.now() - started) / 1000;
+  await relay.stop();
+  await connection.close();
+  await pool.end();
+  return ROWS / seconds;
 }
 
 /** Bodies shaped like OrderAddProduct (the most common event), ~330 bytes each; then ANALYZE. */

@@ -2,6 +2,7 @@
  * The report's table, from the lines the benchmarks print (bench/run-all.ts keeps each step's stdout). A figure
  * a step did not print (it failed, or was not run) becomes a row saying so, never a guess.
  */
+import { capacityRows, splitCapacityRow } from './capacity-table.js';
 
 /** Step name -> everything it printed. */
 export type Figures = Record<string, string>;
@@ -118,6 +119,7 @@ export function buildTable(figures: Figures): Row[] {
       : missing('saga-round-trip', 'saga round trip', 'p95 <= 50 ms'),
   );
 
+  rows.push(...capacityRows(figures));
   rows.push(authCostRow(figures));
   rows.push(tracingCostRow(figures));
 
@@ -198,6 +200,8 @@ export interface WhatIfRow {
 /** Each what-if run of bench/run-all.ts beside the shipped figure it changes. */
 export function buildWhatIfTable(figures: Figures): WhatIfRow[] {
   const rows: WhatIfRow[] = [];
+  const capacitySplit = splitCapacityRow(figures);
+  if (capacitySplit) rows.push(capacitySplit);
   const shipped = sagaFigures(figures, 'saga-round-trip');
   const sagaFloor = (step: string) => match(figures, step, new RegExp(`^floor \\(bare chain\\): POST -> listed in projection p50 ${num} ms, p95 ${num} ms`, 'm'));
   const rss = (step: string, load: string) => match(figures, step, new RegExp(`^rss service under ${load} load: max ${num} MB, mean ${num} MB`, 'm'));

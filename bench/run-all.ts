@@ -20,6 +20,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { loadavg } from 'node:os';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { buildTable, buildWhatIfTable, type Figures } from './report-table.js';
+import { halfServiceRate } from './capacity-table.js';
 import { renderReport, type StepRun } from './report-render.js';
 import { describeMachine } from './support/machine.js';
 import { ensureBuild } from './support/main-process.js';
@@ -32,6 +33,8 @@ export interface Step {
   env: Record<string, string>;
   /** What the step measures, for the settings section. */
   about: string;
+  /** Settings taken from the steps run before it (publish-latency runs at half saga-capacity's highest rate). */
+  envFrom?: (earlier: StepRun[]) => Record<string, string>;
 }
 
 const SAGA_ENV = { BENCH_RATE: '100', BENCH_SECONDS: '20', BENCH_ROUNDS: '2', BENCH_WARMUP_SECONDS: '3' };
@@ -39,13 +42,26 @@ const CREATE_ENV = { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10', BENCH_ROUNDS:
 /** What-if runs are shorter: they show a direction and a size, beside the full-length shipped figure. */
 const WHAT_IF_SAGA_ENV = { ...SAGA_ENV, BENCH_SECONDS: '10' };
 
+/** The saga chain's capacity, service and like-for-like floor (issue 17); about 3 to 5 minutes. */
+const CAPACITY_ENV = { BENCH_STEP_SECONDS: '6', BENCH_SECONDS: '16', BENCH_ROUNDS: '2' };
+
 const STEPS: Step[] = [
-  { name: 'relay-throughput', file: 'bench/relay-throughput.ts', env: {}, about: 'drain 50,000 ready rows (5 per order) with confirms, one relay, batch 500' },
+  { name: 'relay-throughput', file: 'bench/relay-throughput.ts', env: {}, about: 'drain 50,000 ready rows (5 per order) with confirms, one relay, batch 500; then the same backlog by a bare claim-publish-mark loop' },
+  {
+    name: 'saga-capacity',
+    file: 'bench/saga-capacity.ts',
+    env: CAPACITY_ENV,
+    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s (6 s each) until p95 > 250 ms; then cost per order at half the floor\'s highest rate (16 s per side)',
+  },
   {
     name: 'publish-latency',
     file: 'bench/publish-latency.ts',
     env: { BENCH_RATES: '200,500', BENCH_DEPLOYMENTS: 'one-process,split', BENCH_SECONDS: '10', BENCH_WARMUP_SECONDS: '2' },
-    about: 'commit -> consumer receipt at 200 and 500 orders/s, 10 s each, one-process and split deployments',
+    envFrom: (earlier) => {
+      const half = halfServiceRate(figuresOf(earlier));
+      return half && half !== 200 && half !== 500 ? { BENCH_RATES: `${half},200,500` } : ({} as Record<string, string>);
+    },
+    about: "commit -> consumer receipt at half saga-capacity's highest service rate, 200 and 500 orders/s, 10 s each, one-process and split deployments",
   },
   { name: 'create-order-throughput', file: 'bench/create-order-throughput.ts', env: { BENCH_ROUNDS: '1', BENCH_SECONDS: '10' }, about: 'create-order at 32 connections with the relay running, per wake-up design (7 cases, 10 s each)' },
   { name: 'create-order-vs-floor', file: 'bench/create-order-vs-floor.ts', env: CREATE_ENV, about: 'POST /api/v1/orders (role http) vs raw-pg floor, 32 connections, 10 s each in 2 alternating slices' },
@@ -72,6 +88,7 @@ const STEPS: Step[] = [
 
 /** Deployment choices measured the other way (what the shipped configuration buys), and a split deployment. */
 const WHAT_IFS: Step[] = [
+  { name: 'saga-capacity+split', file: 'bench/saga-capacity.ts', env: { ...CAPACITY_ENV, BENCH_SAGA_SPLIT: '1' }, about: 'saga chain capacity with the roles in three processes (http | relay | consumers,scheduler): each role\'s CPU per order' },
   { name: 'create-order-vs-floor+no-heap-cap', file: 'bench/create-order-vs-floor.ts', env: { ...CREATE_ENV, BENCH_DEPLOYED_NODE_OPTIONS: '' }, about: "create-order vs floor, the service without the Dockerfile's NODE_OPTIONS heap cap" },
   { name: 'saga-round-trip+no-heap-cap', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, BENCH_DEPLOYED_NODE_OPTIONS: '' }, about: "saga round trip (10 s per side), the service without the Dockerfile's NODE_OPTIONS heap cap" },
   { name: 'saga-round-trip+split', file: 'bench/saga-round-trip.ts', env: { ...WHAT_IF_SAGA_ENV, BENCH_SAGA_SPLIT: '1' }, about: 'saga round trip (10 s per side) with the roles in three processes (http | relay | consumers,scheduler)' },
@@ -103,7 +120,7 @@ if (process.argv.includes('--rerender') || process.argv.includes('--what-ifs')) 
   await ensureBuild();
   process.env.BENCH_DIST_READY = '1';
   const runs: StepRun[] = [];
-  for (const step of STEPS.filter((s) => !only || only.includes(s.name))) runs.push(await runStep(step));
+  for (const step of STEPS.filter((s) => !only || only.includes(s.name))) runs.push(await runStep(step, step.envFrom?.(runs)));
   const table = buildTable(figuresOf(runs));
 
   const profiles: string[] = [];

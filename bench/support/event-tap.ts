@@ -10,6 +10,8 @@ import { ORDERS_EXCHANGE } from '../../src/platform/messaging/topology.js';
 export class EventTap {
   /** orderID -> eventType -> performance.now() of the first copy received. */
   readonly seen = new Map<string, Map<string, number>>();
+  /** Every copy received, counted (messages published to the exchange, whatever their body). */
+  received = 0;
 
   private constructor(private readonly connection: ChannelModel) {}
 
@@ -24,6 +26,7 @@ export class EventTap {
       queue,
       (message) => {
         if (!message) return;
+        tap.received++;
         const now = performance.now();
         const { orderID, eventType } = JSON.parse(message.content.toString()) as { orderID?: string; eventType?: string };
         if (!orderID || !eventType) return;

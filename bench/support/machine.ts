@@ -1,5 +1,6 @@
 /** The machine and servers a benchmark report was measured on. */
-import { cpus, release, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { rabbitmqctl } from './bench-env.js';
@@ -20,8 +21,9 @@ export async function describeMachine(): Promise<[string, string][]> {
   const rabbit = (await rabbitmqctl('version').catch(() => '?')).trim();
   return [
     ['nproc', String(cpus().length)],
-    ['cpu', cpus()[0]?.model ?? '?'],
-    ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
+    ['cpu', cpuModel()],
+    ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at the start)`],
+    ['load average at the start (1/5/15 min)', loadavg().map((value) => value.toFixed(2)).join(' ')],
     ['kernel', `Linux ${release()}`],
     ['node', process.version],
     ['PostgreSQL', `${rows[0]!.server_version} (${settings.rows.map((r) => `${r.name}=${r.setting}${r.unit ?? ''}`).join(', ')})`],
@@ -29,4 +31,11 @@ export async function describeMachine(): Promise<[string, string][]> {
     ['RabbitMQ', rabbit],
     ['service under test', `${serviceRuntimeLabel()}, built from the working tree into ${DIST_DIR}`],
   ];
+}
+
+/** /proc/cpuinfo's model name, clock and bogomips of the first CPU (os.cpus() shortens some model names). */
+function cpuModel(): string {
+  const info = readFileSync('/proc/cpuinfo', 'utf8');
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(info)?.[1]?.trim();
+  return [field('model name') ?? cpus()[0]?.model ?? '?', field('cpu MHz') && `${field('cpu MHz')} MHz`, field('bogomips') && `bogomips ${field('bogomips')}`].filter(Boolean).join(', ');
 }

@@ -31,11 +31,31 @@ export function ensureBuild(): Promise<void> {
   return built;
 }
 
+/**
+ * The service as an earlier commit built it, to measure a change against the code before it in the same run
+ * (BENCH_BASELINE_REF): a detached git worktree of that commit under /tmp, sharing this tree's node_modules and
+ * generated Prisma client (the change must not touch the schema), compiled into its own dist/. Made once per commit.
+ */
+export async function ensureBaselineBuild(ref: string): Promise<string> {
+  const run = promisify(execFile);
+  const sha = (await run('git', ['rev-parse', '--verify', `${ref}^{commit}`])).stdout.trim();
+  const dir = `/tmp/order-service-baseline-${sha.slice(0, 12)}`;
+  const { existsSync, symlinkSync, cpSync } = await import('node:fs');
+  if (!existsSync(`${dir}/dist/main.js`)) {
+    if (!existsSync(dir)) await run('git', ['worktree', 'add', '--detach', dir, sha]);
+    if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${process.cwd()}/node_modules`, `${dir}/node_modules`);
+    cpSync('src/generated', `${dir}/src/generated`, { recursive: true });
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', 'dist'], { cwd: dir, timeout: 180_000 }).catch(() => undefined);
+    if (!existsSync(`${dir}/dist/main.js`)) throw new Error(`the baseline ${ref} (${sha}) did not build in ${dir}`);
+  }
+  return `${dir}/dist`;
+}
+
 /** The node arguments that run a module of src/ (`main`, `tools/customer-sim`) in the configured runtime. */
-export async function serviceCommand(module: string): Promise<{ args: string[]; env: Record<string, string> }> {
+export async function serviceCommand(module: string, distDir = DIST_DIR): Promise<{ args: string[]; env: Record<string, string> }> {
   await ensureBuild();
   return RUNTIME === 'dist'
-    ? { args: [`${DIST_DIR}/${module}.js`], env: { NODE_ENV: 'production', NODE_OPTIONS: joinedNodeOptions(deployedNodeOptions()) } }
+    ? { args: [`${distDir}/${module}.js`], env: { NODE_ENV: 'production', NODE_OPTIONS: joinedNodeOptions(deployedNodeOptions()) } }
     : { args: ['--import', 'tsx', `src/${module}.ts`], env: {} };
 }
 
@@ -68,13 +88,15 @@ export interface MainOptions {
   env?: Record<string, string>;
   /** Wait for this before resolving: /readyz answering 200 (http roles), or a fixed settle time. */
   readyTimeoutMs?: number;
+  /** Another build of the service (ensureBaselineBuild); default this tree's. */
+  distDir?: string;
 }
 
 export async function spawnMain(bench: BenchEnvironment, options: MainOptions): Promise<MainProcess> {
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
   const extra = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const command = await serviceCommand('main');
+  const command = await serviceCommand('main', options.distDir);
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...profile, ...extra, ...command.args], {
     env: {

@@ -19,6 +19,11 @@ export class ProjectionWatch {
     this.redis = new Redis(redisUrl, { keyPrefix });
   }
 
+  /** Orders not seen listed yet. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
   /** Resolves with performance.now() at the poll that first saw the order listed. */
   visible(userId: string, orderId: string): Promise<number> {
     const seen = new Promise<number>((resolve) => this.pending.set(projectionKeys.order(userId, orderId), resolve));

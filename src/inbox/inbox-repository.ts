@@ -16,5 +16,10 @@ export interface InboxRecord {
  */
 export async function recordInboxMessage(unit: UnitOfWork, consumer: string, key: InboxKey): Promise<InboxRecord> {
   const [row] = await unit.write(recordMessage(consumer, key));
+  return inboxRecordOf(row);
+}
+
+/** What recordMessage's returned row (or its absence) says, when it ran as a part of another statement. */
+export function inboxRecordOf(row: { digests: number } | undefined): InboxRecord {
   return row ? { recorded: true, idReused: row.digests > 1 } : { recorded: false, idReused: false };
 }

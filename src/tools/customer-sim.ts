@@ -43,6 +43,8 @@ class CustomerSimulator {
   async attach(model: ChannelModel): Promise<void> {
     await this.declareIfAllowed(model);
     const replies = await model.createConfirmChannel();
+    // One 'return' listener per reply awaiting its confirm: up to PREFETCH at once, not a leak.
+    replies.setMaxListeners(PREFETCH + 10);
     const requests = await model.createChannel();
     for (const channel of [replies, requests]) channel.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
     await requests.prefetch(PREFETCH);

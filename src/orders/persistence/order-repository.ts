@@ -129,38 +129,22 @@ export class OrderRepository {
    * other. One statement for the row, its user, address and lines: a saga reply runs this for every order.
    */
   async getForUpdate(unit: UnitOfWork, orderId: string): Promise<Order | undefined> {
-    const [row] = await unit.read(sql<LockedOrderRow>`
-      SELECT o.id, o.serial_number AS "serialNumber", o.user_id AS "userId", u.username, o.delivery_address_id AS "deliveryAddressId",
-             ${ADDRESS_JSON} AS address, o.payment_method AS "paymentMethod", o.saga_status AS "sagaStatus",
-             o.saga_deadline AS "sagaDeadline", o.saga_ended_at AS "sagaEndedAt", o.total_cents AS "totalCents",
-             o.last_event_sequence AS "lastEventSequence", o.created_at AS "createdAt", o.deleted_at AS "deletedAt",
-             (SELECT json_agg(json_build_object('productId', l.product_id, 'productName', l.product_name, 'listPriceCents', l.list_price_cents,
-                                                'discount', l.discount, 'actualPriceCents', l.actual_price_cents) ORDER BY l.position)
-                FROM order_lines l WHERE l.order_id = o.id) AS lines
-      FROM orders o
-      JOIN users u ON u.id = o.user_id
-      JOIN addresses a ON a.id = o.delivery_address_id
-      WHERE o.id = ${orderId}::uuid
-      FOR UPDATE OF o`);
-    if (!row) return undefined;
-    return Order.restore(
-      {
-        id: row.id,
-        serialNumber: row.serialNumber,
-        client: { id: row.userId, username: row.username },
-        deliveryAddress: { id: row.deliveryAddressId, fullAddress: fullAddress(row.address) },
-        paymentMethod: row.paymentMethod,
-        orderStatus: 'New',
-        sagaStatus: row.sagaStatus,
-        sagaDeadline: row.sagaDeadline,
-        sagaEndedAt: row.sagaEndedAt,
-        lines: row.lines ?? [],
-        totalCents: row.totalCents,
-        createdAt: row.createdAt,
-        deletedAt: row.deletedAt,
-      },
-      row.lastEventSequence,
-    );
+    const [row] = await unit.read(lockOrder(orderId));
+    return row && restoreLocked(row);
+  }
+
+  /**
+   * getForUpdate, with one data-modifying statement made in the same round trip (the inbox row of the message
+   * being applied): its first returned row, if any, and the locked order, if it exists. The two parts touch
+   * different rows; two deliveries of one message that take them in opposite orders deadlock, and the unit of work
+   * runs the loser again (src/platform/database/database.ts).
+   */
+  async getForUpdateWith<Written>(unit: UnitOfWork, orderId: string, write: Sql<Written>): Promise<{ order: Order | undefined; written: Written | undefined }> {
+    const [row] = await unit.write(sql<LockedOrderRow & { written: Written | null; id: string | null }>`
+      WITH written AS (${write}), locked AS (${lockOrder(orderId)})
+      SELECT (SELECT to_jsonb(w) FROM written w LIMIT 1) AS written, locked.*
+      FROM (VALUES (1)) AS one LEFT JOIN locked ON true`);
+    return { order: row!.id === null ? undefined : restoreLocked(row!), written: row!.written ?? undefined };
   }
 
   /**
@@ -214,4 +198,42 @@ export class OrderRepository {
       unit.afterCommit(() => this.outboxSignal.readyRowsCommitted());
     }
   }
+}
+
+/** The order, its user, address and lines in one row, the order row locked until the unit of work ends. */
+function lockOrder(orderId: string): Sql<LockedOrderRow> {
+  return sql<LockedOrderRow>`
+    SELECT o.id, o.serial_number AS "serialNumber", o.user_id AS "userId", u.username, o.delivery_address_id AS "deliveryAddressId",
+           ${ADDRESS_JSON} AS address, o.payment_method AS "paymentMethod", o.saga_status AS "sagaStatus",
+           o.saga_deadline AS "sagaDeadline", o.saga_ended_at AS "sagaEndedAt", o.total_cents AS "totalCents",
+           o.last_event_sequence AS "lastEventSequence", o.created_at AS "createdAt", o.deleted_at AS "deletedAt",
+           (SELECT json_agg(json_build_object('productId', l.product_id, 'productName', l.product_name, 'listPriceCents', l.list_price_cents,
+                                              'discount', l.discount, 'actualPriceCents', l.actual_price_cents) ORDER BY l.position)
+              FROM order_lines l WHERE l.order_id = o.id) AS lines
+    FROM orders o
+    JOIN users u ON u.id = o.user_id
+    JOIN addresses a ON a.id = o.delivery_address_id
+    WHERE o.id = ${orderId}::uuid
+    FOR UPDATE OF o`;
+}
+
+function restoreLocked(row: LockedOrderRow): Order {
+  return Order.restore(
+    {
+      id: row.id,
+      serialNumber: row.serialNumber,
+      client: { id: row.userId, username: row.username },
+      deliveryAddress: { id: row.deliveryAddressId, fullAddress: fullAddress(row.address) },
+      paymentMethod: row.paymentMethod,
+      orderStatus: 'New',
+      sagaStatus: row.sagaStatus,
+      sagaDeadline: row.sagaDeadline,
+      sagaEndedAt: row.sagaEndedAt,
+      lines: row.lines ?? [],
+      totalCents: row.totalCents,
+      createdAt: row.createdAt,
+      deletedAt: row.deletedAt,
+    },
+    row.lastEventSequence,
+  );
 }

@@ -7,7 +7,9 @@ import { NotFoundError } from '../../kernel/errors.js';
 import { uuid } from '../../kernel/schemas.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { recordInboxMessage } from '../../inbox/inbox-repository.js';
+import { inboxRecordOf, type InboxRecord } from '../../inbox/inbox-repository.js';
+import { recordMessage } from '../../inbox/inbox-statements.js';
+import type { UnitOfWork } from '../../platform/database/unit-of-work.js';
 import type { Order, SagaReplyOutcome } from '../domain/order.js';
 import { SagaStatus } from '../domain/order-status.js';
 import type { OrderRepository } from '../persistence/order-repository.js';
@@ -58,7 +60,8 @@ const ENDED_REASON: Record<Exclude<SagaStatus, 'Pending'>, string> = {
 };
 
 /**
- * The handler of both replies: record the message in the inbox, lock the order, let the aggregate decide, save.
+ * The handler of both replies: record the message in the inbox and lock the order (one statement), let the
+ * aggregate decide, save.
  * The inbox row and the order's changes commit together. The row lock taken by getForUpdate is what makes two
  * different replies racing for one order produce exactly one outcome: the second waits, then finds the saga ended
  * and is 'ignored'. A reply for an ended saga changes nothing.
@@ -83,15 +86,14 @@ export class SagaReplyHandler implements Handler<typeof ApproveOrder>, Handler<t
   ) {}
 
   async handle({ orderID, inbox }: SagaReplyPayload, { type, unit, correlationId }: CommandContext): Promise<SagaReplyResult> {
-    if (inbox !== undefined) {
-      const { recorded, idReused } = await recordInboxMessage(unit, SAGA_REPLY_INBOX, inbox);
-      if (!recorded) {
+    const { order, inboxRecord } = await this.recordAndLock(unit, orderID, inbox);
+    if (inbox !== undefined && inboxRecord !== undefined) {
+      if (!inboxRecord.recorded) {
         await this.replies.countDuplicate(unit, orderID, inbox.messageId);
         return 'duplicate';
       }
-      if (idReused) this.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
+      if (inboxRecord.idReused) this.logger.warn('a saga reply reuses the message id of another reply; handled as a message of its own', { messageId: inbox.messageId.slice(0, 100), orderID });
     }
-    const order = await this.orders.getForUpdate(unit, orderID);
     // Thrown, so the unit (and the inbox row) rolls back: the message is dead-lettered, not remembered.
     if (!order) throw new NotFoundError('order not found', orderID);
     const endedIn = order.snapshot.sagaStatus;
@@ -105,5 +107,15 @@ export class SagaReplyHandler implements Handler<typeof ApproveOrder>, Handler<t
       await this.replies.recordIgnored(unit, { ...record, reason: endedIn === SagaStatus.Pending ? null : ENDED_REASON[endedIn] });
     }
     return outcome;
+  }
+
+  /**
+   * The inbox row (when the message has an id) and the order's lock in one statement: one round trip fewer per
+   * reply than recording, then locking. A redelivery then locks the order too before it is found a duplicate.
+   */
+  private async recordAndLock(unit: UnitOfWork, orderID: string, inbox: SagaReplyPayload['inbox']): Promise<{ order: Order | undefined; inboxRecord?: InboxRecord }> {
+    if (inbox === undefined) return { order: await this.orders.getForUpdate(unit, orderID) };
+    const { order, written } = await this.orders.getForUpdateWith(unit, orderID, recordMessage(SAGA_REPLY_INBOX, inbox));
+    return { order, inboxRecord: inboxRecordOf(written) };
   }
 }

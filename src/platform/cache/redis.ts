@@ -20,7 +20,7 @@ const reconnectDelay = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
 /**
  * A Redis client that fails fast instead of queueing: while Redis is down, commands reject at once (no offline
  * queue) so reads can fall back to PostgreSQL, and every command is bounded by timeoutMs. It keeps
- * reconnecting in the background with a capped backoff.
+ * reconnecting in the background with a capped backoff. Commands issued together are pipelined (one socket write).
  */
 export function createRedis(settings: RedisSettings): RedisClient {
   const client = settings.clusterNodes?.length ? createCluster(settings, settings.clusterNodes) : createSingle(settings);
@@ -37,6 +37,9 @@ function createSingle(settings: RedisSettings): Redis {
     connectTimeout: settings.timeoutMs,
     commandTimeout: settings.timeoutMs,
     retryStrategy: reconnectDelay,
+    // Commands issued in one turn of the event loop leave in one write: the projector's scripts for a batch of
+    // deliveries, concurrent reads. Each still gets its own reply or error, in order (bench/saga-capacity.ts).
+    enableAutoPipelining: true,
     ...(settings.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}),
   });
 }
@@ -53,6 +56,8 @@ function createCluster(settings: RedisSettings, nodes: string[]): Cluster {
     lazyConnect: true,
     enableOfflineQueue: false,
     scaleReads: 'master',
+    // As for a single Redis: commands of one event-loop turn to the same node leave in one write.
+    enableAutoPipelining: true,
     maxRedirections: MAX_REDIRECTIONS,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,

@@ -1,0 +1,186 @@
+/**
+ * Capacity of the whole saga chain, the service against a like-for-like floor in the same run: POST -> outbox ->
+ * relay -> OrderSaga -> customer-service simulator (approve-all) -> CustomerSaga -> approval transaction -> held
+ * rows released -> relay -> Orders -> projector -> the order listed in Redis. The floor does the same durable
+ * work bare (bench/support/outbox-floor.ts); each side has its own database, vhost, Redis prefix and simulator.
+ *
+ * 1. Step load: 50, 100, 150, ... orders/s (BENCH_STEP_SECONDS each, open loop), the two sides alternating
+ *    step by step, each until a step is not sustained (p95 POST -> listed over BENCH_P95_BOUND_MS, an order not
+ *    answered 204 or not listed within 10 s, or the load generator behind the rate). Per step: p95, and the CPU
+ *    of every process involved as a share of one core, the machine's busy and iowait share: the first to
+ *    saturate is named. The highest sustained rate of each side is printed.
+ * 2. At half the floor's highest rate (BENCH_SECONDS per side, alternating in BENCH_ROUNDS slices): the round
+ *    trip, and what one order costs: CPU ms per process group and in all, PostgreSQL transactions, rows written
+ *    and WAL bytes, statements (pg_stat_statements, when loaded), RabbitMQ messages (routed through the Orders
+ *    exchange, counted by a tap), Redis commands (server-wide).
+ * Prints figures and the issue's targets with PASS/MISS; never fails.
+ *
+ * Settings by environment: BENCH_STEP_START (50), BENCH_STEP (50), BENCH_STEP_MAX (1000), BENCH_STEP_SECONDS (6),
+ * BENCH_P95_BOUND_MS (250), BENCH_SECONDS (16 per side at half rate), BENCH_ROUNDS (2), BENCH_SAGA_SPLIT (1: the
+ * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows),
+ * BENCH_BASELINE_REF (a commit, e.g. HEAD~1: its service as a third side, to measure a change against the code
+ * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile, printLoad, printMachine, round } from './support/bench-env.js';
+import { CapacityTarget, sustained, type WindowResult } from './support/capacity-target.js';
+import { serviceRuntimeLabel } from './support/main-process.js';
+import { totalCpu, type Usage } from './support/resource-meter.js';
+
+const STEP_START = Number(process.env.BENCH_STEP_START ?? 50);
+const STEP = Number(process.env.BENCH_STEP ?? 50);
+const STEP_MAX = Number(process.env.BENCH_STEP_MAX ?? 1000);
+const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 6);
+const P95_BOUND_MS = Number(process.env.BENCH_P95_BOUND_MS ?? 250);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
+/** A commit to measure beside the working tree's service (before/after of a change), as a third side. */
+const BASELINE = process.env.BENCH_BASELINE_REF;
+
+printMachine('saga chain capacity (service vs a like-for-like bare outbox chain, same run)', {
+  steps: `${STEP_START}, ${STEP_START + STEP}, ... orders/s, ${STEP_SECONDS} s each, until p95 POST -> listed > ${P95_BOUND_MS} ms`,
+  half_rate_window: `${SECONDS} s per side in ${ROUNDS} alternating slices`,
+  service: `${serviceRuntimeLabel()}, ${SPLIT ? 'three processes: ROLES=http | relay | consumers,scheduler' : 'ROLES=all'}, default pool and batch sizes`,
+  floor: 'bench/support/outbox-floor.ts: raw pg + amqplib + ioredis, one process, outbox with a bare claim-publish-mark relay',
+  simulator: 'customer-sim --rule approve-all, one per side',
+});
+const targets: CapacityTarget[] = [];
+try {
+  targets.push(await CapacityTarget.start(SPLIT ? 'service-split' : 'service'), await CapacityTarget.start('floor'));
+  if (BASELINE) targets.push(await CapacityTarget.start('baseline'));
+  for (const target of targets) await target.window(STEP_START, 3); // warm-up: JIT, pools, plans
+  const highest = await stepLoad(targets);
+  const floorHighest = highest.get('floor') ?? 0;
+  const halfRate = Math.max(STEP_START, Math.round(floorHighest / 2 / 10) * 10);
+  const windows = new Map<CapacityTarget, WindowResult[]>(targets.map((target) => [target, []]));
+  const countersBefore = await Promise.all(targets.map((target) => target.meter.snapshot()));
+  for (let slice = 0; slice < ROUNDS; slice++) {
+    for (const target of targets) windows.get(target)!.push(await target.window(halfRate, SECONDS / ROUNDS));
+  }
+  // A busy backend reports its counts to pg_stat_database at most once a second, an idle one within 10 s (PG 15):
+  // the database's transactions and rows are read over the whole phase, 11 s after its last order.
+  await sleep(11_000);
+  const counters = await Promise.all(targets.map(async (target, i) => target.meter.usage(countersBefore[i]!, await target.meter.snapshot())));
+  console.log(`\n## at half the floor's highest sustained rate: ${halfRate} orders/s, ${SECONDS} s per side`);
+  const costs = new Map(targets.map((target, i) => [target.kind, printCost(target, withDatabaseCounters(merge(windows.get(target)!), counters[i]!))]));
+  const [service, floor] = [costs.get(SPLIT ? 'service-split' : 'service')!, costs.get('floor')!];
+  const serviceHighest = highest.get(targets[0]!.kind) ?? 0;
+  console.log(`\n## targets (ratios to the floor in this run)`);
+  target('total cpu per order', `${round(service.cpuMs, 2)} ms vs ${round(floor.cpuMs, 2)} ms`, service.cpuMs / floor.cpuMs, '<=', 1.5);
+  target('highest sustained rate', `${serviceHighest} vs ${floorHighest} orders/s`, serviceHighest / floorHighest, '>=', 0.7);
+  target(`round-trip p95 at ${halfRate}/s`, `${round(service.p95, 1)} ms vs ${round(floor.p95, 1)} ms`, service.p95 / floor.p95, '<=', 2);
+  console.log(`service highest sustained rate: ${serviceHighest} orders/s (half: ${Math.round(serviceHighest / 2)}; bench/publish-latency.ts measures commit -> publish there)`);
+  const baseline = costs.get('baseline');
+  // The change's before/after compares like with like: one process with every role on both sides.
+  if (baseline && !SPLIT) {
+    const baselineHighest = highest.get('baseline') ?? 0;
+    console.log(`\n## the change: this tree vs ${BASELINE}, same run`);
+    console.log(`change: cpu per order ${round(baseline.cpuMs, 2)} -> ${round(service.cpuMs, 2)} ms (${round(service.cpuMs / baseline.cpuMs, 2)}x); highest sustained ${baselineHighest} -> ${serviceHighest} orders/s; p95 at ${halfRate}/s ${round(baseline.p95, 1)} -> ${round(service.p95, 1)} ms`);
+  }
+  printLoad('load after');
+} finally {
+  for (const each of targets) await each.stop();
+}
+
+/** Steps both sides up, alternating, each until its first step that is not sustained; returns each side's highest. */
+async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
+  console.log(`\n## step load (p50 / p95 / p99 POST -> listed, ms; cpu as % of one core; machine busy and iowait % of ${'all cores'})`);
+  const highest = new Map<string, number>();
+  const running = new Set(all);
+  for (let rate = STEP_START; running.size > 0 && rate <= STEP_MAX; rate += STEP) {
+    for (const target of [...running]) {
+      const result = await target.window(rate, STEP_SECONDS);
+      const ok = sustained(result, P95_BOUND_MS);
+      console.log(`step ${target.kind} ${rate}/s: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
+      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}`);
+      if (ok) highest.set(target.kind, rate);
+      else {
+        running.delete(target);
+        console.log(`step ${target.kind}: saturates first: ${saturated(result.usage)}`);
+        await target.drained();
+      }
+    }
+  }
+  for (const target of all) console.log(`highest sustained rate, ${target.label}: ${highest.get(target.kind) ?? 0} orders/s (p95 <= ${P95_BOUND_MS} ms)`);
+  return highest;
+}
+
+function latencies(result: WindowResult): string {
+  const [p50, p95, p99] = [50, 95, 99].map((p) => round(percentile(result.visible, p), 1));
+  return `p50 ${p50}, p95 ${p95}, p99 ${p99} ms (POST answered p95 ${round(percentile(result.post, 95), 1)} ms)`;
+}
+
+function cpuShares(usage: Usage): string {
+  const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${Math.round((seconds / usage.seconds) * 100)}%`);
+  return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%`;
+}
+
+/**
+ * What ran out: a node process (one event loop) near one core, else the machine's cores near full, else the disk
+ * (iowait), else nothing on the CPU: then latency came from waiting (pool, locks, the broker), not from a full core.
+ */
+function saturated(usage: Usage): string {
+  const [group, seconds] = [...usage.cpu].sort((a, b) => b[1] - a[1])[0]!;
+  const share = seconds / usage.seconds;
+  const singleThreaded = /service|floor|simulator|redis/.test(group);
+  if (singleThreaded && share >= 0.85) return `${group} at ${Math.round(share * 100)}% of one core (a single event loop)`;
+  if (usage.machineBusy >= 0.9) return `the machine's CPUs (${Math.round(usage.machineBusy * 100)}% busy; largest: ${group} at ${Math.round(share * 100)}% of one core)`;
+  if (usage.machineIowait >= 0.2) return `the disk (iowait ${Math.round(usage.machineIowait * 100)}%)`;
+  return `no CPU is full (largest: ${group} at ${Math.round(share * 100)}% of one core, machine ${Math.round(usage.machineBusy * 100)}% busy): waits (pool, locks, broker)`;
+}
+
+/** The database's own counters (transactions, rows) from the whole phase; the rest from the windows. */
+function withDatabaseCounters(result: WindowResult, phase: Usage): WindowResult {
+  return { ...result, usage: { ...result.usage, xacts: phase.xacts, rowsWritten: phase.rowsWritten, statements: phase.statements } };
+}
+
+function merge(parts: WindowResult[]): WindowResult {
+  const usage = parts.map((part) => part.usage);
+  const cpu = new Map<string, number>();
+  for (const each of usage) for (const [group, seconds] of each.cpu) cpu.set(group, (cpu.get(group) ?? 0) + seconds);
+  const sum = (pick: (u: Usage) => number) => usage.reduce((n, u) => n + pick(u), 0);
+  return {
+    rate: parts[0]!.rate,
+    sent: parts.reduce((n, p) => n + p.sent, 0),
+    sentRate: parts.reduce((n, p) => n + p.sentRate, 0) / parts.length,
+    failed: parts.reduce((n, p) => n + p.failed, 0),
+    listed: parts.reduce((n, p) => n + p.listed, 0),
+    visible: parts.flatMap((p) => p.visible).sort((a, b) => a - b),
+    post: parts.flatMap((p) => p.post).sort((a, b) => a - b),
+    messages: parts.reduce((n, p) => n + p.messages, 0),
+    usage: {
+      seconds: sum((u) => u.seconds),
+      cpu,
+      machineBusy: sum((u) => u.machineBusy * u.seconds) / sum((u) => u.seconds),
+      machineIowait: sum((u) => u.machineIowait * u.seconds) / sum((u) => u.seconds),
+      xacts: sum((u) => u.xacts),
+      rowsWritten: { inserted: sum((u) => u.rowsWritten.inserted), updated: sum((u) => u.rowsWritten.updated), deleted: sum((u) => u.rowsWritten.deleted) },
+      walBytes: sum((u) => u.walBytes),
+      statements: usage.every((u) => u.statements !== undefined) ? sum((u) => u.statements!) : undefined,
+      redisCommands: sum((u) => u.redisCommands),
+    },
+  };
+}
+
+/** Prints one side's round trip and cost per order at the half rate; returns the figures the targets compare. */
+function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: number; p95: number } {
+  const orders = result.sent;
+  const per = (value: number, digits = 2) => round(value / orders, digits);
+  const { usage } = result;
+  const cpuMs = (totalCpu(usage) * 1000) / orders;
+  const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
+  console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
+  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%)`);
+  console.log(
+    `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +
+      `deleted ${per(usage.rowsWritten.deleted)}, WAL ${Math.round(usage.walBytes / orders)} bytes (server-wide), statements ${usage.statements === undefined ? 'n/a (pg_stat_statements not loaded)' : per(usage.statements)}`,
+  );
+  console.log(`${target.kind}: rabbitmq per order: ${per(result.messages)} messages routed through the Orders exchange; redis per order: ${per(usage.redisCommands, 1)} commands (server-wide, HGET left out: the watch's polls)`);
+  return { cpuMs, p95: percentile(result.visible, 95) };
+}
+
+function target(name: string, figures: string, ratio: number, comparison: '<=' | '>=', bound: number): void {
+  const met = comparison === '<=' ? ratio <= bound : ratio >= bound;
+  console.log(`target ${name}: ${figures}: ${round(ratio, 2)}x the floor (target ${comparison} ${bound}x): ${met ? 'PASS' : 'MISS'}`);
+}

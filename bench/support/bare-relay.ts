@@ -1,0 +1,104 @@
+/**
+ * A bare outbox relay, the floor the service's relay is measured against (bench/support/outbox-floor.ts,
+ * bench/relay-throughput.ts): raw pg and amqplib, nothing else. A cycle is one transaction: BEGIN and the claim in
+ * one round trip (Ready rows, oldest first, FOR UPDATE SKIP LOCKED), every row published on one confirm channel in
+ * id order, one wait for all confirms, the rows marked Published, COMMIT. Two cycles in flight (the service's relay
+ * has two); a cycle whose claim was full claims again at once. Woken by wake() and a one-second sweep.
+ *
+ * It relies on being the only relay and on a run of an order's rows not being cut by a claim's limit between two
+ * cycles; the service's claim (an order's head and its run) holds per-order sequence without either assumption.
+ */
+import { ORDERS_EXCHANGE } from '../../src/platform/messaging/topology.js';
+import type { ConfirmChannel } from 'amqplib';
+import type pg from 'pg';
+
+const IN_FLIGHT = 2;
+
+interface ClaimedRow {
+  id: string;
+  event_id: string;
+  routing_key: string;
+  event_type: string;
+  body: string;
+  correlation_id: string;
+  sequence: number;
+}
+
+export interface BareRelay {
+  wake(): void;
+  /** Rows published and marked so far. */
+  readonly published: number;
+  stop(): Promise<void>;
+}
+
+export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number): BareRelay {
+  let again = false;
+  let stopped = false;
+  let published = 0;
+  const workers = new Set<Promise<void>>();
+
+  const cycle = async (): Promise<number> => {
+    const client = await pool.connect();
+    try {
+      const results = (await client.query(
+        `BEGIN; SELECT id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
+         WHERE status = 'Ready' ORDER BY id LIMIT ${Math.trunc(batch)} FOR UPDATE SKIP LOCKED`,
+      )) as unknown as pg.QueryResult<ClaimedRow>[];
+      const rows = results[1]!.rows;
+      if (rows.length > 0) {
+        for (const row of rows) {
+          channel.publish(ORDERS_EXCHANGE, row.routing_key, Buffer.from(row.body), {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: row.event_id,
+            type: row.event_type,
+            headers: { 'x-correlation-id': row.correlation_id, 'x-event-sequence': row.sequence },
+          });
+        }
+        await channel.waitForConfirms();
+        await client.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
+      }
+      await client.query('COMMIT');
+      published += rows.length;
+      return rows.length;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const work = async () => {
+    while (!stopped && (await cycle()) >= batch) if (workers.size < IN_FLIGHT) start();
+  };
+  const start = () => {
+    const worker: Promise<void> = work()
+      .catch((error) => console.error('bare relay: cycle failed', error))
+      .finally(() => {
+        workers.delete(worker);
+        if (again && !stopped) {
+          again = false;
+          start();
+        }
+      });
+    workers.add(worker);
+  };
+  const wake = () => {
+    if (stopped) return;
+    if (workers.size >= IN_FLIGHT) again = true;
+    else start();
+  };
+  const sweep = setInterval(wake, 1_000);
+  return {
+    wake,
+    get published() {
+      return published;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(sweep);
+      while (workers.size > 0) await Promise.all(workers);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * One side of bench/saga-capacity.ts: the service (one process with every role, or the roles split over three)
+ * or the like-for-like floor (bench/support/outbox-floor.ts), each on a database, vhost and Redis prefix of its
+ * own, with its own customer-service simulator, event tap, projection watch and resource meter. `window()`
+ * sends orders at a rate for some seconds and returns what they took and what they cost.
+ */
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createBenchEnvironment, percentile, type BenchEnvironment } from './bench-env.js';
+import { EventTap } from './event-tap.js';
+import { postJson } from './http-client.js';
+import { openLoop } from './load.js';
+import { ensureBaselineBuild, spawnMain } from './main-process.js';
+import { deleteKeys, ProjectionWatch } from './projection-watch.js';
+import { ResourceMeter, type Usage } from './resource-meter.js';
+import { seed, spawnSimulator, stopper, type Fixture } from './saga-setup.js';
+
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** An order not listed by then counts as not listed (and fails its step). */
+const ORDER_TIMEOUT_MS = 10_000;
+/** Users seeded per side; orders cycle through them. */
+const USERS = 2_000;
+
+/** baseline: the service built from BENCH_BASELINE_REF, one process with every role (the code before a change). */
+export type TargetKind = 'service' | 'service-split' | 'baseline' | 'floor';
+
+export interface WindowResult {
+  rate: number;
+  sent: number;
+  /** Orders sent per second, as achieved by the load generator. */
+  sentRate: number;
+  failed: number;
+  listed: number;
+  /** POST sent -> listed in the projection, ms, sorted. */
+  visible: number[];
+  /** POST answered, ms, sorted. */
+  post: number[];
+  /** Messages the broker routed through the Orders exchange during the window (tap). */
+  messages: number;
+  usage: Usage;
+}
+
+export class CapacityTarget {
+  private nextUser = 0;
+  private readonly stops: { stop(): Promise<void> }[] = [];
+  private constructor(
+    readonly kind: TargetKind,
+    readonly env: BenchEnvironment,
+    private readonly fixture: Fixture,
+    private readonly port: number,
+    private readonly agent: http.Agent,
+    private readonly tap: EventTap,
+    private readonly watch: ProjectionWatch,
+    readonly meter: ResourceMeter,
+  ) {}
+
+  static async start(kind: TargetKind): Promise<CapacityTarget> {
+    const env = await createBenchEnvironment();
+    const fixture = await seed(env, USERS);
+    const stops: { stop(): Promise<void> }[] = [];
+    const groups: Record<string, number[]> = {};
+    let port: number;
+    if (kind === 'floor') {
+      const floor = fork('bench/support/outbox-floor.ts', [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: `${env.vhost}:`, BENCH_PRODUCTS: JSON.stringify(fixture.products) },
+      });
+      stops.push(stopper(floor));
+      [{ port }] = (await once(floor, 'message')) as [{ port: number }];
+      groups['floor process'] = [floor.pid!];
+    } else {
+      const roles = kind === 'service-split' ? ['http', 'relay', 'consumers,scheduler'] : ['all'];
+      const distDir = kind === 'baseline' ? await ensureBaselineBuild(process.env.BENCH_BASELINE_REF!) : undefined;
+      const processes = [];
+      for (const role of roles) {
+        processes.push(await spawnMain(env, { roles: role, distDir }));
+        stops.push(processes.at(-1)!);
+        groups[`service ${role}`] = [processes.at(-1)!.pid];
+      }
+      port = processes[0]!.port;
+    }
+    const simulator = await spawnSimulator(env);
+    stops.push(stopper(simulator));
+    groups['customer simulator'] = [simulator.pid!];
+    const tap = await EventTap.start(env.amqpUrl);
+    const target = new CapacityTarget(
+      kind,
+      env,
+      fixture,
+      port,
+      new http.Agent({ keepAlive: true, maxSockets: 512 }),
+      tap,
+      new ProjectionWatch(REDIS_URL, `${env.vhost}:`),
+      await ResourceMeter.start(env.vhost, groups),
+    );
+    target.stops.push(...stops, { stop: () => tap.close() });
+    return target;
+  }
+
+  get label(): string {
+    return {
+      service: 'service (one process, all roles)',
+      'service-split': 'service (roles split: http | relay | consumers,scheduler)',
+      baseline: `service at ${process.env.BENCH_BASELINE_REF} (one process, all roles: the code before the change)`,
+      floor: 'floor (bare outbox chain)',
+    }[this.kind];
+  }
+
+  /** `rate` orders/s for `seconds` (open loop); waits until each is listed or timed out, then one more second. */
+  async window(rate: number, seconds: number): Promise<WindowResult> {
+    const tapBefore = this.tap.received;
+    const before = await this.meter.snapshot();
+    const { results, seconds: took } = await openLoop(rate, seconds, (_, sentAt) => this.oneOrder(sentAt));
+    await sleep(1_000); // pg_stat_database catches up; the last events' projector work is done
+    const after = await this.meter.snapshot();
+    const visible = results.filter((r) => Number.isFinite(r.visibleMs)).map((r) => r.visibleMs).sort((a, b) => a - b);
+    return {
+      rate,
+      sent: results.length,
+      sentRate: results.length / took,
+      failed: results.filter((r) => r.status !== 204).length,
+      listed: visible.length,
+      visible,
+      post: results.filter((r) => r.status === 204).map((r) => r.postMs).sort((a, b) => a - b),
+      messages: this.tap.received - tapBefore,
+      usage: await this.meter.usage(before, after),
+    };
+  }
+
+  /** After an overloaded step: until every order sent so far is listed (at most `maxSeconds`), so the next step starts clean. */
+  async drained(maxSeconds = 60): Promise<void> {
+    const deadline = Date.now() + maxSeconds * 1000;
+    while (this.watch.waiting > 0 && Date.now() < deadline) await sleep(200);
+  }
+
+  private async oneOrder(sentAt: number): Promise<{ status: number; postMs: number; visibleMs: number }> {
+    const orderId = randomUUID();
+    const userId = this.fixture.users[this.nextUser++ % this.fixture.users.length]!;
+    const visible = this.watch.visible(userId, orderId);
+    const body = { orderID: orderId, paymentMethod: 'Card', productsIDs: this.fixture.products.map((p) => p.id), userID: userId, deliveryAddress: this.fixture.addressId };
+    const status = await postJson(this.agent, this.port, '/api/v1/orders', body, orderId);
+    const postMs = performance.now() - sentAt;
+    const visibleAt = status === 204 ? await Promise.race([visible, sleep(ORDER_TIMEOUT_MS, Number.NaN)]) : Number.NaN;
+    return { status, postMs, visibleMs: visibleAt - sentAt };
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    this.watch.close();
+    await this.meter.close();
+    for (const each of this.stops.reverse()) await each.stop();
+    await deleteKeys(REDIS_URL, `${this.env.vhost}:`);
+    await this.env.cleanup();
+  }
+}
+
+/** A step is sustained when every order was answered 204 and listed, at the offered rate, with p95 <= the bound. */
+export function sustained(result: WindowResult, p95BoundMs: number): boolean {
+  return result.failed === 0 && result.listed === result.sent && result.sentRate >= result.rate * 0.95 && percentile(result.visible, 95) <= p95BoundMs;
+}
