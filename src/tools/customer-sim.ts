@@ -7,8 +7,9 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import winston from 'winston';
 import { ConfigError, loadConfig } from '../config.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
-import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
-import { redactAmqpUrl } from '../platform/messaging/amqp-url.js';
+import { declareTopology, mismatchSentence, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
+import type { QueueType } from '../platform/messaging/queue-type.js';
+import { parseAmqpNodes, redactAmqpUrl } from '../platform/messaging/amqp-url.js';
 import { withTimeout } from '../platform/with-timeout.js';
 import { SAGA_REPLY_ROUTING_KEY } from '../orders/saga/saga-reply.js';
 import { decide, describeRule, parseSagaRequest, parseSimArgs, USAGE, type Decision, type SimRule } from './customer-sim-rules.js';
@@ -36,6 +37,7 @@ class CustomerSimulator {
   constructor(
     private readonly rule: SimRule,
     private readonly timeoutMs: number,
+    private readonly queueType: QueueType,
     private readonly logger: winston.Logger,
   ) {}
 
@@ -60,7 +62,9 @@ class CustomerSimulator {
    */
   private async declareIfAllowed(model: ChannelModel): Promise<void> {
     try {
-      await declareTopology(model, this.timeoutMs);
+      const outcome = await declareTopology(model, this.timeoutMs, this.queueType);
+      // The order service refuses to run on such a topology; the simulator answers on whatever queues there are.
+      if (!outcome.ok) this.logger.warn(mismatchSentence(outcome.mismatch));
     } catch (error) {
       if ((error as { code?: number }).code !== ACCESS_REFUSED) throw error;
       this.logger.info('not allowed to declare the topology; using the one the order service declared');
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
-  const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, logger);
+  const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, config.QUEUE_TYPE, logger);
   const rabbit = new RabbitConnection(amqpUrl, logger, config.DEPENDENCY_TIMEOUT);
   const status = new StatusLine(simulator.counts, process.stdout);
 
@@ -196,7 +200,8 @@ async function main(): Promise<void> {
 function customerAmqpUrl(serviceUrl: string): string {
   const url = process.env.CUSTOMER_AMQP_URL;
   if (url === undefined || url === '') return serviceUrl;
-  if (!/^amqps?:\/\//.test(url)) throw new ConfigError('invalid configuration: the simulator cannot start with this setting:\n  CUSTOMER_AMQP_URL must be an amqp or amqps:// URL.');
+  const nodes = parseAmqpNodes(url);
+  if (!nodes.ok) throw new ConfigError(`invalid configuration: the simulator cannot start with this setting:\n  CUSTOMER_AMQP_URL ${nodes.problem}.`);
   return url;
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { withTimeout } from '../with-timeout.js';
 import { DEAD_LETTER_HEADERS, deadLetterCopyOptions } from './dead-letter-copy.js';
 import { deadLetterQueue, declareDeadLetterQueue } from './topology.js';
+import type { QueueType } from './queue-type.js';
 
 /**
  * What to do with the original: `copy` (a copy is in the dead queue: ack it), `broker` (reject it without requeue:
@@ -31,6 +32,7 @@ export class DeadLetterer {
     private readonly model: ChannelModel,
     private readonly queue: string,
     private readonly timeoutMs: number,
+    private readonly queueType: QueueType,
     private readonly logger: Logger,
   ) {}
 
@@ -77,7 +79,7 @@ export class DeadLetterer {
       const channel = await withTimeout(this.model.createChannel(), this.timeoutMs, 'opening a channel');
       channel.on('error', () => undefined);
       try {
-        await withTimeout(declareDeadLetterQueue(channel, this.queue), this.timeoutMs, 'declaring the dead-letter queue');
+        await withTimeout(declareDeadLetterQueue(channel, this.queue, this.queueType), this.timeoutMs, 'declaring the dead-letter queue');
       } finally {
         await channel.close().catch(() => undefined);
       }
