@@ -59,7 +59,9 @@ export function redactAmqpUrl(text: string): string {
 function parseOne(text: string): URL | undefined {
   try {
     const url = new URL(text);
-    return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && url.hostname !== '' ? url : undefined;
+    // A host name or an IP address; anything else (`h1,http:` from a list with another scheme in it) is no node.
+    const host = /^([\w-]+\.)*[\w-]+$|^\[[\da-f:.]+\]$/i.test(url.hostname);
+    return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && host ? url : undefined;
   } catch {
     return undefined;
   }
