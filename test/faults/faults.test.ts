@@ -6,6 +6,7 @@ import { crashStep } from './steps/crash.js';
 import { brokerOutageStep } from './steps/broker-outage.js';
 import { redisOutageStep } from './steps/redis-outage.js';
 import { postgresOutageStep } from './steps/postgres-outage.js';
+import { rabbitNodeLossStep } from './steps/rabbit-node-loss.js';
 
 // The service as real OS processes (two, each with every role) against the real servers, under load, while
 // something fails. The outage steps stop servers that the whole machine shares: `make faults` runs this file
@@ -29,4 +30,6 @@ describe('faults', () => {
   it('when RabbitMQ stops for 30 s under load, then the API keeps answering and the backlog drains afterwards', () => passes(brokerOutageStep));
   it('when Redis goes away and comes back empty, then reads fall back to PostgreSQL and the projection catches up', () => passes(redisOutageStep));
   it('when PostgreSQL connections are terminated and the server restarts, then requests get 503 and the service recovers by itself', () => passes(postgresOutageStep));
+  // Its own 3-node cluster on this machine: the machine's RabbitMQ is not touched.
+  it('when the RabbitMQ node leading the quorum queues is killed under load, then the service fails over and nothing acknowledged is lost or applied twice', () => passes(rabbitNodeLossStep));
 });

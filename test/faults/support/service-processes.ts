@@ -121,6 +121,8 @@ export interface ServiceSettings {
   sagaTimeout: string;
   /** AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE of the step's identity service: the services run with authentication on. */
   auth: Record<string, string>;
+  /** Settings of the step's broker for every process (QUEUE_TYPE on a cluster). */
+  brokerEnv: Record<string, string>;
 }
 
 /** A service process with every role (http, relay, consumers, scheduler) on its own port. */
@@ -139,6 +141,7 @@ export function serviceProcess(name: string, port: number, settings: ServiceSett
         SAGA_TIMEOUT: settings.sagaTimeout,
         LOG_LEVEL: 'warn',
         ...settings.auth,
+        ...settings.brokerEnv,
       },
       // Up once it answers and has the identity service's keys (other dependencies may be down on purpose;
       // /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so).
@@ -157,7 +160,7 @@ export function simulatorProcess(settings: ServiceSettings, approvePercent: numb
     {
       name: 'customer-sim',
       args: ['src/tools/customer-sim.ts', '--rule', 'percent', '--approve', String(approvePercent), '--seed', String(seed)],
-      env: { AMQP_URL: settings.amqpUrl, DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, LOG_LEVEL: 'warn' },
+      env: { AMQP_URL: settings.amqpUrl, DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, LOG_LEVEL: 'warn', ...settings.brokerEnv },
       isUp,
     },
     logDir,

@@ -1,7 +1,7 @@
 import { parseDuration } from '../../../src/platform/duration.js';
 import type { SimRule } from '../../../src/tools/customer-sim-rules.js';
 import { checkEnd, settle } from './end-checks.js';
-import { createFaultEnvironment, freePorts, type FaultEnvironment } from './environment.js';
+import { createFaultEnvironment, freePorts, type FaultEnvironment, type StepBroker } from './environment.js';
 import { EventCapture } from './event-capture.js';
 import { request } from './http-client.js';
 import { formatStatuses, OrderLoad, seedCatalog, type Catalog } from './load.js';
@@ -41,6 +41,8 @@ export interface StepDefinition {
   readFirst?: boolean;
   /** Runs while the load runs; returns when its fault is over and every process is up again. */
   fault(ctx: StepContext): Promise<void>;
+  /** A broker of the step's own (started before anything else, stopped after everything); else the machine's. */
+  broker?: () => Promise<StepBroker>;
 }
 
 /**
@@ -50,13 +52,17 @@ export interface StepDefinition {
  */
 export async function runStep(def: StepDefinition): Promise<StepReport> {
   const started = Date.now();
-  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT);
+  const broker = await def.broker?.();
+  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT, broker).catch(async (error: unknown) => {
+    await broker?.stop();
+    throw error;
+  });
   const processes: ManagedProcess[] = [];
   let capture: EventCapture | undefined;
   let report: StepReport | undefined;
   let progress: Progress | undefined;
   try {
-    capture = await EventCapture.start(env.settings.amqpUrl);
+    capture = await EventCapture.start(env.settings.amqpUrl, broker?.captureQueue);
     const ports = await freePorts(2);
     const services = ports.map((port, i) => serviceProcess(`service-${i + 1}`, port, env.settings, env.logDir));
     processes.push(...services);
@@ -131,6 +137,7 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
     if (failed) console.log([`[faults] ${def.name}: progress:`, ...(progress?.lines ?? [])].join('\n  '));
     if (keepLogs) console.log(`[faults] ${def.name}: service logs kept in ${env.logDir}`);
     await env.cleanup(keepLogs);
+    await broker?.stop();
   }
 }
 
