@@ -110,7 +110,8 @@ export class RabbitCluster {
         if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
       }),
     );
-    rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.FAULTS_KEEP_LOGS === '1') console.log(`[faults] the cluster's data and logs are kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 
   async ctl(node: ClusterNode, ...args: string[]): Promise<string> {
@@ -128,7 +129,14 @@ export class RabbitCluster {
     mkdirSync(node.dir);
     writeFileSync(path.join(node.dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${node.amqpPort}\n`);
     await exec(path.join(BIN, 'rabbitmq-server'), ['-detached'], { env: this.env(node), timeout: 60_000 });
-    await this.ctl(node, 'await_startup', '--timeout', '120');
+    // -detached returns before the node has registered with epmd, when await_startup would say it is not running.
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const up = await this.ctl(node, 'await_startup', '--timeout', '60').then(() => true, (error: unknown) => error);
+      if (up === true) return;
+      if (Date.now() > deadline) throw new Error(`${node.name} did not start (logs in ${path.join(node.dir, 'log')}): ${String(up).slice(0, 300)}`);
+      await sleep(1_000);
+    }
   }
 
   private env(node: ClusterNode): NodeJS.ProcessEnv {
