@@ -32,6 +32,8 @@ const FAILED_REPLY_BACKOFF_MS = 1_000;
 class CustomerSimulator {
   readonly counts: SimCounts = { requests: 0, approved: 0, rejected: 0, skipped: 0, failed: 0 };
   private consumer: { channel: Channel; tag: string } | undefined;
+  /** The confirm channel replies go out on, per connection; opened anew after a refused reply. */
+  private replies: { model: ChannelModel; channel: Promise<ConfirmChannel> } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -44,13 +46,13 @@ class CustomerSimulator {
   /** Runs on every (re)connection: channels and consumers do not survive a lost connection. */
   async attach(model: ChannelModel): Promise<void> {
     await this.declareIfAllowed(model);
-    const replies = await model.createConfirmChannel();
+    await this.replyChannel(model);
     const requests = await model.createChannel();
-    for (const channel of [replies, requests]) channel.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
+    requests.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
     await requests.prefetch(PREFETCH);
     const { consumerTag } = await requests.consume(QUEUES.orderSaga, (message) => {
       if (!message) return;
-      const work = this.answer(requests, replies, message).finally(() => this.inFlight.delete(work));
+      const work = this.answer(model, requests, message).finally(() => this.inFlight.delete(work));
       this.inFlight.add(work);
     });
     this.consumer = { channel: requests, tag: consumerTag };
@@ -71,13 +73,45 @@ class CustomerSimulator {
     }
   }
 
+  /**
+   * The connection's reply channel. A refused (nacked) reply drops it and the next reply opens a new one: on
+   * RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected can stay refused.
+   */
+  private replyChannel(model: ChannelModel): Promise<ConfirmChannel> {
+    if (this.replies?.model === model) return this.replies.channel;
+    const channel = withTimeout(model.createConfirmChannel(), this.timeoutMs, 'opening the reply channel').then((replies) => {
+      replies.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
+      // One 'return' listener per reply in flight, up to the prefetch.
+      replies.setMaxListeners(PREFETCH + 10);
+      return replies;
+    });
+    this.replies = { model, channel };
+    channel.catch(() => {
+      if (this.replies?.channel === channel) this.replies = undefined;
+    });
+    return channel;
+  }
+
+  /** Many replies in flight fail together: only the first drops the channel they shared, not one opened since. */
+  private dropReplyChannel(channel: ConfirmChannel): void {
+    channel.close().catch(() => undefined);
+    const current = this.replies;
+    if (!current) return;
+    void current.channel.then(
+      (open) => {
+        if (open === channel && this.replies === current) this.replies = undefined;
+      },
+      () => undefined,
+    );
+  }
+
   /** Stops taking requests and lets the ones in flight finish (bounded). */
   async stop(): Promise<void> {
     if (this.consumer) await withTimeout(this.consumer.channel.cancel(this.consumer.tag), this.timeoutMs, 'cancelling').catch(() => undefined);
     await withTimeout(Promise.allSettled([...this.inFlight]), this.timeoutMs * 3, 'finishing requests').catch(() => undefined);
   }
 
-  private async answer(requests: Channel, replies: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  private async answer(model: ChannelModel, requests: Channel, message: ConsumeMessage): Promise<void> {
     this.counts.requests++;
     const request = parseSagaRequest(message.content.toString('utf8'));
     if (!request) {
@@ -87,13 +121,16 @@ class CustomerSimulator {
       return settle(() => requests.ack(message));
     }
     const decision = decide(this.rule, request);
+    let replies: ConfirmChannel | undefined;
     try {
+      replies = await this.replyChannel(model);
       await this.reply(replies, request.orderId, decision, { ...traceOf(message), ...correlationOf(message) });
       this.counts[decision === 'Approved' ? 'approved' : 'rejected']++;
       settle(() => requests.ack(message));
     } catch (error) {
       this.counts.failed++;
       this.logger.warn('reply not confirmed; the request goes back to the queue', { orderID: request.orderId, error: String(error) });
+      if (replies && /nack/i.test(String(error))) this.dropReplyChannel(replies);
       await sleep(FAILED_REPLY_BACKOFF_MS);
       settle(() => requests.nack(message, false, true));
     }

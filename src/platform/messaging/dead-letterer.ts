@@ -42,8 +42,10 @@ export class DeadLetterer {
    */
   async deadLetter(message: ConsumeMessage, reason: string, detail: string, copyLimit: number): Promise<DeadLetterPath> {
     if (message.content.length > copyLimit) return (await this.ensureDeadQueue()) ? 'broker' : 'requeue';
-    const copied = await this.publishCopy(message, reason, detail).catch((error: unknown) => {
+    const copied = await this.publishCopy(message, reason, detail).catch(async (error: unknown) => {
       this.logger.warn('dead-letter copy refused; the broker dead-letters the original', { queue: this.queue, reason, error: String(error) });
+      // The next copy goes on a new channel: a channel refused once by a quorum queue may stay refused (see RabbitPublisher).
+      await this.close();
       return false;
     });
     if (copied) return 'copy';

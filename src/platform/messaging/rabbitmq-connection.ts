@@ -11,6 +11,8 @@ export type ConnectionHook = (model: ChannelModel) => Promise<void>;
 
 /** A connection that lived less than this before closing counts as a failed attempt (its node is not well). */
 const SHORT_LIVED_MS = 1_000;
+/** One hook may take this many DEPENDENCY_TIMEOUTs (the topology declares five queues, each bounded by one). */
+const HOOK_TIMEOUTS = 3;
 
 /**
  * One AMQP connection per process, to one node of AMQP_URL at a time. It reconnects by itself, to the next node in
@@ -141,7 +143,8 @@ export class RabbitConnection {
       model.on('error', (error: Error) => this.logger.warn('rabbitmq connection error', { node: node.label, error: this.scrub(error.message) }));
       for (const hook of this.hooks) {
         if (this.stopped) break;
-        await hook(model);
+        // Bounded: a consume on a quorum queue whose leader is being elected may wait; the next node may not.
+        await withTimeout(hook(model), this.timeoutMs * HOOK_TIMEOUTS, 'setting up the connection');
       }
       if (!this.stopped) return model;
     } catch (error) {
