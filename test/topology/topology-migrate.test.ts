@@ -11,7 +11,8 @@ import { probeQueueType } from '../../src/platform/messaging/queue-type-probe.js
 import { fingerprint } from '../../src/platform/messaging/message-move.js';
 import { MigrationJournal } from '../../src/platform/messaging/migration-journal.js';
 import { queueArguments } from '../../src/platform/messaging/queue-type.js';
-import { amqpNodes } from '../../src/platform/messaging/amqp-url.js';
+import { amqpNodes, amqpUser } from '../../src/platform/messaging/amqp-url.js';
+import { importShippedDefinitions } from '../support/rabbitmq-definitions.js';
 
 const run = promisify(execFile);
 /** More than one batch of the move (100), so that batches follow each other. */
@@ -36,9 +37,13 @@ afterAll(async () => {
 
 /** `npm run topology -- <args>` on the test's vhost. */
 async function topology(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return topologyAs(vhost.url, ...args);
+}
+
+async function topologyAs(amqpUrl: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run('npx', ['tsx', 'src/tools/topology.ts', ...args, '--journal', path.join(dir, 'journal.json')], {
-      env: { ...process.env, AMQP_URL: vhost.url, LOG_LEVEL: 'error' },
+      env: { ...process.env, AMQP_URL: amqpUrl, LOG_LEVEL: 'error' },
       timeout: 120_000,
     });
     return { stdout, stderr, code: 0 };
@@ -161,5 +166,28 @@ describe('npm run topology -- migrate', () => {
     expect(resumed.stdout).toContain('interrupted batch settled: 3 message(s) already copied');
     expect(counts(resumed.stdout)['Orders.dead']).toEqual([20, 20, 20]);
     expect((await browse(queue.name)).map(essence)).toEqual(before);
+  });
+
+  it('when it runs as the service user of configs/rabbitmq/definitions.json, then its permissions suffice and the events keep their user_id', async () => {
+    const defs = await importShippedDefinitions();
+    const service = await amqp.connect(defs.serviceUrl);
+    service.on('error', () => undefined);
+    try {
+      expect(await declareTopology(service, 10_000, 'classic')).toEqual({ ok: true });
+      const channel = await service.createConfirmChannel();
+      for (const name of NAMES) channel.sendToQueue(name, Buffer.from(`{"queue":"${name}"}`), { persistent: true, userId: amqpUser(defs.serviceUrl), messageId: name });
+      await channel.waitForConfirms();
+      await channel.close();
+      const moved = await topologyAs(defs.serviceUrl, 'migrate', '--to', 'quorum');
+      expect(moved.code, moved.stderr).toBe(0);
+      for (const name of NAMES) expect(counts(moved.stdout)[name], name).toEqual([1, 1, 1]);
+      const reader = await service.createChannel();
+      const event = await reader.get('Orders');
+      expect(event && event.properties.userId).toBe(amqpUser(defs.serviceUrl));
+      await reader.close();
+    } finally {
+      await service.close().catch(() => undefined);
+      await defs.remove();
+    }
   });
 });
