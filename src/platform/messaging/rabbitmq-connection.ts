@@ -119,8 +119,8 @@ export class RabbitConnection {
   private async keepConnected(): Promise<void> {
     while (!this.stopped) {
       const node = this.rotation.next();
-      const model = await this.connect(node);
-      const livedMs = model ? await this.use(model, node) : 0;
+      const connection = await this.connect(node);
+      const livedMs = connection ? await this.use(connection, node) : 0;
       if (this.stopped) return;
       if (livedMs >= SHORT_LIVED_MS) {
         this.rotation.connected();
@@ -135,18 +135,23 @@ export class RabbitConnection {
     }
   }
 
-  /** Connects to one node and runs the hooks on it; undefined when either failed (logged). */
-  private async connect(node: AmqpNode): Promise<ChannelModel | undefined> {
+  /**
+   * Connects to one node and runs the hooks on it; undefined when either failed (logged). `closed` is listened for
+   * from the start, so that a connection lost while the hooks ran is not waited on for ever.
+   */
+  private async connect(node: AmqpNode): Promise<{ model: ChannelModel; closed: Promise<unknown> } | undefined> {
     let model: ChannelModel | undefined;
     try {
       model = await connectBounded(node, this.timeoutMs);
+      // `once` also settles on an 'error' event, which amqplib emits before closing a connection it lost.
+      const closed = once(model, 'close').catch((error: unknown) => [error]);
       model.on('error', (error: Error) => this.logger.warn('rabbitmq connection error', { node: node.label, error: this.scrub(error.message) }));
       for (const hook of this.hooks) {
         if (this.stopped) break;
         // Bounded: a consume on a quorum queue whose leader is being elected may wait; the next node may not.
         await withTimeout(hook(model), this.timeoutMs * HOOK_TIMEOUTS, 'setting up the connection');
       }
-      if (!this.stopped) return model;
+      if (!this.stopped) return { model, closed };
     } catch (error) {
       if (!this.stopped) this.logger.warn('rabbitmq node not usable', { node: node.label, error: this.scrub(String((error as Error)?.message ?? error)) });
     }
@@ -155,15 +160,16 @@ export class RabbitConnection {
   }
 
   /** Serves the connection until it closes; returns how long it lived. */
-  private async use(model: ChannelModel, node: AmqpNode): Promise<number> {
+  private async use({ model, closed }: { model: ChannelModel; closed: Promise<unknown> }, node: AmqpNode): Promise<number> {
     const since = Date.now();
-    const closed = once(model, 'close').catch(() => undefined);
     this.current = model;
     this.currentNode = node;
     this.logger.info('rabbitmq connected', { node: node.label });
     const [error] = ((await closed) ?? []) as [Error | undefined];
     if (this.current === model) this.current = undefined;
     this.currentNode = undefined;
+    // Settled by an 'error', the connection may still be closing: make sure it is gone before the next one.
+    await model.close().catch(() => undefined);
     if (!this.stopped) this.logger.warn('rabbitmq connection lost; reconnecting', { node: node.label, error: this.scrub(error?.message ?? 'closed') });
     return Date.now() - since;
   }
