@@ -86,7 +86,7 @@ async function drainBare(): Promise<number> {
   await seed();
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
   const connection = await amqp.connect(env.amqpUrl, { noDelay: true });
-  await declareTopology(connection, 10_000);
+  await declareTopology(connection, 10_000, 'quorum');
   const relay = bareRelay(pool, await connection.createConfirmChannel(), Number(BATCH) * EVENTS_PER_ORDER);
   const started = performance.now();
   relay.wake();

@@ -26,7 +26,8 @@ config({ path: ['.env', '.env.example'], quiet: true });
 const setting = (name) => (process.env[name] === undefined || process.env[name] === '' ? FALLBACKS[name] : process.env[name]);
 
 for (const { server, variable, defaultPort } of SERVERS) {
-  const text = setting(variable);
+  // AMQP_URL may list a cluster's nodes (src/platform/messaging/amqp-url.ts): the first one stands for them here.
+  const text = variable === 'AMQP_URL' ? setting(variable).trim().split(/,\s*(?=amqps?:\/\/)/i)[0] : setting(variable);
   let url;
   try {
     url = new URL(text);

@@ -2,6 +2,8 @@ import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { parseDuration } from './platform/duration.js';
 import { parseSize } from './platform/size.js';
+import { parseAmqpNodes } from './platform/messaging/amqp-url.js';
+import { QUEUE_TYPES } from './platform/messaging/queue-type.js';
 
 export const ALL_ROLES = ['http', 'relay', 'consumers', 'scheduler'] as const;
 export type Role = (typeof ALL_ROLES)[number];
@@ -74,7 +76,13 @@ const settings = z.object({
     return nodes;
   }),
   REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').regex(/^[\w:.-]*$/, 'must have only letters, digits and _ : . -'),
-  AMQP_URL: url(['amqp', 'amqps']),
+  // One node, or the nodes of a cluster separated by commas (amqp-url.ts): the connection fails over between them.
+  AMQP_URL: z.string().superRefine((text, ctx) => {
+    const nodes = parseAmqpNodes(text);
+    if (!nodes.ok) ctx.addIssue({ code: 'custom', message: nodes.problem });
+  }),
+  // quorum: replicated, the default for new deployments; classic: what existing deployments were declared with.
+  QUEUE_TYPE: oneOf(QUEUE_TYPES),
   // The largest message a consumer takes; bigger ones are dead-lettered unread. The broker's own cap is 128 MB.
   MAX_MESSAGE_BYTES: byteCount(1024, 64 * 1024 ** 2),
   ROLES: roles,
@@ -122,6 +130,7 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   REDIS_CLUSTER_NODES: '',
   REDIS_KEY_PREFIX: '',
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  QUEUE_TYPE: 'quorum',
   MAX_MESSAGE_BYTES: '256kb',
   ROLES: 'all',
   LOG_LEVEL: 'info',

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Config } from './config.js';
 import type { Tracing } from './platform/observability/tracing.js';
 import { composeService } from './composition/service.js';
+import { amqpNodes } from './platform/messaging/amqp-url.js';
 import { ROLE_STARTERS, type RunningRole } from './composition/roles.js';
 
 /**
@@ -15,7 +16,7 @@ export async function serve(config: Config, tracing: Tracing): Promise<void> {
   const running: RunningRole[] = [];
   let stopping = false;
 
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) process.exit(1);
     stopping = true;
     service.logger.info('shutting down', { signal });
@@ -30,12 +31,31 @@ export async function serve(config: Config, tracing: Tracing): Promise<void> {
     await service.close();
     await tracing.shutdown().catch((error) => service.logger.warn('the last spans could not be exported', { error: String(error) }));
     service.logger.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  // A broker whose queues have the other type is refused. At start nothing runs yet: the first connection is
+  // awaited (bounded: a broker that is down does not hold the start up longer) and the process exits with the
+  // sentence. Once running, it stops as on SIGTERM. Either way the sentence says what to run.
+  let started = false;
+  service.rabbit.onRefused((reason) => {
+    if (!started) return;
+    service.logger.error(reason);
+    void shutdown('refused', 1);
+  });
   await service.rabbit.start();
+  // Each attempt is bounded by DEPENDENCY_TIMEOUT for the connection and again for the topology.
+  await service.rabbit.firstRound(config.DEPENDENCY_TIMEOUT * 2 * amqpNodes(config.AMQP_URL).length + 1_000);
+  if (service.rabbit.refused) {
+    console.error(service.rabbit.refused);
+    await service.close();
+    await tracing.shutdown().catch(() => undefined);
+    process.exit(1);
+  }
   for (const role of config.ROLES) running.push(await ROLE_STARTERS[role](service));
+  started = true;
+  if (service.rabbit.refused) void shutdown('refused', 1);
   service.logger.info('order service started', { roles: config.ROLES, pid: process.pid, tracing: tracing.enabled ? 'on' : 'off' });
 }

@@ -38,7 +38,7 @@ const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max
 const redis = new Redis(REDIS_URL, { keyPrefix: process.env.BENCH_PREFIX! });
 const products = new Map((JSON.parse(process.env.BENCH_PRODUCTS!) as FloorProduct[]).map((product) => [product.id, product]));
 const connection = await amqp.connect(process.env.BENCH_AMQP_URL!, { noDelay: true });
-await declareTopology(connection, 10_000);
+await declareTopology(connection, 10_000, 'quorum');
 const relay = bareRelay(pool, await connection.createConfirmChannel(), BATCH);
 await consumeApprovals();
 await consumeProjection();

@@ -26,7 +26,8 @@ async function serveFloor(): Promise<void> {
   const products = new Map((JSON.parse(process.env.BENCH_PRODUCTS!) as FloorProduct[]).map((product) => [product.id, product]));
   // Nagle's algorithm off, as a latency-minded bare client would have it (amqplib leaves it on unless told).
   const connection = await amqp.connect(process.env.BENCH_AMQP_URL!, { noDelay: true });
-  await declareTopology(connection, 10_000);
+  // The service's default QUEUE_TYPE: the floor measures against the queues the service declares.
+  await declareTopology(connection, 10_000, 'quorum');
   const publisher = await connection.createConfirmChannel();
   const publish = (channel: ConfirmChannel, event: Pick<FloorEvent, 'eventId' | 'eventType' | 'routingKey' | 'body'>, correlationId: string) =>
     new Promise<void>((resolve, reject) =>

@@ -23,5 +23,5 @@ export async function startConsumersRole(service: Service): Promise<RunningRole>
 
 /** The limits every consumer applies before reading a message (see RabbitConsumer). */
 export function consumerLimits({ config }: Service): ConsumerLimits {
-  return { maxMessageBytes: config.MAX_MESSAGE_BYTES, timeoutMs: config.DEPENDENCY_TIMEOUT };
+  return { maxMessageBytes: config.MAX_MESSAGE_BYTES, timeoutMs: config.DEPENDENCY_TIMEOUT, queueType: config.QUEUE_TYPE };
 }

@@ -15,7 +15,7 @@ import { tracingBehavior } from '../platform/observability/tracing-behavior.js';
 import { Metrics } from '../platform/observability/metrics.js';
 import { createRedis, type RedisClient } from '../platform/cache/redis.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
-import { declareTopology } from '../platform/messaging/topology.js';
+import { declareTopology, mismatchSentence } from '../platform/messaging/topology.js';
 import type { ReadinessChecks } from '../platform/http/readiness.js';
 import type { RouteSpec } from '../platform/http/route-spec.js';
 import { AccessTokens } from '../platform/auth/access-tokens.js';
@@ -101,7 +101,12 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   });
   const rabbit = new RabbitConnection(config.AMQP_URL, logger, config.DEPENDENCY_TIMEOUT);
   // First hook on every (re)connection, so every later hook (publisher, consumers) finds the topology in place.
-  void rabbit.onConnect((model) => declareTopology(model, config.DEPENDENCY_TIMEOUT));
+  // Queues of the other type refuse the broker: running on them would leave them as they are, unreplicated or
+  // unconverted, and only `npm run topology -- migrate` moves their messages without losing one.
+  void rabbit.onConnect(async (model) => {
+    const outcome = await declareTopology(model, config.DEPENDENCY_TIMEOUT, config.QUEUE_TYPE);
+    if (!outcome.ok) rabbit.refuse(mismatchSentence(outcome.mismatch));
+  });
   const outboxSignal = new OutboxSignal();
   const outboxNotifier = new OutboxNotifier(config.DATABASE_LISTEN_URL, logger, config.DEPENDENCY_TIMEOUT);
   outboxNotifier.attach(outboxSignal);

@@ -7,8 +7,9 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import winston from 'winston';
 import { ConfigError, loadConfig } from '../config.js';
 import { RabbitConnection } from '../platform/messaging/rabbitmq-connection.js';
-import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
-import { redactAmqpUrl } from '../platform/messaging/amqp-url.js';
+import { declareTopology, mismatchSentence, ORDERS_EXCHANGE, QUEUES } from '../platform/messaging/topology.js';
+import type { QueueType } from '../platform/messaging/queue-type.js';
+import { parseAmqpNodes, redactAmqpUrl } from '../platform/messaging/amqp-url.js';
 import { withTimeout } from '../platform/with-timeout.js';
 import { SAGA_REPLY_ROUTING_KEY } from '../orders/saga/saga-reply.js';
 import { decide, describeRule, parseSagaRequest, parseSimArgs, USAGE, type Decision, type SimRule } from './customer-sim-rules.js';
@@ -31,26 +32,27 @@ const FAILED_REPLY_BACKOFF_MS = 1_000;
 class CustomerSimulator {
   readonly counts: SimCounts = { requests: 0, approved: 0, rejected: 0, skipped: 0, failed: 0 };
   private consumer: { channel: Channel; tag: string } | undefined;
+  /** The confirm channel replies go out on, per connection; opened anew after a refused reply. */
+  private replies: { model: ChannelModel; channel: Promise<ConfirmChannel> } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly rule: SimRule,
     private readonly timeoutMs: number,
+    private readonly queueType: QueueType,
     private readonly logger: winston.Logger,
   ) {}
 
   /** Runs on every (re)connection: channels and consumers do not survive a lost connection. */
   async attach(model: ChannelModel): Promise<void> {
     await this.declareIfAllowed(model);
-    const replies = await model.createConfirmChannel();
-    // One 'return' listener per reply awaiting its confirm: up to PREFETCH at once, not a leak.
-    replies.setMaxListeners(PREFETCH + 10);
+    await this.replyChannel(model);
     const requests = await model.createChannel();
-    for (const channel of [replies, requests]) channel.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
+    requests.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
     await requests.prefetch(PREFETCH);
     const { consumerTag } = await requests.consume(QUEUES.orderSaga, (message) => {
       if (!message) return;
-      const work = this.answer(requests, replies, message).finally(() => this.inFlight.delete(work));
+      const work = this.answer(model, requests, message).finally(() => this.inFlight.delete(work));
       this.inFlight.add(work);
     });
     this.consumer = { channel: requests, tag: consumerTag };
@@ -62,11 +64,45 @@ class CustomerSimulator {
    */
   private async declareIfAllowed(model: ChannelModel): Promise<void> {
     try {
-      await declareTopology(model, this.timeoutMs);
+      const outcome = await declareTopology(model, this.timeoutMs, this.queueType);
+      // The order service refuses to run on such a topology; the simulator answers on whatever queues there are.
+      if (!outcome.ok) this.logger.warn(mismatchSentence(outcome.mismatch));
     } catch (error) {
       if ((error as { code?: number }).code !== ACCESS_REFUSED) throw error;
       this.logger.info('not allowed to declare the topology; using the one the order service declared');
     }
+  }
+
+  /**
+   * The connection's reply channel. A refused (nacked) reply drops it and the next reply opens a new one: on
+   * RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected can stay refused.
+   */
+  private replyChannel(model: ChannelModel): Promise<ConfirmChannel> {
+    if (this.replies?.model === model) return this.replies.channel;
+    const channel = withTimeout(model.createConfirmChannel(), this.timeoutMs, 'opening the reply channel').then((replies) => {
+      replies.on('error', (error: Error) => this.logger.warn('channel error', { error: error.message }));
+      // One 'return' listener per reply in flight, up to the prefetch.
+      replies.setMaxListeners(PREFETCH + 10);
+      return replies;
+    });
+    this.replies = { model, channel };
+    channel.catch(() => {
+      if (this.replies?.channel === channel) this.replies = undefined;
+    });
+    return channel;
+  }
+
+  /** Many replies in flight fail together: only the first drops the channel they shared, not one opened since. */
+  private dropReplyChannel(channel: ConfirmChannel): void {
+    channel.close().catch(() => undefined);
+    const current = this.replies;
+    if (!current) return;
+    void current.channel.then(
+      (open) => {
+        if (open === channel && this.replies === current) this.replies = undefined;
+      },
+      () => undefined,
+    );
   }
 
   /** Stops taking requests and lets the ones in flight finish (bounded). */
@@ -75,7 +111,7 @@ class CustomerSimulator {
     await withTimeout(Promise.allSettled([...this.inFlight]), this.timeoutMs * 3, 'finishing requests').catch(() => undefined);
   }
 
-  private async answer(requests: Channel, replies: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  private async answer(model: ChannelModel, requests: Channel, message: ConsumeMessage): Promise<void> {
     this.counts.requests++;
     const request = parseSagaRequest(message.content.toString('utf8'));
     if (!request) {
@@ -85,13 +121,16 @@ class CustomerSimulator {
       return settle(() => requests.ack(message));
     }
     const decision = decide(this.rule, request);
+    let replies: ConfirmChannel | undefined;
     try {
+      replies = await this.replyChannel(model);
       await this.reply(replies, request.orderId, decision, { ...traceOf(message), ...correlationOf(message) });
       this.counts[decision === 'Approved' ? 'approved' : 'rejected']++;
       settle(() => requests.ack(message));
     } catch (error) {
       this.counts.failed++;
       this.logger.warn('reply not confirmed; the request goes back to the queue', { orderID: request.orderId, error: String(error) });
+      if (replies && /nack/i.test(String(error))) this.dropReplyChannel(replies);
       await sleep(FAILED_REPLY_BACKOFF_MS);
       settle(() => requests.nack(message, false, true));
     }
@@ -165,7 +204,7 @@ async function main(): Promise<void> {
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
-  const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, logger);
+  const simulator = new CustomerSimulator(args.rule, config.DEPENDENCY_TIMEOUT, config.QUEUE_TYPE, logger);
   const rabbit = new RabbitConnection(amqpUrl, logger, config.DEPENDENCY_TIMEOUT);
   const status = new StatusLine(simulator.counts, process.stdout);
 
@@ -198,7 +237,8 @@ async function main(): Promise<void> {
 function customerAmqpUrl(serviceUrl: string): string {
   const url = process.env.CUSTOMER_AMQP_URL;
   if (url === undefined || url === '') return serviceUrl;
-  if (!/^amqps?:\/\//.test(url)) throw new ConfigError('invalid configuration: the simulator cannot start with this setting:\n  CUSTOMER_AMQP_URL must be an amqp or amqps:// URL.');
+  const nodes = parseAmqpNodes(url);
+  if (!nodes.ok) throw new ConfigError(`invalid configuration: the simulator cannot start with this setting:\n  CUSTOMER_AMQP_URL ${nodes.problem}.`);
   return url;
 }
 

@@ -1,11 +1,12 @@
 // First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import { ConfigError, loadConfig } from '../config.js';
 import { parseDuration } from '../platform/duration.js';
 import { withTimeout } from '../platform/with-timeout.js';
 import { amqpUser } from '../platform/messaging/amqp-url.js';
+import { connectAnyNode } from '../platform/messaging/connect-any-node.js';
 import { DEAD_LETTER_QUEUES } from '../platform/messaging/topology.js';
 import { DEAD_LETTER_HEADERS } from '../platform/messaging/dead-letter-copy.js';
 import { browse, replayOptions, type DeadLetter } from '../platform/messaging/dead-letters.js';
@@ -29,8 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, id] = positionals;
   const config = loadConfig();
   const queues = values.queue === undefined ? DEAD_LETTER_QUEUES : [checkedQueue(values.queue)];
-  const model = await withTimeout(amqp.connect(config.AMQP_URL, { timeout: config.DEPENDENCY_TIMEOUT }), config.DEPENDENCY_TIMEOUT, 'connecting to RabbitMQ');
-  model.on('error', () => undefined);
+  const model = await connectAnyNode(config.AMQP_URL, config.DEPENDENCY_TIMEOUT);
   const timeoutMs = config.DEPENDENCY_TIMEOUT;
   try {
     switch (command) {

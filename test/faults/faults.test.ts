@@ -7,6 +7,7 @@ import { brokerOutageStep } from './steps/broker-outage.js';
 import { redisOutageStep } from './steps/redis-outage.js';
 import { postgresOutageStep } from './steps/postgres-outage.js';
 import { redisClusterFailoverStep } from './steps/redis-cluster-failover.js';
+import { rabbitNodeLossStep } from './steps/rabbit-node-loss.js';
 
 // The service as real OS processes (two with every role, or the processes a step names) against the real servers,
 // under load, while something fails. The outage steps stop servers that the whole machine shares: `make faults`
@@ -32,4 +33,6 @@ describe('faults', () => {
   it('when Redis goes away and comes back empty, then reads fall back to PostgreSQL and the projection catches up', () => passes(redisOutageStep));
   it('when a master of a Redis Cluster is killed under read load, then reads fall back to PostgreSQL with the same lists until its replica takes over, and the projection ends equal to PostgreSQL', () => passes(redisClusterFailoverStep));
   it('when PostgreSQL connections are terminated and the server restarts, then requests get 503 and the service recovers by itself', () => passes(postgresOutageStep));
+  // Its own 3-node cluster on this machine: the machine's RabbitMQ is not touched.
+  it('when the RabbitMQ node leading the quorum queues is killed under load, then the service fails over and nothing acknowledged is lost or applied twice', () => passes(rabbitNodeLossStep));
 });

@@ -29,6 +29,18 @@ describe('the compose stack', () => {
     expect(gateway).toMatch(/set \$order_service http:\/\/order-service:8000;\s+proxy_pass \$order_service;/);
   });
 
+  it.skipIf(!hasCompose)('when docker-compose reads the file with the cluster override, then it is valid, and the service lists the three nodes with quorum queues (skipped without docker-compose)', () => {
+    const env = { ...process.env, ...PASSWORDS, RABBITMQ_ERLANG_COOKIE: 'x' };
+    const files = ['-f', 'docker-compose.yml', '-f', 'docker-compose.cluster.yml'];
+    const check = spawnSync('docker-compose', [...files, 'config', '-q'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(check.status, check.stderr).toBe(0);
+    const merged = parse(spawnSync('docker-compose', [...files, 'config'], { encoding: 'utf8', env, timeout: 60_000 }).stdout) as { services: Record<string, { environment?: Record<string, string> }> };
+    const service = merged.services['order-service']!.environment!;
+    expect(service.QUEUE_TYPE).toBe('quorum');
+    expect(service.AMQP_URL!.split(',').map((url) => new URL(url).host)).toEqual(['rabbitmq:5672', 'rabbitmq-2:5672', 'rabbitmq-3:5672']);
+    for (const node of ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3']) expect(merged.services[node]!.environment!.RABBITMQ_ERLANG_COOKIE, node).toBe('x');
+  });
+
   it('when the service runs in compose, then it sends traces to Tempo, which Grafana reads, and log lines link to them', () => {
     const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string>; volumes?: string[] }> };
     expect(compose.services['order-service']!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('${OTEL_EXPORTER_OTLP_ENDPOINT:-http://tempo:4318}');

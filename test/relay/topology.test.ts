@@ -77,9 +77,18 @@ describe('the RabbitMQ topology', () => {
 
   it('when a consumed queue rejects a message, then it lands in the queue of the same name with .dead, with the reason in x-death', async () => {
     const queues = await listQueues();
-    expect(queues.get('OrderSaga')?.arguments).toEqual({});
+    // QUEUE_TYPE's default: quorum everywhere; a delivery limit only where a dead-letter queue takes what passes it.
+    expect(queues.get('OrderSaga')?.arguments).toEqual({ 'x-queue-type': 'quorum' });
+    for (const dead of ['CustomerSaga.dead', 'Orders.dead']) expect(queues.get(dead)?.arguments).toEqual({ 'x-queue-type': 'quorum' });
     for (const queue of ['CustomerSaga', 'Orders']) {
-      expect(queues.get(queue)?.arguments).toMatchObject({ 'x-dead-letter-exchange': expect.any(String), 'x-dead-letter-routing-key': queue });
+      expect(queues.get(queue)?.arguments).toEqual({
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': 20,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+        'x-dead-letter-exchange': 'Orders.dead-letters',
+        'x-dead-letter-routing-key': queue,
+      });
       // Reachable by name through the default exchange too, as a person at the management page would publish.
       channel.sendToQueue(queue, Buffer.from(`{"poison":"${queue}"}`), { persistent: true });
       await channel.waitForConfirms();

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { withTimeout } from '../with-timeout.js';
 import { DEAD_LETTER_HEADERS, deadLetterCopyOptions } from './dead-letter-copy.js';
 import { deadLetterQueue, declareDeadLetterQueue } from './topology.js';
+import type { QueueType } from './queue-type.js';
 
 /**
  * What to do with the original: `copy` (a copy is in the dead queue: ack it), `broker` (reject it without requeue:
@@ -31,6 +32,7 @@ export class DeadLetterer {
     private readonly model: ChannelModel,
     private readonly queue: string,
     private readonly timeoutMs: number,
+    private readonly queueType: QueueType,
     private readonly logger: Logger,
   ) {}
 
@@ -40,8 +42,10 @@ export class DeadLetterer {
    */
   async deadLetter(message: ConsumeMessage, reason: string, detail: string, copyLimit: number): Promise<DeadLetterPath> {
     if (message.content.length > copyLimit) return (await this.ensureDeadQueue()) ? 'broker' : 'requeue';
-    const copied = await this.publishCopy(message, reason, detail).catch((error: unknown) => {
+    const copied = await this.publishCopy(message, reason, detail).catch(async (error: unknown) => {
       this.logger.warn('dead-letter copy refused; the broker dead-letters the original', { queue: this.queue, reason, error: String(error) });
+      // The next copy goes on a new channel: a channel refused once by a quorum queue may stay refused (see RabbitPublisher).
+      await this.close();
       return false;
     });
     if (copied) return 'copy';
@@ -77,7 +81,7 @@ export class DeadLetterer {
       const channel = await withTimeout(this.model.createChannel(), this.timeoutMs, 'opening a channel');
       channel.on('error', () => undefined);
       try {
-        await withTimeout(declareDeadLetterQueue(channel, this.queue), this.timeoutMs, 'declaring the dead-letter queue');
+        await withTimeout(declareDeadLetterQueue(channel, this.queue, this.queueType), this.timeoutMs, 'declaring the dead-letter queue');
       } finally {
         await channel.close().catch(() => undefined);
       }

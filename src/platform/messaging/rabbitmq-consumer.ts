@@ -9,6 +9,7 @@ import { inConsumerSpan, markDeadLettered } from './consumer-tracing.js';
 import { DeadLetterer } from './dead-letterer.js';
 import { DeliveryCounter } from './delivery-count.js';
 import { CORRELATION_HEADER } from './message-headers.js';
+import type { QueueType } from './queue-type.js';
 
 /** What handling a message did; all three are acknowledged. */
 export type MessageOutcome = 'applied' | 'duplicate' | 'ignored';
@@ -69,6 +70,8 @@ export interface ConsumerLimits {
   maxMessageBytes: number;
   /** Bounds connecting, declaring and waiting for a dead-letter copy's confirm. */
   timeoutMs: number;
+  /** QUEUE_TYPE: how a missing dead queue is declared again, and whether the broker counts deliveries. */
+  queueType: QueueType;
 }
 
 /** Deliveries of one message after which it is dead-lettered as delivery_limit, whatever kept bringing it back. */
@@ -88,7 +91,7 @@ export class RabbitConsumer<Decoded = unknown> {
   private deadLetterer: DeadLetterer | undefined;
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly deliveries = new DeliveryCounter();
+  private readonly deliveries: DeliveryCounter;
   private stopped = false;
 
   constructor(
@@ -97,7 +100,9 @@ export class RabbitConsumer<Decoded = unknown> {
     private readonly limits: ConsumerLimits,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.deliveries = new DeliveryCounter({ brokerCounts: limits.queueType === 'quorum' });
+  }
 
   async start(): Promise<void> {
     const { queue, trustedPublishers, poisonReasons = [] } = this.options;
@@ -133,7 +138,7 @@ export class RabbitConsumer<Decoded = unknown> {
     });
     await channel.prefetch(this.options.prefetch);
     if (this.deadLetterer) void this.deadLetterer.close();
-    this.deadLetterer = new DeadLetterer(model, this.options.queue, this.limits.timeoutMs, this.logger);
+    this.deadLetterer = new DeadLetterer(model, this.options.queue, this.limits.timeoutMs, this.limits.queueType, this.logger);
     this.channel = channel;
     const { consumerTag } = await channel.consume(this.options.queue, (message) => {
       if (!message) return; // the broker cancelled the consumer; the next reconnection re-creates it

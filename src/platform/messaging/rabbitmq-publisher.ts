@@ -121,6 +121,10 @@ export class RabbitPublisher extends EventEmitter {
       // Confirms this late mean the channel is in trouble: start afresh rather than let stale confirms pile up.
       this.dropChannel(channel);
     }
+    // A nack, too: on RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected
+    // (a node just died) keeps getting nacks for that queue for good, while a new channel is taken at once (seen in
+    // the rabbit-node-loss fault step). The nacked rows are retried, on the new channel.
+    if (outcomes.some((outcome) => outcome?.ok === false && outcome.reason === 'nack')) this.dropChannel(channel);
     return messages.map((message, index) => {
       if (outcomes[index]) return outcomes[index];
       this.inFlight.delete(message.messageId);

@@ -32,13 +32,23 @@ export interface FaultEnvironment {
   cleanup(keepLogs: boolean): Promise<void>;
 }
 
-/** `clusterSeeds`: the step runs its services on this Redis Cluster instead of the machine's Redis. */
-export async function createFaultEnvironment(step: string, sagaTimeout: string, clusterSeeds: string[] = []): Promise<FaultEnvironment> {
+/** Where a step's vhost lives when not on the machine's broker (a cluster the step started), and its settings. */
+export interface StepBroker {
+  createVhost(): Promise<{ name: string; url: string; delete(): Promise<void> }>;
+  /** Given to every service process and the simulator. */
+  env: Record<string, string>;
+  /** How the capture queue is declared (a quorum queue on a cluster, so that it outlives a node). */
+  captureQueue: import('amqplib').Options.AssertQueue;
+  stop(): Promise<void>;
+}
+
+/** `broker`: the step's own broker; `clusterSeeds`: the step runs its services on this Redis Cluster instead of the machine's Redis. */
+export async function createFaultEnvironment(step: string, sagaTimeout: string, broker?: StepBroker, clusterSeeds: string[] = []): Promise<FaultEnvironment> {
   const databaseName = `os_test_${inject('testRunId')}_faults_${step}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = `${SERVER_URL}/${databaseName}`;
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
-  const vhost = await createTestVhost();
+  const vhost = broker ? await broker.createVhost() : await createTestVhost();
   const redisPrefix = `os_faults:${step}:${randomBytes(4).toString('hex')}:`;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
   pool.on('error', () => undefined);
@@ -49,7 +59,7 @@ export async function createFaultEnvironment(step: string, sagaTimeout: string, 
   // Every scope, for as long as any step could last.
   useBearerToken(await identity.token(randomUUID(), { scope: 'orders:read orders:write orders:admin catalog:write customers:write', ttlSeconds: 6 * 3600 }));
   return {
-    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisClusterNodes: clusterSeeds.join(','), redisPrefix, sagaTimeout, auth: identity.authEnv() },
+    settings: { databaseUrl, amqpUrl: vhost.url, redisUrl: REDIS_URL, redisClusterNodes: clusterSeeds.join(','), redisPrefix, sagaTimeout, auth: identity.authEnv(), brokerEnv: broker?.env ?? {} },
     databaseName,
     pool,
     redis,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import { connectAnyNode } from '../../../src/platform/messaging/connect-any-node.js';
 
 export interface CapturedEvent {
   eventId: string;
@@ -30,10 +31,14 @@ export class EventCapture {
   private closed = false;
   lastDeliveryAt = Date.now();
 
-  private constructor(private readonly url: string) {}
+  private constructor(
+    private readonly url: string,
+    private readonly queueOptions: Options.AssertQueue,
+  ) {}
 
-  static async start(amqpUrl: string): Promise<EventCapture> {
-    const capture = new EventCapture(amqpUrl);
+  /** `amqpUrl` may list several nodes: a lost connection goes to the next one that answers. */
+  static async start(amqpUrl: string, queueOptions: Options.AssertQueue = { durable: true }): Promise<EventCapture> {
+    const capture = new EventCapture(amqpUrl, queueOptions);
     await capture.connect();
     return capture;
   }
@@ -77,8 +82,7 @@ export class EventCapture {
   }
 
   private async connect(): Promise<void> {
-    const model = await amqp.connect(this.url);
-    model.on('error', () => undefined);
+    const model = await connectAnyNode(this.url, 5_000);
     model.once('close', () => {
       this.model = undefined;
       this.channel = undefined;
@@ -87,7 +91,7 @@ export class EventCapture {
     const channel = await model.createChannel();
     channel.on('error', () => undefined);
     await channel.assertExchange('Orders', 'topic', { durable: true });
-    await channel.assertQueue(CAPTURE_QUEUE, { durable: true });
+    await channel.assertQueue(CAPTURE_QUEUE, this.queueOptions);
     // Order.#: the service's events; the simulator's replies (Customer.Saga.*) also pass through Orders.
     await channel.bindQueue(CAPTURE_QUEUE, 'Orders', 'Order.#');
     await channel.prefetch(2_000);

@@ -124,6 +124,8 @@ export interface ServiceSettings {
   sagaTimeout: string;
   /** AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE of the step's identity service: the services run with authentication on. */
   auth: Record<string, string>;
+  /** Settings of the step's broker for every process (QUEUE_TYPE on a cluster). */
+  brokerEnv: Record<string, string>;
 }
 
 /** The roles of a service process: every role unless a step splits them. */
@@ -150,6 +152,7 @@ export function serviceProcess(name: string, port: number, settings: ServiceSett
         SAGA_TIMEOUT: settings.sagaTimeout,
         LOG_LEVEL: http ? 'warn' : 'info',
         ...settings.auth,
+        ...settings.brokerEnv,
       },
       // Up once it answers and has the identity service's keys (other dependencies may be down on purpose;
       // /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so).
@@ -177,7 +180,7 @@ export function simulatorProcess(settings: ServiceSettings, approvePercent: numb
     {
       name,
       args: ['src/tools/customer-sim.ts', '--rule', 'percent', '--approve', String(approvePercent), '--seed', String(seed)],
-      env: { AMQP_URL: settings.amqpUrl, DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, LOG_LEVEL: 'warn' },
+      env: { AMQP_URL: settings.amqpUrl, DATABASE_URL: settings.databaseUrl, REDIS_URL: settings.redisUrl, LOG_LEVEL: 'warn', ...settings.brokerEnv },
       isUp,
     },
     logDir,

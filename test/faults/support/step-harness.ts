@@ -1,7 +1,7 @@
 import { parseDuration } from '../../../src/platform/duration.js';
 import type { SimRule } from '../../../src/tools/customer-sim-rules.js';
 import { checkEnd, settle } from './end-checks.js';
-import { createFaultEnvironment, freePorts, type FaultEnvironment } from './environment.js';
+import { createFaultEnvironment, freePorts, type FaultEnvironment, type StepBroker } from './environment.js';
 import { EventCapture } from './event-capture.js';
 import { request } from './http-client.js';
 import { formatStatuses, OrderLoad, seedCatalog, type Catalog } from './load.js';
@@ -52,6 +52,8 @@ export interface StepDefinition {
   redisCluster?: ClusterShape;
   /** Runs while the load runs; returns when its fault is over and every process is up again. */
   fault(ctx: StepContext): Promise<void>;
+  /** A broker of the step's own (started before anything else, stopped after everything); else the machine's. */
+  broker?: () => Promise<StepBroker>;
 }
 
 /**
@@ -61,9 +63,14 @@ export interface StepDefinition {
  */
 export async function runStep(def: StepDefinition): Promise<StepReport> {
   const started = Date.now();
-  const redisCluster = def.redisCluster ? await startRedisCluster(def.redisCluster) : undefined;
-  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT, redisCluster?.seeds).catch(async (error) => {
+  const broker = await def.broker?.();
+  const redisCluster = def.redisCluster ? await startRedisCluster(def.redisCluster).catch(async (error: unknown) => {
+    await broker?.stop();
+    throw error;
+  }) : undefined;
+  const env = await createFaultEnvironment(def.name, SAGA_TIMEOUT, broker, redisCluster?.seeds).catch(async (error: unknown) => {
     await redisCluster?.stop();
+    await broker?.stop();
     throw error;
   });
   const processes: ManagedProcess[] = [];
@@ -71,7 +78,7 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
   let report: StepReport | undefined;
   let progress: Progress | undefined;
   try {
-    capture = await EventCapture.start(env.settings.amqpUrl);
+    capture = await EventCapture.start(env.settings.amqpUrl, broker?.captureQueue);
     const roles = def.processes ?? [EVERY_ROLE, EVERY_ROLE];
     const ports = await freePorts(roles.length);
     const services = ports.map((port, i) => serviceProcess(`service-${i + 1}`, port, env.settings, env.logDir, roles[i]));
@@ -147,6 +154,7 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
     if (keepLogs) console.log(`[faults] ${def.name}: service logs kept in ${env.logDir}`);
     await env.cleanup(keepLogs);
     await redisCluster?.stop();
+    await broker?.stop();
   }
 }
 
