@@ -35,7 +35,7 @@ try {
     orders: Math.ceil(ROWS / EVENTS_PER_ORDER),
     relays: RELAYS,
     batch_size: BATCH,
-    queues: 'classic durable, persistent messages, no consumers',
+    queues: 'quorum (the QUEUE_TYPE default), persistent messages, no consumers',
   });
   await seed();
   const services = Array.from({ length: RELAYS }, () =>
