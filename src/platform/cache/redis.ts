@@ -56,8 +56,10 @@ function createCluster(settings: RedisSettings, nodes: string[]): Cluster {
     lazyConnect: true,
     enableOfflineQueue: false,
     scaleReads: 'master',
-    // As for a single Redis: commands of one event-loop turn to the same node leave in one write.
-    enableAutoPipelining: true,
+    // No auto-pipelining here (unlike a single Redis): ioredis groups a turn's commands by the nodes of their slots
+    // when they are issued and checks that grouping again when the pipeline is sent; a slot map refreshed in between
+    // (a failover) fails the whole batch ("same slots allocation group"), as the failover fault step saw in the
+    // projection rebuild.
     maxRedirections: MAX_REDIRECTIONS,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
