@@ -79,18 +79,25 @@ async function killMaster(ctx: StepContext, reads: ReadProbe, victim: ClusterNod
   ctx.log(`SIGKILL Redis master ${victim.address} (pid ${victim.process.pid})`);
   victim.process.kill('SIGKILL');
   reads.compareWithDatabase = true;
+  const promotionSeen = firstSeenAsMaster(replica, killedAt + 120_000);
   await until('cluster_state:ok on every node', () => failedOver(ctx.redisCluster!, victim), 120_000);
   const failoverMs = Date.now() - killedAt;
   await sleep(CATCH_UP_MS);
   reads.compareWithDatabase = false;
   await window.stop();
   const after = await projectionReads(ctx.livePorts());
-  const promotedAt = (await electionWonAt(ctx, replica)) ?? killedAt + failoverMs;
+  // The replica's log gives the election to the millisecond; the ROLE poll is the bound when the log line is
+  // missing (cluster_state:ok everywhere comes later, and reads served by the new master in between may lag).
+  const wonAt = await electionWonAt(ctx, replica);
+  const seenAt = await promotionSeen;
+  const promotedAt = Math.min(wonAt ?? Infinity, seenAt ?? Infinity, killedAt + failoverMs);
   const during = reads.stats.timeline.filter((read) => read.answeredAt < promotedAt);
   const lagging = reads.stats.timeline.filter((read) => read.answeredAt >= promotedAt && !read.matched);
   ctx.problems.push(...during.filter((read) => !read.matched).map((read) => `while the master was gone: ${read.text}`).slice(0, 20));
   ctx.notes.push(
-    `master ${victim.address} SIGKILLed; replica ${replica.address} won its election +${seconds(promotedAt - killedAt)} s after the kill, cluster_state:ok everywhere at +${seconds(failoverMs)} s; ` +
+    `master ${victim.address} SIGKILLed; replica ${replica.address} won its election +${seconds(promotedAt - killedAt)} s after the kill ` +
+      `(its log: ${wonAt === undefined ? 'no election line' : `+${seconds(wonAt - killedAt)} s`}; ROLE master first seen at +${seconds(seenAt === undefined ? undefined : seenAt - killedAt)} s), ` +
+      `cluster_state:ok everywhere at +${seconds(failoverMs)} s; ` +
       `reads fell back to PostgreSQL from +${seconds(window.first)} s to +${seconds(window.last)} s: ${after.degraded - before.degraded} degraded, ${after.hit - before.hit} hits, ${after.miss - before.miss} misses`,
     `reads compared with PostgreSQL: ${during.length} while the master was gone (${during.filter((read) => !read.matched).length} differed), ` +
       `${reads.stats.timeline.length - during.length} after its replica took over (${lagging.length} behind PostgreSQL` +
@@ -101,9 +108,20 @@ async function killMaster(ctx: StepContext, reads: ReadProbe, victim: ClusterNod
 }
 
 /** When the replica became master, from its log ("<pid>:S 01 Dec 2026 18:15:10.123 * Failover election won: ..."). */
+/** When the replica first answers ROLE as a master, polled every 100 ms (undefined if not by the deadline). */
+async function firstSeenAsMaster(replica: ClusterNode, deadline: number): Promise<number | undefined> {
+  while (Date.now() < deadline) {
+    const role = await cli(replica.port, 'role').catch(() => '');
+    if (role.startsWith('master')) return Date.now();
+    await sleep(100);
+  }
+  return undefined;
+}
+
 async function electionWonAt(ctx: StepContext, replica: ClusterNode): Promise<number | undefined> {
   const log = await readFile(path.join(ctx.redisCluster!.directory, `redis-${replica.port}.log`), 'utf8').catch(() => '');
-  const stamp = /^\d+:\w (\d{2} \w{3} \d{4} [\d:.]+) \* Failover election won/m.exec(log)?.[1];
+  // Redis 7.0 logs it at warning level: "7935:S 01 Dec 2026 19:35:59.962 # Failover election won: I'm the new master."
+  const stamp = /^\d+:\w (\d{2} \w{3} \d{4} [\d:.]+) [#*] Failover election won/m.exec(log)?.[1];
   return stamp ? Date.parse(`${stamp} UTC`) : undefined;
 }
 
