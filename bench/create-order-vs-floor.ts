@@ -18,14 +18,14 @@
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import express from 'express';
 import pg from 'pg';
 import { createBenchEnvironment, percentile, printLoad, printMachine, round } from './support/bench-env.js';
 import { prepareOrderClient } from './support/http-client.js';
 import { closedLoop, mergeLoads, type LoadResult } from './support/load.js';
 import { serviceRuntimeLabel, spawnMain } from './support/main-process.js';
 import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } from './support/proc-stats.js';
-import { insertOrderRaw, type FloorProduct } from './support/raw-order.js';
+import { floorOrdersApp } from './support/floor-orders-app.js';
+import type { FloorProduct } from './support/raw-order.js';
 import { serveToParent } from './support/serve-to-parent.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -128,27 +128,6 @@ function report(side: Side): { rate: number; cpuMs: number } {
 async function serveFloor(): Promise<void> {
   const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: Number(POOL_SIZE) });
   const products = new Map((JSON.parse(process.env.BENCH_PRODUCTS!) as FloorProduct[]).map((product) => [product.id, product]));
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json());
-  app.post('/api/v1/orders', async (req, res) => {
-    const body = req.body as { orderID: string; userID: string; deliveryAddress: string; paymentMethod: string; productsIDs: string[] };
-    const client = await pool.connect();
-    try {
-      await insertOrderRaw(client, {
-        orderId: body.orderID,
-        userId: body.userID,
-        addressId: body.deliveryAddress,
-        paymentMethod: body.paymentMethod,
-        products: body.productsIDs.map((id) => products.get(id)!),
-        correlationId: String(req.headers['x-request-id'] ?? ''),
-      });
-      res.status(204).end();
-    } catch (error) {
-      res.status(500).json({ error: String(error) });
-    } finally {
-      client.release();
-    }
-  });
+  const app = floorOrdersApp(pool, products);
   await serveToParent(app, () => pool.end());
 }

@@ -27,7 +27,8 @@ import pg from 'pg';
 import { declareTopology, QUEUES } from '../../src/platform/messaging/topology.js';
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { bareRelay } from './bare-relay.js';
-import { insertOrderRaw, type FloorProduct } from './raw-order.js';
+import { floorOrdersApp } from './floor-orders-app.js';
+import type { FloorProduct } from './raw-order.js';
 import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -106,29 +107,5 @@ async function consumeProjection(): Promise<void> {
 }
 
 function createApp(): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json());
-  app.post('/api/v1/orders', async (req, res) => {
-    const body = req.body as { orderID: string; userID: string; deliveryAddress: string; paymentMethod: string; productsIDs: string[] };
-    const client = await pool.connect();
-    try {
-      await insertOrderRaw(client, {
-        orderId: body.orderID,
-        userId: body.userID,
-        addressId: body.deliveryAddress,
-        paymentMethod: body.paymentMethod,
-        products: body.productsIDs.map((id) => products.get(id)!),
-        correlationId: String(req.headers['x-request-id'] ?? body.orderID),
-      });
-    } catch (error) {
-      res.status(500).json({ error: String(error) });
-      return;
-    } finally {
-      client.release();
-    }
-    res.status(204).end();
-    relay.wake();
-  });
-  return app;
+  return floorOrdersApp(pool, products, () => relay.wake());
 }

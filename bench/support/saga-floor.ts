@@ -8,12 +8,12 @@
  * Environment: BENCH_DATABASE_URL, BENCH_AMQP_URL, BENCH_PREFIX (Redis keys), BENCH_PRODUCTS (JSON), BENCH_REDIS_URL.
  */
 import amqp, { type ConfirmChannel } from 'amqplib';
-import express from 'express';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../../src/platform/messaging/topology.js';
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
-import { insertOrderRaw, type FloorEvent, type FloorProduct } from './raw-order.js';
+import { floorOrdersApp } from './floor-orders-app.js';
+import type { FloorEvent, FloorProduct } from './raw-order.js';
 import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -77,32 +77,9 @@ async function serveFloor(): Promise<void> {
     void redis.hset(projectionKeys.order(body.client!.clientID, body.orderID), 'vis', '1').then(() => events.ack(message));
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json());
-  app.post('/api/v1/orders', async (req, res) => {
-    const body = req.body as { orderID: string; userID: string; deliveryAddress: string; paymentMethod: string; productsIDs: string[] };
-    const correlationId = String(req.headers['x-request-id'] ?? body.orderID);
-    const client = await pool.connect();
-    let written: FloorEvent[];
-    try {
-      written = await insertOrderRaw(client, {
-        orderId: body.orderID,
-        userId: body.userID,
-        addressId: body.deliveryAddress,
-        paymentMethod: body.paymentMethod,
-        products: body.productsIDs.map((id) => products.get(id)!),
-        correlationId,
-      });
-    } catch (error) {
-      res.status(500).json({ error: String(error) });
-      return;
-    } finally {
-      client.release();
-    }
-    res.status(204).end();
-    await publish(publisher, written[0]!, correlationId).catch((error) => console.error('floor: publish failed', error));
-  });
+  const app = floorOrdersApp(pool, products, (written, correlationId) =>
+    publish(publisher, written[0]!, correlationId).catch((error) => console.error('floor: publish failed', error)),
+  );
   await serveToParent(app, async () => {
     await connection.close().catch(() => undefined);
     redis.disconnect();
