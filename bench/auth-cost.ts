@@ -28,7 +28,7 @@ import { ApproveOrder } from '../src/orders/saga/saga-reply-commands.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { generateSigningKey, JWKS_PATH, mintToken, serveJwks, type SigningAlgorithm } from '../src/tools/dev-identity.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
-import { getLoad, withServerCpu, type GetLoadResult } from './support/http-load.js';
+import { getLoad, mergeLoads, withServerCpu, type GetLoadResult, type MeasuredLoad } from './support/http-load.js';
 import { deleteKeys } from './support/projection-watch.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -80,7 +80,7 @@ async function measure(): Promise<void> {
     ];
     const path = () => `/api/v1/orders/user/${userId}`;
     for (const variant of variants) await getLoad(variant.port, path, WARMUP_SECONDS, CONNECTIONS, variant.headers);
-    const results = new Map<string, GetLoadResult[]>();
+    const results = new Map<string, MeasuredLoad[]>();
     for (let slice = 0; slice < ROUNDS; slice++) {
       // Each round starts with another variant, so none always pays for the garbage of the one before it.
       for (const variant of [...variants.slice(slice % variants.length), ...variants.slice(0, slice % variants.length)]) {
@@ -88,7 +88,7 @@ async function measure(): Promise<void> {
         results.set(variant.name, [...(results.get(variant.name) ?? []), result]);
       }
     }
-    const merged = variants.map((variant) => ({ name: variant.name, ...merge(results.get(variant.name)!) }));
+    const merged = variants.map((variant) => ({ name: variant.name, ...mergeLoads(results.get(variant.name)!) }));
     for (const result of merged) report(result.name, result);
     const off = merged[0]!.serverCpuMs!;
     const signed = (value: number, digits: number) => `${value >= 0 ? '+' : ''}${round(value, digits)}`;
@@ -165,19 +165,6 @@ async function listen(service: Service): Promise<Server> {
   await once(listener, 'listening');
   listener.keepAliveTimeout = 65_000;
   return listener;
-}
-
-function merge(parts: GetLoadResult[]): GetLoadResult {
-  const requests = parts.reduce((n, part) => n + part.requests, 0);
-  const weighted = (pick: (part: GetLoadResult) => number) => parts.reduce((sum, part) => sum + pick(part) * part.requests, 0) / requests;
-  return {
-    rps: parts.reduce((sum, part) => sum + part.rps, 0) / parts.length,
-    p50: weighted((part) => part.p50),
-    p99: Math.max(...parts.map((part) => part.p99)),
-    requests,
-    errors: parts.reduce((n, part) => n + part.errors, 0),
-    serverCpuMs: weighted((part) => part.serverCpuMs!),
-  };
 }
 
 function report(name: string, result: GetLoadResult): void {

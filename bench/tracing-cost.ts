@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { mergeLoads, withServerCpu } from './support/http-load.js';
 import { postLoad, seedOrderCatalog, type PostLoadResult } from './support/post-load.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -58,10 +59,10 @@ async function measure(): Promise<void> {
       // Each round starts with another variant, so none always follows the same one's garbage.
       for (let k = 0; k < VARIANTS.length; k++) {
         const index = (slice + k) % VARIANTS.length;
-        results[index]!.push(await withCpu(children[index]!, () => postLoad(ports[index]!, catalog, SECONDS / ROUNDS, CONNECTIONS)));
+        results[index]!.push(await withServerCpu(children[index]!, () => postLoad(ports[index]!, catalog, SECONDS / ROUNDS, CONNECTIONS)));
       }
     }
-    const merged = results.map(merge);
+    const merged = results.map(mergeLoads);
     merged.forEach((result, index) => report(VARIANTS[index]!.name, result));
     const off = merged[0]!.serverCpuMs;
     const extra = (result: PostLoadResult) => `${signed(result.serverCpuMs - off, 3)} ms (${signed(((result.serverCpuMs - off) / off) * 100, 1)}%)`;
@@ -120,30 +121,6 @@ async function startSink() {
       return state.bytes;
     },
     close: () => server.close(),
-  };
-}
-
-async function withCpu(child: ChildProcess, phase: () => Promise<Omit<PostLoadResult, 'serverCpuMs'>>): Promise<PostLoadResult> {
-  const cpu = async () => {
-    child.send('cpu');
-    const [usage] = (await once(child, 'message')) as [NodeJS.CpuUsage];
-    return usage.user + usage.system;
-  };
-  const before = await cpu();
-  const result = await phase();
-  return { ...result, serverCpuMs: ((await cpu()) - before) / 1000 / Math.max(1, result.requests) };
-}
-
-function merge(parts: PostLoadResult[]): PostLoadResult {
-  const requests = parts.reduce((n, part) => n + part.requests, 0);
-  const weighted = (pick: (part: PostLoadResult) => number) => parts.reduce((sum, part) => sum + pick(part) * part.requests, 0) / requests;
-  return {
-    rps: parts.reduce((sum, part) => sum + part.rps, 0) / parts.length,
-    p50: weighted((part) => part.p50),
-    p99: Math.max(...parts.map((part) => part.p99)),
-    requests,
-    errors: parts.reduce((n, part) => n + part.errors, 0),
-    serverCpuMs: weighted((part) => part.serverCpuMs),
   };
 }
 

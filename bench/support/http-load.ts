@@ -14,6 +14,9 @@ export interface GetLoadResult {
   errors: number;
 }
 
+/** A load result with the server's CPU per answered request measured (withServerCpu). */
+export type MeasuredLoad = GetLoadResult & { serverCpuMs: number };
+
 /**
  * `connections` loops, each sending its next GET when the previous answer is read, for `seconds`; 200 counts.
  * `headers` may be a function, called for each request.
@@ -26,6 +29,15 @@ export async function getLoad(
   headers: Record<string, string> | (() => Record<string, string>) = {},
 ): Promise<GetLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  try {
+    return await closedLoop(seconds, connections, async () => (await get(agent, port, path(), typeof headers === 'function' ? headers() : headers).catch(() => 0)) === 200);
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** `connections` loops, each sending its next request when `send` resolved, for `seconds`; `send` says if it counts. */
+export async function closedLoop(seconds: number, connections: number, send: () => Promise<boolean>): Promise<GetLoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -33,16 +45,28 @@ export async function getLoad(
   const loop = async () => {
     while (performance.now() < end) {
       const sent = performance.now();
-      const status = await get(agent, port, path(), typeof headers === 'function' ? headers() : headers).catch(() => 0);
-      if (status === 200) latencies.push(performance.now() - sent);
+      if (await send()) latencies.push(performance.now() - sent);
       else errors++;
     }
   };
   await Promise.all(Array.from({ length: connections }, loop));
   const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
   latencies.sort((a, b) => a - b);
   return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, errors };
+}
+
+/** Slices of one variant as one result: mean rate, p50 and CPU weighted by requests, the worst p99. */
+export function mergeLoads(parts: MeasuredLoad[]): MeasuredLoad {
+  const requests = parts.reduce((n, part) => n + part.requests, 0);
+  const weighted = (pick: (part: MeasuredLoad) => number) => parts.reduce((sum, part) => sum + pick(part) * part.requests, 0) / requests;
+  return {
+    rps: parts.reduce((sum, part) => sum + part.rps, 0) / parts.length,
+    p50: weighted((part) => part.p50),
+    p99: Math.max(...parts.map((part) => part.p99)),
+    requests,
+    errors: parts.reduce((n, part) => n + part.errors, 0),
+    serverCpuMs: weighted((part) => part.serverCpuMs),
+  };
 }
 
 function get(agent: http.Agent, port: number, path: string, headers: Record<string, string>): Promise<number> {
@@ -58,7 +82,7 @@ function get(agent: http.Agent, port: number, path: string, headers: Record<stri
 }
 
 /** Runs a load phase and adds the server child's CPU per answered request (the child answers 'cpu' with process.cpuUsage()). */
-export async function withServerCpu(server: ChildProcess, phase: () => Promise<GetLoadResult>): Promise<GetLoadResult> {
+export async function withServerCpu(server: ChildProcess, phase: () => Promise<GetLoadResult>): Promise<MeasuredLoad> {
   const cpu = async () => {
     server.send('cpu');
     const [usage] = (await once(server, 'message')) as [NodeJS.CpuUsage];
@@ -67,5 +91,5 @@ export async function withServerCpu(server: ChildProcess, phase: () => Promise<G
   const before = await cpu();
   const result = await phase();
   const after = await cpu();
-  return { ...result, serverCpuMs: (after - before) / 1000 / result.requests };
+  return { ...result, serverCpuMs: (after - before) / 1000 / Math.max(1, result.requests) };
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Config } from '../../src/config.js';
-import { percentile } from './bench-env.js';
+import { closedLoop, type GetLoadResult, type MeasuredLoad } from './http-load.js';
 
 export interface OrderCatalog {
   userId: string;
@@ -10,15 +10,8 @@ export interface OrderCatalog {
   productId: string;
 }
 
-export interface PostLoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-  /** Server process CPU per answered request, in ms. */
-  serverCpuMs: number;
-}
+/** A POST load with the server's CPU per answered request. */
+export type PostLoadResult = MeasuredLoad;
 
 /** A user, an address and a product to order, made through the mediator (no HTTP, no tracing). */
 export async function seedOrderCatalog(config: Config): Promise<OrderCatalog> {
@@ -37,26 +30,14 @@ export async function seedOrderCatalog(config: Config): Promise<OrderCatalog> {
 }
 
 /** `connections` loops, each posting its next order when the previous answer is read, for `seconds`; 204 counts. */
-export async function postLoad(port: number, catalog: OrderCatalog, seconds: number, connections: number): Promise<Omit<PostLoadResult, 'serverCpuMs'>> {
+export async function postLoad(port: number, catalog: OrderCatalog, seconds: number, connections: number): Promise<GetLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const end = started + seconds * 1000;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const body = JSON.stringify({ orderID: randomUUID(), paymentMethod: 'Card', productsIDs: [catalog.productId], userID: catalog.userId, deliveryAddress: catalog.addressId });
-      const sent = performance.now();
-      const status = await post(agent, port, '/api/v1/orders', body).catch(() => 0);
-      if (status === 204) latencies.push(performance.now() - sent);
-      else errors++;
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, loop));
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, errors };
+  const order = () => JSON.stringify({ orderID: randomUUID(), paymentMethod: 'Card', productsIDs: [catalog.productId], userID: catalog.userId, deliveryAddress: catalog.addressId });
+  try {
+    return await closedLoop(seconds, connections, async () => (await post(agent, port, '/api/v1/orders', order()).catch(() => 0)) === 204);
+  } finally {
+    agent.destroy();
+  }
 }
 
 function post(agent: http.Agent, port: number, path: string, body: string): Promise<number> {
