@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from './kernel/errors.js';
-import { JsonText } from './kernel/json-text.js';
+import { JsonBytes } from './kernel/json-bytes.js';
 import { canonicalizeKeys } from './platform/http/json-keys.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { buildOpenApiDocument } from './platform/http/openapi.js';
@@ -11,7 +11,6 @@ import { actorOf, authenticate, requireAuthenticated, requireScopes, type TokenV
 import { limitJsonDepth } from './platform/http/json-depth.js';
 import type { OperationalRoute, RouteSpec } from './platform/http/route-spec.js';
 import { withCorrelationId } from './platform/observability/correlation.js';
-import { withActor } from './platform/auth/current-actor.js';
 import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 
@@ -46,9 +45,9 @@ export function createApp(deps: AppDependencies): express.Express {
   if (deps.verifyToken) app.use(API_PREFIX, authenticate(deps.verifyToken));
   if (deps.rateLimit) app.use(API_PREFIX, deps.rateLimit);
   if (deps.verifyToken) app.use(API_PREFIX, requireAuthenticated());
-  // Bodies are JSON whatever their Content-Type says, as the Go service read them.
-  app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
-  app.use(limitJsonDepth());
+  // Bodies are JSON whatever their Content-Type says, as the Go service read them. Read only by the routes that
+  // take one: a query's body means nothing (RFC 9110), so reads pay for no parsing and no depth walk.
+  const readBody = [express.json({ limit: deps.bodyLimit, type: () => true }), limitJsonDepth()];
   const operational = operationalRoutes(app, deps);
   const openApi = buildOpenApiDocument({ prefix: API_PREFIX, routes: deps.routes, operational, ...deps.openApi });
   app.get('/openapi.json', (_req, res) => {
@@ -59,17 +58,19 @@ export function createApp(deps: AppDependencies): express.Express {
   for (const route of deps.routes) {
     const pattern = `${API_PREFIX}${route.path}`;
     const guard = deps.verifyToken ? [requireScopes(route.requires)] : [];
+    const body = route.request.body ? readBody : [];
     const handler = async (req: Request, res: Response) => {
       res.locals.route = pattern;
       const correlationId = res.locals.correlationId as string;
       const actor = actorOf(res);
       const input = { params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body: bodyOf(req, route), correlationId, actor };
-      const result = await withCorrelationId(correlationId, () => withActor(actor, () => route.handle(input)));
+      const result = await withCorrelationId(correlationId, () => route.handle(input), actor);
       if (route.success.status === 204) res.status(204).end();
-      else if (result instanceof JsonText) res.status(200).type('application/json').send(result.text);
+      // Express adds the charset only to string bodies; these bytes are UTF-8 all the same.
+      else if (result instanceof JsonBytes) res.status(200).set('Content-Type', 'application/json; charset=utf-8').send(result.bytes);
       else res.status(200).json(result);
     };
-    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, ...guard, handler);
+    for (const path of [route.path, ...(route.aliases ?? [])]) app[route.method](`${API_PREFIX}${path}`, ...guard, ...body, handler);
   }
 
   app.use((req) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonText } from './json-text.js';
+import { JsonBytes } from './json-bytes.js';
 
 /**
  * A UUID in canonical 8-4-4-4-12 form, either case, normalised to lower case. Any version is accepted (the
@@ -68,13 +68,18 @@ export function listPage<Key extends string, Item>(key: Key, items: Item[], tota
   return { [key]: items, count: items.length, total, limit: params.limit, offset: params.offset, order: params.order } as ListPage<Key, Item>;
 }
 
+const COMMA = Buffer.from(',');
+
 /**
- * The list envelope around items that are already JSON texts: the same bytes as JSON.stringify(listPage(...)),
- * without parsing the items.
+ * The list envelope around items that are already JSON (UTF-8 bytes): the same bytes as
+ * JSON.stringify(listPage(...)), without parsing or decoding the items.
  */
-export function listPageText(key: string, itemTexts: string[], total: number, params: ListParams): JsonText {
-  const tail = JSON.stringify({ count: itemTexts.length, total, limit: params.limit, offset: params.offset, order: params.order });
-  return new JsonText(`{${JSON.stringify(key)}:[${itemTexts.join(',')}],${tail.slice(1)}`);
+export function listPageBytes(key: string, items: Buffer[], total: number, params: ListParams): JsonBytes {
+  const tail = JSON.stringify({ count: items.length, total, limit: params.limit, offset: params.offset, order: params.order });
+  const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(key)}:[`)];
+  for (const [index, item] of items.entries()) parts.push(...(index === 0 ? [item] : [COMMA, item]));
+  parts.push(Buffer.from(`],${tail.slice(1)}`));
+  return new JsonBytes(Buffer.concat(parts));
 }
 
 /**

@@ -41,15 +41,16 @@ export interface RebuildEntry {
 
 export interface StoredPage {
   total: number;
-  /** The page's orders as JSON text, in page order. */
-  docs: string[];
+  /** The page's orders as JSON (UTF-8 bytes, as Redis holds them), in page order. */
+  docs: Buffer[];
 }
 
 interface ProjectionCommands {
   projectionApply(...args: (string | number)[]): Promise<ApplyStatus>;
   projectionEnd(...args: (string | number)[]): Promise<ApplyStatus>;
   projectionRebuild(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
-  projectionRead(...args: (string | number)[]): Promise<(number | string)[]>;
+  /** ioredis's Buffer variant of the read script: bulk replies stay bytes, never decoded to strings. */
+  projectionReadBuffer(...args: (string | number)[]): Promise<(number | Buffer)[]>;
   projectionUnlock(...args: string[]): Promise<number>;
 }
 
@@ -100,10 +101,10 @@ export class ProjectionStore {
 
   /** The page, or undefined when the user's projection is not built (never built, or Redis lost it). */
   async readPage(userId: string, params: ListParams): Promise<StoredPage | undefined> {
-    const reply = await this.scripts.projectionRead(keys.userBuilt(userId), keys.userIndex(userId), keys.userDocs(userId), params.offset, params.limit, params.order);
+    const reply = await this.scripts.projectionReadBuffer(keys.userBuilt(userId), keys.userIndex(userId), keys.userDocs(userId), params.offset, params.limit, params.order);
     const [total, ...docs] = reply;
     if (total === -1) return undefined;
-    return { total: Number(total), docs: docs as string[] };
+    return { total: Number(total), docs: docs as Buffer[] };
   }
 
   /** Merges a snapshot of the user's orders and then marks the user built (see REBUILD_SCRIPT). */

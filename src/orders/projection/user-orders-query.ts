@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import { TOKENS } from '../../tokens.js';
 import { defineQuery, type Handler, type MessageContext, type PayloadOf } from '../../kernel/message.js';
-import { listPage, listPageText, listParams, uuid, type ListPage } from '../../kernel/schemas.js';
+import { listPage, listPageBytes, listParams, uuid, type ListPage } from '../../kernel/schemas.js';
 import { ForbiddenError } from '../../kernel/errors.js';
 import { mayActForUser, SCOPES } from '../../kernel/actor.js';
-import type { JsonText } from '../../kernel/json-text.js';
+import type { JsonBytes } from '../../kernel/json-bytes.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import { toOrderJson, type OrderJson, type OrderView } from '../order-json.js';
@@ -14,10 +14,10 @@ import type { OrderReads } from '../persistence/order-reads.js';
 import type { ProjectionStore, StoredPage } from './projection-store.js';
 import { rebuildEntries } from './projection-rebuild.js';
 
-/** Hits answer the stored JSON texts as they are (JsonText); rebuilds and degraded reads answer objects. */
-export const GetUserOrders = defineQuery('GetUserOrders', listParams.extend({ userID: uuid })).returning<ListPage<'orders', OrderJson> | JsonText>();
+/** Hits answer the stored JSON documents as they are (JsonBytes); rebuilds and degraded reads answer objects. */
+export const GetUserOrders = defineQuery('GetUserOrders', listParams.extend({ userID: uuid })).returning<ListPage<'orders', OrderJson> | JsonBytes>();
 type Params = PayloadOf<typeof GetUserOrders>;
-type Answer = ListPage<'orders', OrderJson> | JsonText;
+type Answer = ListPage<'orders', OrderJson> | JsonBytes;
 
 /** Long enough for a rebuild of a big user; short enough that a reader that died does not block others for long. */
 const REBUILD_LOCK_MS = 5_000;
@@ -55,7 +55,7 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
     }
     if (page) {
       this.metrics.projectionReads.inc({ result: 'hit' });
-      return listPageText('orders', page.docs, page.total, params);
+      return listPageBytes('orders', page.docs, page.total, params);
     }
     this.metrics.projectionReads.inc({ result: 'miss' });
     return this.rebuildThenRead(params);
@@ -91,7 +91,7 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
     while (Date.now() < deadline) {
       await sleep(REBUILD_POLL_MS);
       const page = await this.store.readPage(params.userID, params).catch(() => undefined);
-      if (page) return listPageText('orders', page.docs, page.total, params);
+      if (page) return listPageBytes('orders', page.docs, page.total, params);
     }
     return this.fromPostgres(params);
   }

@@ -1,6 +1,5 @@
 import winston from 'winston';
-import { currentCorrelationId } from './correlation.js';
-import { currentActor } from '../auth/current-actor.js';
+import { currentActor, currentCorrelationId } from './correlation.js';
 import { activeSpanIds } from './trace-context.js';
 
 export type Logger = winston.Logger;
