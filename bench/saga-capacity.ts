@@ -23,7 +23,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, printLoad, printMachine, round } from './support/bench-env.js';
-import { CapacityTarget, sustained, type WindowResult } from './support/capacity-target.js';
+import { CapacityTarget, HOPS, sustained, type WindowResult } from './support/capacity-target.js';
 import { serviceRuntimeLabel } from './support/main-process.js';
 import { totalCpu, type Usage } from './support/resource-meter.js';
 
@@ -93,6 +93,7 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
       const result = await target.window(rate, STEP_SECONDS);
       const ok = sustained(result, P95_BOUND_MS);
       console.log(`step ${target.kind} ${rate}/s: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
+      console.log(`step ${target.kind} ${rate}/s hops: ${hopLatencies(result)}`);
       console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}`);
       if (ok) highest.set(target.kind, rate);
       else {
@@ -109,6 +110,11 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
 function latencies(result: WindowResult): string {
   const [p50, p95, p99] = [50, 95, 99].map((p) => round(percentile(result.visible, p), 1));
   return `p50 ${p50}, p95 ${p95}, p99 ${p99} ms (POST answered p95 ${round(percentile(result.post, 95), 1)} ms)`;
+}
+
+/** p50/p95 of each hop of the round trip (see HOPS), ms. */
+function hopLatencies(result: WindowResult): string {
+  return HOPS.map((hop) => `${hop} ${round(percentile(result.hops[hop], 50), 1)}/${round(percentile(result.hops[hop], 95), 1)}`).join(', ') + ' (p50/p95 ms)';
 }
 
 function cpuShares(usage: Usage): string {
@@ -148,6 +154,7 @@ function merge(parts: WindowResult[]): WindowResult {
     listed: parts.reduce((n, p) => n + p.listed, 0),
     visible: parts.flatMap((p) => p.visible).sort((a, b) => a - b),
     post: parts.flatMap((p) => p.post).sort((a, b) => a - b),
+    hops: Object.fromEntries(HOPS.map((hop) => [hop, parts.flatMap((p) => p.hops[hop]).sort((a, b) => a - b)])) as WindowResult['hops'],
     messages: parts.reduce((n, p) => n + p.messages, 0),
     usage: {
       seconds: sum((u) => u.seconds),
@@ -171,6 +178,7 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   const cpuMs = (totalCpu(usage) * 1000) / orders;
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
   console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
+  console.log(`${target.kind}: hops ${hopLatencies(result)}`);
   console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%)`);
   console.log(
     `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +

@@ -38,10 +38,20 @@ export interface WindowResult {
   visible: number[];
   /** POST answered, ms, sorted. */
   post: number[];
+  /** Each listed order's round trip split at what the tap saw, ms, each list sorted (see HOPS). */
+  hops: Record<Hop, number[]>;
   /** Messages the broker routed through the Orders exchange during the window (tap). */
   messages: number;
   usage: Usage;
 }
+
+/**
+ * The round trip's hops, from the tap's clock: POST answered -> the saga request routed (the relay's first hop),
+ * -> the customer service's reply routed (simulator), -> the order's last event routed (the reply consumer's
+ * approval transaction and the relay's second hop), -> listed (projector, and the watch's poll).
+ */
+export const HOPS = ['relay to saga request', 'simulator reply', 'approval and relay', 'projector to listed'] as const;
+export type Hop = (typeof HOPS)[number];
 
 export class CapacityTarget {
   private nextUser = 0;
@@ -114,6 +124,13 @@ export class CapacityTarget {
     const tapBefore = this.tap.received;
     const before = await this.meter.snapshot();
     const { results, seconds: took } = await openLoop(rate, seconds, (_, sentAt) => this.oneOrder(sentAt));
+    const hops = Object.fromEntries(HOPS.map((hop) => [hop, [] as number[]])) as Record<Hop, number[]>;
+    for (const result of results) {
+      const times = [result.answeredAt, this.tap.at(result.orderId, 'OrderCreateSaga'), this.tap.at(result.orderId, 'Approved'), this.tap.at(result.orderId, 'OrderCreated'), result.listedAt];
+      if (times.some((time) => time === undefined || !Number.isFinite(time))) continue;
+      HOPS.forEach((hop, index) => hops[hop].push(times[index + 1]! - times[index]!));
+    }
+    for (const hop of HOPS) hops[hop].sort((a, b) => a - b);
     await sleep(1_000); // pg_stat_database catches up; the last events' projector work is done
     const after = await this.meter.snapshot();
     const visible = results.filter((r) => Number.isFinite(r.visibleMs)).map((r) => r.visibleMs).sort((a, b) => a - b);
@@ -125,6 +142,7 @@ export class CapacityTarget {
       listed: visible.length,
       visible,
       post: results.filter((r) => r.status === 204).map((r) => r.postMs).sort((a, b) => a - b),
+      hops,
       messages: this.tap.received - tapBefore,
       usage: await this.meter.usage(before, after),
     };
@@ -136,15 +154,15 @@ export class CapacityTarget {
     while (this.watch.waiting > 0 && Date.now() < deadline) await sleep(200);
   }
 
-  private async oneOrder(sentAt: number): Promise<{ status: number; postMs: number; visibleMs: number }> {
+  private async oneOrder(sentAt: number): Promise<{ orderId: string; status: number; postMs: number; visibleMs: number; answeredAt: number; listedAt: number }> {
     const orderId = randomUUID();
     const userId = this.fixture.users[this.nextUser++ % this.fixture.users.length]!;
     const visible = this.watch.visible(userId, orderId);
     const body = { orderID: orderId, paymentMethod: 'Card', productsIDs: this.fixture.products.map((p) => p.id), userID: userId, deliveryAddress: this.fixture.addressId };
     const status = await postJson(this.agent, this.port, '/api/v1/orders', body, orderId);
-    const postMs = performance.now() - sentAt;
+    const answeredAt = performance.now();
     const visibleAt = status === 204 ? await Promise.race([visible, sleep(ORDER_TIMEOUT_MS, Number.NaN)]) : Number.NaN;
-    return { status, postMs, visibleMs: visibleAt - sentAt };
+    return { orderId, status, postMs: answeredAt - sentAt, visibleMs: visibleAt - sentAt, answeredAt, listedAt: visibleAt };
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * A listener on the `Orders` exchange: an exclusive queue of its own bound with `#`, so it gets a copy of every
  * order event as the broker routes it (taking nothing from the service's queues), and notes when each arrived
- * here, per order and event type, on this process's performance.now() clock. Lets a round trip be split into
- * its hops.
+ * here, per order and event type (a saga reply, which has none, as its orderType: 'Approved'), on this process's
+ * performance.now() clock. Lets a round trip be split into its hops.
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import { ORDERS_EXCHANGE } from '../../src/platform/messaging/topology.js';
@@ -28,10 +28,11 @@ export class EventTap {
         if (!message) return;
         tap.received++;
         const now = performance.now();
-        const { orderID, eventType } = JSON.parse(message.content.toString()) as { orderID?: string; eventType?: string };
-        if (!orderID || !eventType) return;
+        const { orderID, eventType, orderType } = JSON.parse(message.content.toString()) as { orderID?: string; eventType?: string; orderType?: string };
+        const kind = eventType ?? orderType;
+        if (!orderID || !kind) return;
         const events = tap.seen.get(orderID) ?? new Map<string, number>();
-        if (!events.has(eventType)) events.set(eventType, now);
+        if (!events.has(kind)) events.set(kind, now);
         tap.seen.set(orderID, events);
       },
       { noAck: true },
