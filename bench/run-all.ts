@@ -69,7 +69,7 @@ const STEPS: Step[] = [
     name: 'user-orders-read',
     file: 'bench/user-orders-read.ts',
     env: { BENCH_USERS: '300', BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10', BENCH_WARMUP_SECONDS: '2' },
-    about: 'GET /api/v1/orders/user/:userID (10 orders each, 300 users) vs one Redis string, 32 connections, 10 s each',
+    about: 'GET /api/v1/orders/user/:userID (10 orders each, 300 users) vs one Redis string, 32 connections, 10 s each in 4 alternating slices',
   },
   { name: 'saga-round-trip', file: 'bench/saga-round-trip.ts', env: SAGA_ENV, about: 'POST -> simulator approves -> listed in the Redis projection, 100 orders/s, 20 s each in 2 alternating slices' },
   {
