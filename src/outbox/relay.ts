@@ -24,6 +24,8 @@ interface BatchResult {
   /** By row id; a row without one was not sent because the row before it (same order) failed. */
   outcomes: Map<number, PublishOutcome>;
   failed: FailedRow[];
+  /** Just before the failed rows were marked: each one's next attempt is its delay after this, or later. */
+  failedAt: number;
 }
 
 /**
@@ -123,14 +125,15 @@ export class OutboxRelay {
   /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */
   private async claimPublishMark(unit: UnitOfWork): Promise<BatchResult> {
     const rows = await unit.read(claimRows(this.options.batchSize));
-    if (rows.length === 0) return { rows, outcomes: new Map(), failed: [] };
+    if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0 };
     return inBatchSpan(rows, async () => {
       const outcomes = await this.publishTraced(rows);
       const failed = this.failedRows(rows, outcomes);
+      const failedAt = Date.now();
       if (failed.length > 0) await unit.write(markFailed(failed));
       const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
       if (published.length > 0) await unit.write(markPublished(published));
-      return { rows, outcomes, failed };
+      return { rows, outcomes, failed, failedAt };
     });
   }
 
@@ -163,7 +166,7 @@ export class OutboxRelay {
   }
 
   /** Metrics and logs, once the marks are committed. */
-  private record({ rows, outcomes, failed }: BatchResult): void {
+  private record({ rows, outcomes, failed, failedAt }: BatchResult): void {
     let published = 0;
     rows.forEach((row) => {
       const outcome = outcomes.get(row.id);
@@ -183,7 +186,8 @@ export class OutboxRelay {
       if (row.status === OutboxStatus.Parked) {
         this.logger.warn('outbox row parked after its last attempt; `npm run outbox -- retry-parked` puts it back', fields);
       } else {
-        this.logger.info('outbox publish failed; will retry', { ...fields, retryInMs: row.delayMs });
+        // retryAt: the earliest the next attempt can start (markFailed counts the delay from its own clock, later).
+        this.logger.info('outbox publish failed; will retry', { ...fields, retryInMs: row.delayMs, retryAt: new Date(failedAt + row.delayMs).toISOString() });
       }
     }
   }
