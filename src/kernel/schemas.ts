@@ -77,7 +77,10 @@ const COMMA = Buffer.from(',');
 export function listPageBytes(key: string, items: Buffer[], total: number, params: ListParams): JsonBytes {
   const tail = JSON.stringify({ count: items.length, total, limit: params.limit, offset: params.offset, order: params.order });
   const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(key)}:[`)];
-  for (const [index, item] of items.entries()) parts.push(...(index === 0 ? [item] : [COMMA, item]));
+  for (const [index, item] of items.entries()) {
+    if (index > 0) parts.push(COMMA);
+    parts.push(item);
+  }
   parts.push(Buffer.from(`],${tail.slice(1)}`));
   return new JsonBytes(Buffer.concat(parts));
 }
