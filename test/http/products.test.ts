@@ -110,6 +110,14 @@ describe('POST /api/v1/products', () => {
     expect(res.body.id).toBe(body.productID);
   });
 
+  it('when a GET carries a body over the 1 MB limit, then it is not read and the product is answered', async () => {
+    const body = newProduct();
+    await expect204(t.http.post('/api/v1/products').send(body));
+    const res = await t.http.get(`/api/v1/products/${encodeURIComponent(body.name)}`).set('Content-Type', 'application/json').send('x'.repeat(3_000_000));
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(body.productID);
+  });
+
   it('when the body is not an object, then it answers 400', async () => {
     const res = await t.http.post('/api/v1/products').set('Content-Type', 'application/json').send('[1,2]');
     expect(res.status).toBe(400);
