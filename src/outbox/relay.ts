@@ -173,7 +173,7 @@ export class OutboxRelay {
       if (!outcome) return;
       if (outcome.ok) {
         published++;
-        this.metrics.outboxPublishLatency.observe(Math.max(0, outcome.confirmedAt - row.readyAt.getTime()) / 1000);
+        this.metrics.outboxPublishLatency.observe(Math.max(0, outcome.confirmedAt - row.readyAtMs) / 1000);
       } else {
         this.metrics.outboxPublishFailures.inc({ reason: outcome.reason });
       }
@@ -203,7 +203,7 @@ function toMessage(row: ClaimedRow, traced: RowTrace): OutgoingMessage {
     messageId: row.eventId,
     sequence: row.sequence,
     type: row.eventType,
-    timestamp: Math.floor(row.createdAt.getTime() / 1000),
+    timestamp: Math.floor(row.createdAtMs / 1000),
     correlationId: row.correlationId,
   };
 }

@@ -42,6 +42,18 @@ describe('claiming an order run', () => {
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 
+  it('when a row of the run is parked or backing off, then the claim stops before it, and a row after it waits', async () => {
+    const parkedAt3 = randomUUID();
+    const backingOffAt3 = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].flatMap((sequence) => [{ orderId: parkedAt3, sequence }, { orderId: backingOffAt3, sequence }]));
+    await client.query(`UPDATE outbox SET status = 'Parked' WHERE aggregate_id = $1 AND sequence = 3`, [parkedAt3]);
+    await client.query(`UPDATE outbox SET next_attempt_at = now() + interval '1 hour' WHERE aggregate_id = $1 AND sequence = 3`, [backingOffAt3]);
+    const rows = await claimAndLetGo(10);
+    expect(claimed(rows, parkedAt3)).toEqual([1, 2]);
+    expect(claimed(rows, backingOffAt3)).toEqual([1, 2]);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = ANY($1::uuid[])', [[parkedAt3, backingOffAt3]]);
+  });
+
   it('when one relay holds an order, then a second claim takes none of its rows but other orders', async () => {
     const busy = randomUUID();
     const free = randomUUID();

@@ -18,9 +18,10 @@ export interface ClaimedRow extends TraceCarrier {
   body: string;
   correlationId: string | null;
   attempts: number;
-  createdAt: Date;
-  /** When the row became publishable (commit or saga release); latency is measured from here. */
-  readyAt: Date;
+  /** When the row was recorded, in ms since the epoch (numbers, not Dates: the relay parses thousands a second). */
+  createdAtMs: number;
+  /** When the row became publishable (commit or saga release), in ms since the epoch; latency is measured from here. */
+  readyAtMs: number;
 }
 
 /** Statuses of a row that is not finished: an order's later rows wait behind it. */
@@ -38,13 +39,17 @@ const UNFINISHED = [OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked];
  * row of that order until this one has its confirms and commits. Relays pass over each other's orders instead
  * of waiting. The run's rows are locked without SKIP LOCKED: no other relay can hold them (see above).
  *
- * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head and run row.
+ * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head; per head, one
+ * probe finds the first row that stops its run (the blocker) and one reads the run up to it. (Asking "nothing
+ * unfinished between the head and this row" per run row instead made PostgreSQL scan the whole table once per
+ * claim: 30 ms against 16 ms for a 2,500-row claim from a 50,000-row outbox.)
  */
 export function claimRows(limit: number): Sql<ClaimedRow> {
   const columns = (alias: Sql) => sql`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
     ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
-    ${alias}.correlation_id AS "correlationId", ${alias}.attempts, ${alias}.created_at AS "createdAt",
-    coalesce(${alias}.ready_at, ${alias}.created_at) AS "readyAt",
+    ${alias}.correlation_id AS "correlationId", ${alias}.attempts,
+    (extract(epoch FROM ${alias}.created_at) * 1000)::float8 AS "createdAtMs",
+    (extract(epoch FROM coalesce(${alias}.ready_at, ${alias}.created_at)) * 1000)::float8 AS "readyAtMs",
     ${alias}.trace_parent AS traceparent, ${alias}.trace_state AS tracestate, ${alias}.baggage`;
   return sql`
     WITH heads AS (
@@ -63,16 +68,18 @@ export function claimRows(limit: number): Sql<ClaimedRow> {
     ), runs AS (
       SELECT ${columns(sql`r`)}
       FROM heads h
+      CROSS JOIN LATERAL (
+        SELECT min(b.sequence) AS sequence
+        FROM outbox b
+        WHERE b.aggregate_id = h."aggregateId"
+          AND b.sequence > h.sequence
+          AND b.status = ANY(${UNFINISHED}::text[])
+          AND NOT (b.status = ${OutboxStatus.Ready} AND b.next_attempt_at <= now())
+      ) blocker
       JOIN outbox r ON r.aggregate_id = h."aggregateId" AND r.sequence > h.sequence
       WHERE r.status = ${OutboxStatus.Ready}
         AND r.next_attempt_at <= now()
-        AND NOT EXISTS (
-          SELECT 1 FROM outbox between_rows
-          WHERE between_rows.aggregate_id = h."aggregateId"
-            AND between_rows.sequence > h.sequence
-            AND between_rows.sequence < r.sequence
-            AND between_rows.status = ANY(${UNFINISHED}::text[])
-            AND NOT (between_rows.status = ${OutboxStatus.Ready} AND between_rows.next_attempt_at <= now()))
+        AND (blocker.sequence IS NULL OR r.sequence < blocker.sequence)
       FOR UPDATE OF r
     )
     SELECT * FROM heads
