@@ -104,19 +104,23 @@ export class RabbitPublisher extends EventEmitter {
     const names = messages.map((message) => message.exchange);
     const missing = this.model ? await this.exchanges.missing(this.model, names) : new Set<string>();
     const deadline = Date.now() + this.timeoutMs;
-    const confirms: Promise<void>[] = [];
+    // One promise for the whole batch, not one per message: the relay sends thousands a second.
+    const confirms = new ConfirmCount();
     for (const [index, message] of messages.entries()) {
       if (missing.has(message.exchange)) {
         outcomes[index] = { ok: false, reason: 'no_exchange', error: `exchange "${message.exchange}" does not exist` };
         continue;
       }
-      const { confirmed, written } = this.publishOne(channel, message, (outcome) => (outcomes[index] = outcome));
-      confirms.push(confirmed);
+      confirms.expectOne();
+      const written = this.publishOne(channel, message, (outcome) => {
+        outcomes[index] = outcome;
+        confirms.settleOne();
+      });
       // Past the deadline the rest is left unpublished (a timeout) rather than queued behind a stuck socket.
       if (!written && !(await this.drained(channel, deadline))) break;
     }
     try {
-      await withTimeout(Promise.all(confirms), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
+      await withTimeout(confirms.all(), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
     } catch {
       // Confirms this late mean the channel is in trouble: start afresh rather than let stale confirms pile up.
       this.dropChannel(channel);
@@ -139,26 +143,25 @@ export class RabbitPublisher extends EventEmitter {
     await channel?.close().catch(() => undefined);
   }
 
-  /** Publishes one message; `settle` receives its outcome when the broker confirms, nacks or the channel closes. */
-  private publishOne(channel: ConfirmChannel, message: OutgoingMessage, settle: (outcome: PublishOutcome) => void) {
+  /**
+   * Publishes one message; `settle` receives its outcome once, when the broker confirms, nacks or the channel
+   * closes. Returns whether the socket took it without buffering beyond its limit.
+   */
+  private publishOne(channel: ConfirmChannel, message: OutgoingMessage, settle: (outcome: PublishOutcome) => void): boolean {
     const state: InFlight = { returned: false };
     this.inFlight.set(message.messageId, state);
-    let written = true;
-    const confirmed = new Promise<void>((resolve) => {
-      const done = (error: Error | null) => {
-        if (this.inFlight.get(message.messageId) === state) this.inFlight.delete(message.messageId);
-        settle(confirmOutcome(message, error, state));
-        resolve();
-      };
-      try {
-        const publish = () => channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
-        written = message.traceContext ? context.with(message.traceContext, publish) : publish();
-      } catch (error) {
-        // amqplib throws at once on a channel that has already closed.
-        done(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    return { confirmed, written };
+    const done = (error: Error | null) => {
+      if (this.inFlight.get(message.messageId) === state) this.inFlight.delete(message.messageId);
+      settle(confirmOutcome(message, error, state));
+    };
+    try {
+      const publish = () => channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
+      return message.traceContext ? context.with(message.traceContext, publish) : publish();
+    } catch (error) {
+      // amqplib throws at once on a channel that has already closed.
+      done(error instanceof Error ? error : new Error(String(error)));
+      return true;
+    }
   }
 
   /** Waits for the socket buffer to drain, until the deadline; false when it did not. */
@@ -205,6 +208,10 @@ export class RabbitPublisher extends EventEmitter {
 }
 
 function publishOptions(message: OutgoingMessage, userId: string) {
+  // The trace headers, then the event's own (typed by the AsyncAPI document's EventHeaders).
+  const headers: Record<string, unknown> & Partial<EventHeaders> = { ...message.traceHeaders };
+  if (message.correlationId) headers[CORRELATION_HEADER] = message.correlationId;
+  if (message.sequence !== undefined) headers[SEQUENCE_HEADER] = message.sequence;
   return {
     persistent: true,
     userId,
@@ -213,14 +220,27 @@ function publishOptions(message: OutgoingMessage, userId: string) {
     messageId: message.messageId,
     type: message.type,
     timestamp: message.timestamp,
-    headers: {
-      ...message.traceHeaders,
-      ...({
-        ...(message.correlationId ? { [CORRELATION_HEADER]: message.correlationId } : {}),
-        ...(message.sequence !== undefined ? { [SEQUENCE_HEADER]: message.sequence } : {}),
-      } satisfies Partial<EventHeaders>),
-    },
+    headers,
   };
+}
+
+/** Counts a batch's confirms still outstanding; all() resolves when every expected one has settled. */
+class ConfirmCount {
+  private outstanding = 0;
+  private resolve: (() => void) | undefined;
+
+  expectOne(): void {
+    this.outstanding++;
+  }
+
+  settleOne(): void {
+    if (--this.outstanding === 0) this.resolve?.();
+  }
+
+  all(): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
 }
 
 function confirmOutcome(message: OutgoingMessage, error: Error | null, state: InFlight): PublishOutcome {
