@@ -11,7 +11,7 @@ import type { ClaimedRow } from './persistence/relay-cycle.js';
  * attempts untouched, behind the failed row that now backs off. Publishing it anyway would let it overtake.
  */
 export async function publishInSequence(
-  publisher: RabbitPublisher,
+  publisher: Pick<RabbitPublisher, 'publishBatch'>,
   rows: ClaimedRow[],
   toMessage: (row: ClaimedRow) => OutgoingMessage,
 ): Promise<Map<number, PublishOutcome>> {

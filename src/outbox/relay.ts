@@ -3,6 +3,9 @@ import type { Metrics } from '../platform/observability/metrics.js';
 import type { Database } from '../platform/database/database.js';
 import type { UnitOfWork } from '../platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
+
+/** What the relay needs of a publisher (tests stand in for the broker with this). */
+export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishBatch'>;
 import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { endRowTrace, inBatchSpan, rowTrace, type RowTrace } from './publish-tracing.js';
@@ -42,11 +45,15 @@ export class OutboxRelay {
   private readonly workers = new Set<Promise<void>>();
   private pending = false;
   private stopped = false;
+  /** Batches between their claim and their commit. */
+  private batchesInFlight = 0;
+  /** A claim came back short while another batch was in flight: claim once more after a commit (see runBatch). */
+  private claimAfterCommit = false;
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
     private readonly database: Database,
-    private readonly publisher: RabbitPublisher,
+    private readonly publisher: RelayPublisher,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: RelayOptions,
@@ -101,8 +108,8 @@ export class OutboxRelay {
   /** Batches until one leaves nothing claimable at once; a backlog brings in the other batch slots. */
   private async work(): Promise<void> {
     try {
-      while (!this.stopped && (await this.runBatch())) {
-        if (this.workers.size < this.options.concurrency) this.startWorker();
+      for (let next = await this.runBatch(); !this.stopped && next !== 'done'; next = await this.runBatch()) {
+        if (next === 'backlog' && this.workers.size < this.options.concurrency) this.startWorker();
       }
     } catch (error) {
       // The database or broker is in trouble: no tight retry loop; the next wake-up or the sweep tries again.
@@ -111,15 +118,31 @@ export class OutboxRelay {
   }
 
   /**
-   * One claim-publish-mark transaction. Returns whether to claim again at once: the claim was full, so more
-   * orders may be waiting. The unit of work bounds the whole cycle (slow confirms included): a hung socket ends it,
-   * its connection is destroyed and the rows' locks go with it.
+   * One claim-publish-mark transaction, and what to do next: claim again at once because the claim was full
+   * (`backlog`: more orders may be waiting), or because this commit may have unblocked rows that a claim beside it
+   * could not take (`recheck`); else `done`. The unit of work bounds the whole cycle (slow confirms included): a
+   * hung socket ends it, its connection is destroyed and the rows' locks go with it.
    */
-  private async runBatch(): Promise<boolean> {
-    if (!this.publisher.isReady) return false;
-    const result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit));
+  private async runBatch(): Promise<'backlog' | 'recheck' | 'done'> {
+    if (!this.publisher.isReady) return 'done';
+    const othersInFlight = this.batchesInFlight > 0;
+    this.batchesInFlight++;
+    let result: BatchResult;
+    try {
+      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit));
+    } finally {
+      this.batchesInFlight--;
+    }
     this.record(result);
-    return new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize;
+    if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
+    // Rows released behind a row that another batch has published but not yet marked (an approval answered before
+    // that batch committed) cannot be claimed until it commits, and nothing else wakes the relay for them then.
+    if (othersInFlight) this.claimAfterCommit = true;
+    if (this.claimAfterCommit && (result.rows.length > 0 || this.batchesInFlight === 0)) {
+      this.claimAfterCommit = false;
+      return 'recheck';
+    }
+    return 'done';
   }
 
   /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../support/service.js';
+import { connectPg } from '../support/database.js';
+import { eventually } from '../support/polling.js';
+import { OutboxRelay, type RelayPublisher } from '../../src/outbox/relay.js';
+import type { Database } from '../../src/platform/database/database.js';
+import type { OutgoingMessage, PublishOutcome } from '../../src/platform/messaging/rabbitmq-publisher.js';
+import { insertOutboxRows } from './outbox-rows.js';
+
+let t: TestService;
+let client: pg.Client;
+
+beforeAll(async () => {
+  t = await startTestService();
+  client = await connectPg(t.databaseUrl);
+});
+afterAll(async () => {
+  await client?.end();
+  await t.close();
+});
+
+/** Confirms every message at once, except that a batch holding a sequence-1 row waits until the gate opens. */
+class GatedPublisher implements RelayPublisher {
+  readonly isReady = true;
+  readonly sent: OutgoingMessage[] = [];
+  open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  async publishBatch(messages: OutgoingMessage[]): Promise<PublishOutcome[]> {
+    this.sent.push(...messages);
+    if (messages.some((message) => message.sequence === 1)) await this.gate;
+    return messages.map(() => ({ ok: true, confirmedAt: Date.now() }));
+  }
+}
+
+describe('rows released while the row before them is in another batch', () => {
+  it('when an approval releases rows behind a row published but not yet marked, then the relay claims them once that batch commits, with no other wake-up', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    let cyclesDone = 0;
+    // The service's database, counting finished relay cycles; no sweep, listener or signal wakes this relay.
+    const database = {
+      run: async (...args: Parameters<Database['run']>) => {
+        try {
+          return await t.service.database.run(...args);
+        } finally {
+          cyclesDone++;
+        }
+      },
+    } as unknown as Database;
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+
+    relay.wake();
+    await eventually('the first batch to publish sequence 1', async () => publisher.sent.length === 1);
+    // The approval: the held rows become Ready, and the relay is woken for them once.
+    await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
+    relay.wake();
+    await eventually('the second batch to find nothing it may claim', async () => cyclesDone === 1);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1]);
+
+    publisher.open();
+    await eventually('the released rows to be published', async () => publisher.sent.length === 4);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await relay.stop();
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId]);
+    expect(rows[0].n).toBe(4);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
+  });
+});
