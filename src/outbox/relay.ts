@@ -140,7 +140,8 @@ export class OutboxRelay {
     if (othersInFlight) this.claimAfterCommit = true;
     if (this.claimAfterCommit && (result.rows.length > 0 || this.batchesInFlight === 0)) {
       this.claimAfterCommit = false;
-      return 'recheck';
+      // A wake-up waiting for a batch slot claims after this commit anyway (startWorker); a recheck would only race it.
+      if (!this.pending) return 'recheck';
     }
     return 'done';
   }
