@@ -12,7 +12,8 @@
  * (issue 17) the service's relay >= 0.85x the bare loop. BENCH_BARE=0 skips the bare loop.
  *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
- * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3). Under node --cpu-prof
+ * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3), BENCH_QUEUE_TYPE
+ * (quorum, the service's default; classic is what the reports before quorum queues measured). Under node --cpu-prof
  * it also prints the first drain's window of the profile.
  */
 import amqp from 'amqplib';
@@ -30,6 +31,7 @@ const RELAYS = Number(process.env.BENCH_RELAYS ?? 1);
 const BATCH = process.env.OUTBOX_BATCH_SIZE ?? '500';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WITH_BARE = process.env.BENCH_BARE !== '0';
+const QUEUE_TYPE = process.env.BENCH_QUEUE_TYPE === 'classic' ? 'classic' : 'quorum';
 
 const env = await createBenchEnvironment();
 try {
@@ -40,7 +42,7 @@ try {
     relays: RELAYS,
     batch_size: BATCH,
     rounds: ROUNDS,
-    queues: 'quorum (the QUEUE_TYPE default), persistent messages, no consumers',
+    queues: `${QUEUE_TYPE}${QUEUE_TYPE === 'quorum' ? ' (the QUEUE_TYPE default)' : ''}, persistent messages, no consumers`,
   });
   const service: number[] = [];
   const bare: number[] = [];
@@ -64,7 +66,7 @@ try {
 /** The service's relay role (RELAYS of them), started idle, then woken on a committed backlog; rows/s. */
 async function drainService(first: boolean): Promise<number> {
   const services = Array.from({ length: RELAYS }, () =>
-    composeService(env.config({ OUTBOX_BATCH_SIZE: BATCH }), { logger: createLogger({ level: 'warn' }), defaultMetrics: false }),
+    composeService(env.config({ OUTBOX_BATCH_SIZE: BATCH, QUEUE_TYPE }), { logger: createLogger({ level: 'warn' }), defaultMetrics: false }),
   );
   for (const service of services) {
     await service.rabbit.start();
@@ -97,7 +99,7 @@ async function drainService(first: boolean): Promise<number> {
 async function drainBare(): Promise<number> {
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
   const connection = await amqp.connect(env.amqpUrl, { noDelay: true });
-  await declareTopology(connection, 10_000, 'quorum');
+  await declareTopology(connection, 10_000, QUEUE_TYPE);
   const relay = bareRelay(pool, await connection.createConfirmChannel(), Number(BATCH) * EVENTS_PER_ORDER);
   await emptyOutboxAndQueue();
   await seed();

@@ -6,7 +6,7 @@ import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platfo
 
 /** What the relay needs of a publisher (tests stand in for the broker with this). */
 export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishBatch'>;
-import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow } from './persistence/relay-cycle.js';
+import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow, type RunEnd } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { endRowTrace, inBatchSpan, rowTrace, type RowTrace } from './publish-tracing.js';
 import { OutboxStatus } from './outbox-status.js';
@@ -29,6 +29,10 @@ interface BatchResult {
   failed: FailedRow[];
   /** Just before the failed rows were marked: each one's next attempt is its delay after this, or later. */
   failedAt: number;
+  /** The tick just before the published rows were marked (0: none were). */
+  markedAt: number;
+  /** The mark saw a row released behind this batch's runs (see markPublished). */
+  releasedBehind: boolean;
 }
 
 /**
@@ -47,8 +51,10 @@ export class OutboxRelay {
   private stopped = false;
   /** Batches between their claim and their commit. */
   private batchesInFlight = 0;
-  /** A claim came back short while another batch was in flight: claim once more after a commit (see runBatch). */
-  private claimAfterCommit = false;
+  /** Counts marks and short claims, to tell which came first (see runBatch). */
+  private ticks = 0;
+  /** The tick at which the last claim that came back short while another batch was in flight returned. */
+  private lastShortClaim = 0;
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
@@ -119,9 +125,9 @@ export class OutboxRelay {
 
   /**
    * One claim-publish-mark transaction, and what to do next: claim again at once because the claim was full
-   * (`backlog`: more orders may be waiting), or because this commit may have unblocked rows that a claim beside it
-   * could not take (`recheck`); else `done`. The unit of work bounds the whole cycle (slow confirms included): a
-   * hung socket ends it, its connection is destroyed and the rows' locks go with it.
+   * (`backlog`: more orders may be waiting), or because this commit unblocked rows that no claim could take while
+   * this batch held the row before them (`recheck`); else `done`. The unit of work bounds the whole cycle (slow
+   * confirms included): a hung socket ends it, its connection is destroyed and the rows' locks go with it.
    */
   private async runBatch(): Promise<'backlog' | 'recheck' | 'done'> {
     if (!this.publisher.isReady) return 'done';
@@ -135,29 +141,39 @@ export class OutboxRelay {
     }
     this.record(result);
     if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
-    // Rows released behind a row that another batch has published but not yet marked (an approval answered before
-    // that batch committed) cannot be claimed until it commits, and nothing else wakes the relay for them then.
-    if (othersInFlight) this.claimAfterCommit = true;
-    if (this.claimAfterCommit && (result.rows.length > 0 || this.batchesInFlight === 0)) {
-      this.claimAfterCommit = false;
-      // A wake-up waiting for a batch slot claims after this commit anyway (startWorker); a recheck would only race it.
-      if (!this.pending) return 'recheck';
-    }
-    return 'done';
+    if (othersInFlight) this.lastShortClaim = ++this.ticks;
+    // A wake-up waiting for a batch slot claims after this commit anyway (startWorker).
+    if (this.pending) return 'done';
+    return this.unblockedRows(result, othersInFlight) ? 'recheck' : 'done';
+  }
+
+  /**
+   * Whether this commit may have made rows claimable that no claim took: an approval's rows, released while this
+   * batch held the row before them (published, not yet marked), are not claimable until it commits, and nothing
+   * else wakes the relay then. The mark sees the ones released before it; a claim beside this batch that came back
+   * short after the mark began may have missed one released later; and a short claim whose neighbours all
+   * committed while it ran may have come back after their own checks.
+   */
+  private unblockedRows(result: BatchResult, othersInFlight: boolean): boolean {
+    if (result.releasedBehind) return true;
+    if (result.markedAt > 0 && this.lastShortClaim > result.markedAt) return true;
+    return result.rows.length === 0 && othersInFlight && this.batchesInFlight === 0;
   }
 
   /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */
   private async claimPublishMark(unit: UnitOfWork): Promise<BatchResult> {
     const rows = await unit.read(claimRows(this.options.batchSize));
-    if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0 };
+    if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0, markedAt: 0, releasedBehind: false };
     return inBatchSpan(rows, async () => {
       const outcomes = await this.publishTraced(rows);
       const failed = this.failedRows(rows, outcomes);
       const failedAt = Date.now();
       if (failed.length > 0) await unit.write(markFailed(failed));
       const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
-      if (published.length > 0) await unit.write(markPublished(published));
-      return { rows, outcomes, failed, failedAt };
+      if (published.length === 0) return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
+      const markedAt = ++this.ticks;
+      const [mark] = await unit.write(markPublished(published, runEnds(rows)));
+      return { rows, outcomes, failed, failedAt, markedAt, releasedBehind: mark?.releasedBehind === true };
     });
   }
 
@@ -215,6 +231,13 @@ export class OutboxRelay {
       }
     }
   }
+}
+
+/** Each order's last claimed sequence. */
+function runEnds(rows: ClaimedRow[]): RunEnd[] {
+  const last = new Map<string, number>();
+  for (const row of rows) last.set(row.aggregateId, Math.max(last.get(row.aggregateId) ?? 0, row.sequence));
+  return [...last].map(([aggregateId, sequence]) => ({ aggregateId, sequence }));
 }
 
 function toMessage(row: ClaimedRow, traced: RowTrace): OutgoingMessage {

@@ -6,6 +6,7 @@ import { connectPg } from '../support/database.js';
 import { eventually } from '../support/polling.js';
 import { OutboxRelay, type RelayPublisher } from '../../src/outbox/relay.js';
 import type { Database } from '../../src/platform/database/database.js';
+import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome } from '../../src/platform/messaging/rabbitmq-publisher.js';
 import { insertOutboxRows } from './outbox-rows.js';
 
@@ -67,6 +68,53 @@ describe('rows released while the row before them is in another batch', () => {
     await relay.stop();
     const { rows } = await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId]);
     expect(rows[0].n).toBe(4);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
+  });
+
+  it('when the approval commits after the batch holding the row before it has marked, but before it commits, then the relay still claims the released rows at that commit', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    publisher.open();
+    let cyclesDone = 0;
+    let betweenMarkAndCommit: (() => Promise<void>) | undefined;
+    // After the first batch's mark (the statement that reports releasedBehind), and before its commit, run the hook.
+    const database = {
+      run: async (kind: Parameters<Database['run']>[0], work: (unit: UnitOfWork) => Promise<unknown>) => {
+        try {
+          return await t.service.database.run(kind, (unit) =>
+            work({
+              kind: unit.kind,
+              read: (statement) => unit.read(statement),
+              afterCommit: (callback) => unit.afterCommit(callback),
+              write: async (statement) => {
+                const rows = await unit.write(statement);
+                const hook = betweenMarkAndCommit;
+                if (hook && statement.toQuery().text.includes('"releasedBehind"')) {
+                  betweenMarkAndCommit = undefined;
+                  await hook();
+                }
+                return rows;
+              },
+            }),
+          );
+        } finally {
+          cyclesDone++;
+        }
+      },
+    } as unknown as Database;
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    betweenMarkAndCommit = async () => {
+      // The approval commits now: too late for this batch's mark to see it, while sequence 1 is still locked.
+      await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
+      relay.wake();
+      await eventually('the second batch to find nothing it may claim', async () => cyclesDone === 1);
+    };
+
+    relay.wake();
+    await eventually('the released rows to be published', async () => publisher.sent.length === 4);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await relay.stop();
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 });

@@ -110,7 +110,27 @@ export function markFailed(rows: FailedRow[]): Sql {
     WHERE o.id = f.id`;
 }
 
-/** The rows the broker confirmed. */
-export function markPublished(ids: number[]): Sql {
-  return sql`UPDATE outbox SET status = ${OutboxStatus.Published}, published_at = now(), last_error = NULL WHERE id = ANY(${ids}::bigint[])`;
+/** Where a batch's run of an order ended: its last claimed sequence. */
+export interface RunEnd {
+  aggregateId: string;
+  sequence: number;
+}
+
+/**
+ * Marks the rows the broker confirmed, and says whether any of the batch's orders has a Ready row after the run
+ * the batch claimed: one released (an approval) while this batch held the row before it, which no other claim
+ * could take and which this commit makes claimable. (The statement's snapshot still shows the marked rows as
+ * Ready, hence "after the run".) One index probe per order.
+ */
+export function markPublished(ids: number[], runEnds: RunEnd[]): Sql<{ releasedBehind: boolean }> {
+  return sql`
+    WITH marked AS (
+      UPDATE outbox SET status = ${OutboxStatus.Published}, published_at = now(), last_error = NULL WHERE id = ANY(${ids}::bigint[])
+    )
+    SELECT EXISTS (
+      SELECT 1
+      FROM unnest(${runEnds.map((end) => end.aggregateId)}::uuid[], ${runEnds.map((end) => end.sequence)}::int[]) AS run(aggregate_id, last_sequence)
+      JOIN outbox o ON o.aggregate_id = run.aggregate_id AND o.sequence > run.last_sequence
+      WHERE o.status = ${OutboxStatus.Ready}
+    ) AS "releasedBehind"`;
 }
