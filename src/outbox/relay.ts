@@ -3,14 +3,14 @@ import type { Metrics } from '../platform/observability/metrics.js';
 import type { Database } from '../platform/database/database.js';
 import type { UnitOfWork } from '../platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
-
-/** What the relay needs of a publisher (tests stand in for the broker with this). */
-export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishBatch'>;
 import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow, type RunEnd } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { endRowTrace, inBatchSpan, rowTrace, type RowTrace } from './publish-tracing.js';
 import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
+
+/** What the relay needs of a publisher (tests stand in for the broker with this). */
+export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishBatch'>;
 
 export interface RelayOptions {
   batchSize: number;

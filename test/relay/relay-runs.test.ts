@@ -5,6 +5,10 @@ import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { claimRows, type ClaimedRow } from '../../src/outbox/persistence/relay-cycle.js';
 import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
+import { OutboxRelay, type RelayPublisher } from '../../src/outbox/relay.js';
+import type { Database } from '../../src/platform/database/database.js';
+import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
+import type { OutgoingMessage, PublishOutcome } from '../../src/platform/messaging/rabbitmq-publisher.js';
 import { collectEvents, eventually, type EventCollector } from './event-collector.js';
 import { insertOutboxRows, rowsOf } from './outbox-rows.js';
 
@@ -70,6 +74,103 @@ describe('claiming an order run', () => {
     expect(claimed(second, busy)).toEqual([]);
     expect(claimed(second, free)).toEqual([1, 2]);
     await client.query('DELETE FROM outbox WHERE aggregate_id = ANY($1::uuid[])', [[busy, free]]);
+  });
+});
+
+/** Confirms every message at once, except that a batch holding a sequence-1 row waits until the gate opens. */
+class GatedPublisher implements RelayPublisher {
+  readonly isReady = true;
+  readonly sent: OutgoingMessage[] = [];
+  open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  async publishBatch(messages: OutgoingMessage[]): Promise<PublishOutcome[]> {
+    this.sent.push(...messages);
+    if (messages.some((message) => message.sequence === 1)) await this.gate;
+    return messages.map(() => ({ ok: true, confirmedAt: Date.now() }));
+  }
+}
+
+describe('rows released while the row before them is in another batch', () => {
+  it('when an approval releases rows behind a row published but not yet marked, then the relay claims them once that batch commits, with no other wake-up', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    let cyclesDone = 0;
+    // The service's database, counting finished relay cycles; no sweep, listener or signal wakes this relay.
+    const database = {
+      run: async (...args: Parameters<Database['run']>) => {
+        try {
+          return await t.service.database.run(...args);
+        } finally {
+          cyclesDone++;
+        }
+      },
+    } as unknown as Database;
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+
+    relay.wake();
+    await eventually('the first batch to publish sequence 1', async () => publisher.sent.length === 1);
+    // The approval: the held rows become Ready, and the relay is woken for them once.
+    await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
+    relay.wake();
+    await eventually('the second batch to find nothing it may claim', async () => cyclesDone === 1);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1]);
+
+    publisher.open();
+    await eventually('the released rows to be published', async () => publisher.sent.length === 4);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await relay.stop();
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId]);
+    expect(rows[0].n).toBe(4);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
+  });
+
+  it('when the approval commits after the batch holding the row before it has marked, but before it commits, then the relay still claims the released rows at that commit', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    publisher.open();
+    let cyclesDone = 0;
+    let betweenMarkAndCommit: (() => Promise<void>) | undefined;
+    // After the first batch's mark (the statement that reports releasedBehind), and before its commit, run the hook.
+    const database = {
+      run: async (kind: Parameters<Database['run']>[0], work: (unit: UnitOfWork) => Promise<unknown>) => {
+        try {
+          return await t.service.database.run(kind, (unit) =>
+            work({
+              kind: unit.kind,
+              read: (statement) => unit.read(statement),
+              afterCommit: (callback) => unit.afterCommit(callback),
+              write: async (statement) => {
+                const rows = await unit.write(statement);
+                const hook = betweenMarkAndCommit;
+                if (hook && statement.toQuery().text.includes('"releasedBehind"')) {
+                  betweenMarkAndCommit = undefined;
+                  await hook();
+                }
+                return rows;
+              },
+            }),
+          );
+        } finally {
+          cyclesDone++;
+        }
+      },
+    } as unknown as Database;
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    betweenMarkAndCommit = async () => {
+      // The approval commits now: too late for this batch's mark to see it, while sequence 1 is still locked.
+      await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
+      relay.wake();
+      await eventually('the second batch to find nothing it may claim', async () => cyclesDone === 1);
+    };
+
+    relay.wake();
+    await eventually('the released rows to be published', async () => publisher.sent.length === 4);
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await relay.stop();
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 });
 
