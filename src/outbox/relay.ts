@@ -141,10 +141,11 @@ export class OutboxRelay {
     }
     this.record(result);
     if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
-    if (othersInFlight) this.lastShortClaim = ++this.ticks;
     // A wake-up waiting for a batch slot claims after this commit anyway (startWorker).
-    if (this.pending) return 'done';
-    return this.unblockedRows(result, othersInFlight) ? 'recheck' : 'done';
+    const recheck = !this.pending && this.unblockedRows(result, othersInFlight);
+    // Recorded after this batch's own check: it is for the batches beside this one.
+    if (othersInFlight) this.lastShortClaim = ++this.ticks;
+    return recheck ? 'recheck' : 'done';
   }
 
   /**
@@ -157,7 +158,7 @@ export class OutboxRelay {
   private unblockedRows(result: BatchResult, othersInFlight: boolean): boolean {
     if (result.releasedBehind) return true;
     if (result.markedAt > 0 && this.lastShortClaim > result.markedAt) return true;
-    return result.rows.length === 0 && othersInFlight && this.batchesInFlight === 0;
+    return othersInFlight && this.batchesInFlight === 0;
   }
 
   /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */
