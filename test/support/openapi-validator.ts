@@ -61,7 +61,7 @@ export class OpenApiValidator {
   }
 
   private check(exchange: HttpExchange): string[] {
-    const pathname = new URL(exchange.url, 'http://test').pathname;
+    const pathname = sentPathname(exchange.url);
     const template = this.templates.filter((candidate) => candidate.pattern.test(pathname)).sort((a, b) => b.literals - a.literals)[0];
     const operation = template && this.document.paths[template.path]![exchange.method.toLowerCase()];
     if (!operation) return this.checkUnrouted(exchange);
@@ -116,4 +116,12 @@ export class OpenApiValidator {
     if (!target) throw new Error(`the document's ${item.$ref} does not resolve`);
     return target as T;
   }
+}
+
+/**
+ * The path as the request sent it, dot segments kept: Express routes `/products/.` as the product named ".", where
+ * `new URL()` would resolve it to `/products/` (the list) and check the answer against the wrong operation.
+ */
+function sentPathname(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] || '/';
 }
