@@ -6,8 +6,8 @@
  *     processes (walwriter, checkpointer, background writer, autovacuum), RabbitMQ's beam and redis-server
  *     (found by the port they listen on); and the machine's busy and iowait share (/proc/stat);
  *   - PostgreSQL: transactions committed and rows inserted, updated and deleted in its database
- *     (pg_stat_database), WAL bytes (pg_current_wal_lsn; server-wide), statements when pg_stat_statements is
- *     loaded (it needs shared_preload_libraries, so usually not: then "n/a");
+ *     (pg_stat_database), WAL bytes (pg_current_wal_lsn; server-wide), statements when the server preloads
+ *     pg_stat_statements (shared_preload_libraries; the meter creates the extension in the run's database), else "n/a";
  *   - Redis: commands processed (INFO commandstats; server-wide), HGET and INFO left out: HGET is what the
  *     benchmark's projection watch polls with, INFO is this meter.
  * The server-wide figures (PostgreSQL's own processes, WAL, beam, redis-server) include other work on a shared
@@ -85,6 +85,10 @@ export class ResourceMeter {
   static async start(database: string, nodeGroups: Record<string, number[]>): Promise<ResourceMeter> {
     const admin = new pg.Client({ connectionString: `${SERVER_URL}/${database}` });
     await admin.connect();
+    // Statements are counted where the server preloads pg_stat_statements (a setting that needs a restart, which a
+    // benchmark never does); the run's own database then gets the extension, whose view reads the server's counts.
+    const preloaded = (await admin.query<{ preloaded: boolean }>(`SELECT current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS preloaded`)).rows[0]!.preloaded;
+    if (preloaded) await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const { rows } = await admin.query<{ loaded: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')
               AND current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS loaded`,
