@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { ApplicationError, ForbiddenError, TooManyRequestsError, UnauthenticatedError } from '../../kernel/errors.js';
 import { excerpt } from '../../kernel/excerpt.js';
 import type { Logger } from '../observability/logger.js';
+import { actorOf } from './authenticate.js';
 import type { ErrorBody } from './error-body.js';
 
 const STATUS_BY_KIND: Record<ApplicationError['kind'], number> = {
@@ -23,7 +24,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const [status, body] = describe(error);
     // Request values here are the client's: only excerpts go into the log (and never a header, where tokens live).
-    const where = { method: req.method, url: excerpt(req.originalUrl), correlationId: res.locals.correlationId as string | undefined };
+    // Express calls this after the request's logging context ended, so the caller's sub is named here explicitly.
+    const actor = actorOf(res);
+    const where = {
+      method: req.method,
+      url: excerpt(req.originalUrl),
+      correlationId: res.locals.correlationId as string | undefined,
+      ...(actor ? { sub: actor.sub } : {}),
+    };
     if (status >= 500 && status !== 503) {
       logger.error('unhandled error', { error: error?.stack ?? String(error), ...where });
     } else if (status === 503) {
