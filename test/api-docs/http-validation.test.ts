@@ -48,6 +48,36 @@ describe('checking answers against /openapi.json', () => {
     expect(validator.problems(answer({ url: '/api/v1/nothing', status: 404, text: '{"error":"x"}' })).join()).toMatch(/required property 'message'/);
   });
 
+  it('when a HEAD is answered as the GET of its path would be, without the body, then there is no problem', () => {
+    const head = (over: Partial<HttpExchange>) => validator.problems(answer({ method: 'HEAD', text: '', ...over }));
+    expect(head({})).toEqual([]);
+    expect(head({ status: 404 })).toEqual([]);
+    expect(head({ url: '/api/v1/addresses', status: 404 })).toEqual([]);
+  });
+
+  it('when a HEAD answer has a status, header or media type its GET does not declare, or a path with no GET answers it, then it is a problem', () => {
+    const head = (over: Partial<HttpExchange>) => validator.problems(answer({ method: 'HEAD', text: '', ...over })).join();
+    expect(head({ status: 418 })).toMatch(/declares only 200, .* for GET \/api\/v1\/products\/\{productName\}/);
+    expect(head({ headers: { 'content-type': 'application/json' } })).toMatch(/header X-Request-Id is required and missing/);
+    expect(head({ headers: { ...json, 'content-type': 'text/html' } })).toMatch(/Content-Type text\/html is not one/);
+    expect(head({ text: JSON.stringify(product) })).toMatch(/a HEAD answer has a body/);
+    expect(head({ url: '/api/v1/addresses', status: 200 })).toMatch(/no documented operation matches, yet it succeeded/);
+    expect(head({ url: '/api/v1/nothing', status: 200 })).toMatch(/no documented operation matches, yet it succeeded/);
+  });
+
+  it('when the service is asked HEAD, then its answers go through the same check and pass it', async () => {
+    expect((await t.http.head('/healthcheck')).status).toBe(200);
+    expect((await t.http.head('/api/v1/products/no-such-product')).status).toBe(404);
+    expect((await t.http.head('/api/v1/addresses')).status).toBe(404);
+  });
+
+  it('when a service answers HEAD on a path the document has no GET for, then the request through the test client fails', async () => {
+    const wrong = express();
+    wrong.get('/openapi.json', (_req, res) => void res.json(document));
+    wrong.head('/api/v1/addresses', (_req, res) => void res.set('x-request-id', 'r-1').status(200).end());
+    await expect(checkedHttp(wrong).head('/api/v1/addresses').then((res) => res.status)).rejects.toThrow(/HEAD .*\/api\/v1\/addresses answered 200: no documented operation matches/);
+  });
+
   it('when a service answers what its document does not declare, then the request through the test client fails', async () => {
     const wrong = express();
     wrong.get('/openapi.json', (_req, res) => void res.json(document));

@@ -37,7 +37,7 @@ interface Template {
 
 /**
  * Holds answers to the OpenAPI document: the operation's declared response for the status, its media type and
- * body schema, its required headers. A request that matches no documented operation (an unknown route) must
+ * body schema, its required headers (a HEAD answer: the path's GET operation, without the body). A request that matches no documented operation (an unknown route) must
  * get an error answer in the Error shape, as every error of the API is.
  */
 export class OpenApiValidator {
@@ -63,18 +63,31 @@ export class OpenApiValidator {
   private check(exchange: HttpExchange): string[] {
     const pathname = sentPathname(exchange.url);
     const template = this.templates.filter((candidate) => candidate.pattern.test(pathname)).sort((a, b) => b.literals - a.literals)[0];
-    const operation = template && this.document.paths[template.path]![exchange.method.toLowerCase()];
-    if (!operation) return this.checkUnrouted(exchange);
+    const found = template && operationOf(this.document.paths[template.path]!, exchange.method);
+    if (!found) return this.checkUnrouted(exchange);
+    const { method, operation } = found;
     const declared = operation.responses[String(exchange.status)] ?? operation.responses.default;
-    if (!declared) return [`the document declares only ${Object.keys(operation.responses).join(', ')} for ${exchange.method.toUpperCase()} ${template.path}`];
-    const response = this.resolve<ResponseObject>(declared);
-    return [...this.checkHeaders(exchange, response), ...(exchange.method.toUpperCase() === 'HEAD' ? [] : this.checkBody(exchange, response))];
+    if (!declared) return [`the document declares only ${Object.keys(operation.responses).join(', ')} for ${method.toUpperCase()} ${template.path}`];
+    return this.checkResponse(exchange, this.resolve<ResponseObject>(declared));
   }
 
   /** Not a route of the document: an error in the Error shape (404 for an unknown route, or whatever came first). */
   private checkUnrouted(exchange: HttpExchange): string[] {
     if (exchange.status < 400) return ['no documented operation matches, yet it succeeded'];
-    return this.checkBody(exchange, { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+    return this.checkResponse(exchange, { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  }
+
+  /** Headers and body; a HEAD answer has the GET answer's headers and no body, so only its media type is checked. */
+  private checkResponse(exchange: HttpExchange, response: ResponseObject): string[] {
+    const headers = this.checkHeaders(exchange, response);
+    if (exchange.method.toUpperCase() !== 'HEAD') return [...headers, ...this.checkBody(exchange, response)];
+    return [...headers, ...this.checkHeadMediaType(exchange, response), ...(exchange.text === '' ? [] : ['a HEAD answer has a body'])];
+  }
+
+  private checkHeadMediaType(exchange: HttpExchange, response: ResponseObject): string[] {
+    const contentType = mediaTypeOf(exchange);
+    if (!response.content || contentType === '' || response.content[contentType]) return [];
+    return [`Content-Type ${contentType} is not one the document declares (${Object.keys(response.content).join(', ')})`];
   }
 
   private checkHeaders(exchange: HttpExchange, response: ResponseObject): string[] {
@@ -94,7 +107,7 @@ export class OpenApiValidator {
   }
 
   private checkBody(exchange: HttpExchange, response: ResponseObject): string[] {
-    const contentType = String(exchange.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = mediaTypeOf(exchange);
     if (!response.content) return exchange.text === '' ? [] : [`the document declares no body, yet it has one (${contentType}: ${exchange.text.slice(0, 200)})`];
     const media = response.content[contentType];
     if (!media) return [`Content-Type ${contentType || '(none)'} is not one the document declares (${Object.keys(response.content).join(', ')})`];
@@ -124,4 +137,21 @@ export class OpenApiValidator {
  */
 function sentPathname(url: string): string {
   return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] || '/';
+}
+
+type PathItem = OpenApiDocument['paths'][string];
+
+/**
+ * The operation that answers the request, with its method. Express answers HEAD with the GET route of the path
+ * (on every GET route), and the document declares no HEAD operations: a HEAD answer is held to the path's GET.
+ */
+function operationOf(pathItem: PathItem, requestMethod: string): { method: string; operation: PathItem[string] } | undefined {
+  const method = requestMethod.toLowerCase();
+  if (pathItem[method]) return { method, operation: pathItem[method] };
+  if (method === 'head' && pathItem.get) return { method: 'get', operation: pathItem.get };
+  return undefined;
+}
+
+function mediaTypeOf(exchange: HttpExchange): string {
+  return String(exchange.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
