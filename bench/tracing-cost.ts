@@ -86,6 +86,9 @@ async function serve(): Promise<void> {
   const { createServiceApp } = await import('../src/composition/http-role.js');
   const { createLogger } = await import('../src/platform/observability/logger.js');
   const service = composeService(parseConfig(process.env), { logger: createLogger({ level: 'warn' }), defaultMetrics: false });
+  // With BENCH_AUTH=1 (AUTH_* inherited from the parent): ready once the identity service's keys are loaded, or
+  // the first requests would be answered 503.
+  await whenKeysLoaded(service);
   const server = createServiceApp(service).listen(0, '127.0.0.1');
   await once(server, 'listening');
   server.keepAliveTimeout = 65_000;
@@ -98,6 +101,14 @@ async function serve(): Promise<void> {
     server.close();
     void Promise.all([service.close(), tracing.shutdown()]).finally(() => process.exit(0));
   });
+}
+
+async function whenKeysLoaded(service: { accessTokens?: { keys: { ready: boolean } } }): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (service.accessTokens && !service.accessTokens.keys.ready) {
+    if (Date.now() > deadline) throw new Error('the identity service keys were not loaded within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** An OTLP/HTTP endpoint that reads and drops every export. */

@@ -1,7 +1,11 @@
-/** A closed-loop POST /api/v1/orders load with keep-alive connections: a new order per request. */
+/**
+ * A closed-loop POST /api/v1/orders load with keep-alive connections: a new order per request, sent with the
+ * benchmark's admin token when BENCH_AUTH=1 (bench-auth.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Config } from '../../src/config.js';
+import { authHeaders } from './bench-auth.js';
 import { closedLoop, type GetLoadResult, type MeasuredLoad } from './http-load.js';
 
 export interface OrderCatalog {
@@ -33,17 +37,18 @@ export async function seedOrderCatalog(config: Config): Promise<OrderCatalog> {
 export async function postLoad(port: number, catalog: OrderCatalog, seconds: number, connections: number): Promise<GetLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const order = () => JSON.stringify({ orderID: randomUUID(), paymentMethod: 'Card', productsIDs: [catalog.productId], userID: catalog.userId, deliveryAddress: catalog.addressId });
+  const headers = authHeaders();
   try {
-    return await closedLoop(seconds, connections, async () => (await post(agent, port, '/api/v1/orders', order()).catch(() => 0)) === 204);
+    return await closedLoop(seconds, connections, async () => (await post(agent, port, '/api/v1/orders', order(), headers).catch(() => 0)) === 204);
   } finally {
     agent.destroy();
   }
 }
 
-function post(agent: http.Agent, port: number, path: string, body: string): Promise<number> {
+function post(agent: http.Agent, port: number, path: string, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: '127.0.0.1', port, path, method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
       (res) => {
         res.on('data', () => undefined);
         res.on('end', () => resolve(res.statusCode ?? 0));
