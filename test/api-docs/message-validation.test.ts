@@ -3,6 +3,7 @@ import type { MessageProperties } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { publishedProblems } from '../support/message-validation.js';
 import type { ObservedMessage } from '../support/asyncapi-validator.js';
+import { MAX_BAGGAGE, MAX_TRACESTATE } from '../../src/platform/observability/trace-context.js';
 
 // The check every observed message of the suite goes through (test/support/message-validation.ts) must catch a
 // message /asyncapi.json does not describe, or the suite passing would prove nothing about the document.
@@ -48,6 +49,16 @@ describe('checking published messages against /asyncapi.json', () => {
     expect(problems({ properties: { deliveryMode: 1 } })).toMatch(/delivery_mode 1, not 2/);
     expect(problems({ properties: { headers: { 'x-event-sequence': 0 } } })).toMatch(/headers \/x-event-sequence must be >= 1/);
     expect(problems({ routingKey: 'Order.Removed' })).toMatch(/a OrderDeleted on a routing key the document has no channel for/);
+  });
+
+  it('when an event carries W3C trace headers, then they are described: valid ones pass, ones past their bounds are problems', () => {
+    const traced = (trace: Record<string, string>) =>
+      publishedProblems(deleted({ properties: { headers: { 'x-event-sequence': 6, 'x-correlation-id': 'req-1', ...trace } } }), AMQP_URL).join('\n');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+    expect(traced({ traceparent, tracestate: `a=${'x'.repeat(MAX_TRACESTATE - 2)}`, baggage: `k=${'v'.repeat(MAX_BAGGAGE - 2)}` })).toBe('');
+    expect(traced({ traceparent: traceparent.toUpperCase() })).toMatch(/headers \/traceparent must match pattern/);
+    expect(traced({ traceparent, tracestate: `a=${'x'.repeat(MAX_TRACESTATE - 1)}` })).toMatch(`headers /tracestate must NOT have more than ${MAX_TRACESTATE} characters`);
+    expect(traced({ traceparent, baggage: `k=${'v'.repeat(MAX_BAGGAGE - 1)}` })).toMatch(`headers /baggage must NOT have more than ${MAX_BAGGAGE} characters`);
   });
 
   it('when a message is not the service\'s (a saga reply, a test\'s hand-made outbox row), then the document does not judge it', () => {

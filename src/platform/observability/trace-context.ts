@@ -14,8 +14,8 @@ export interface TraceCarrier {
 
 export const NO_TRACE: TraceCarrier = Object.freeze({ traceparent: null, tracestate: null, baggage: null });
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-const MAX_TRACESTATE = 512;
+export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+export const MAX_TRACESTATE = 512;
 export const MAX_BAGGAGE = 2048;
 
 /**
