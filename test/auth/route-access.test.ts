@@ -149,3 +149,32 @@ describe('catalog and customers', () => {
     expect((await as(t.http.post(api('/users')), writer).send({ userID: randomUUID(), username: 'carol', addressID })).status).toBe(204);
   });
 });
+
+describe('public operational routes', () => {
+  beforeAll(async () => {
+    // Connected, so /readyz can answer 200: every check up, the identity service's keys among them.
+    await t.service.rabbit.start();
+    await t.service.rabbit.waitForConnection(10_000);
+  });
+
+  // METRICS_PORT is not set here, so /metrics is served on the API's port, and is as public as the others.
+  const PUBLIC = ['/openapi.json', '/asyncapi.json', '/healthcheck', '/readyz', '/metrics'];
+
+  it.each(PUBLIC)('when %s is asked without a token or with a broken one, then it answers 200 with no challenge', async (path) => {
+    for (const request of [t.http.get(path), t.http.get(path).set('Authorization', 'Bearer not.a.token')]) {
+      const res = await request;
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+    }
+  });
+
+  it('when /readyz answers with authentication on, then it reports the identity service keys as a check', async () => {
+    expect((await t.http.get('/readyz')).body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up', rabbitmq: 'up', auth: 'up' } });
+  });
+
+  it.each(['/api/v1/products', '/API/V1/products', '/api/v1/', '/api/v1/no-such-route'])('when %s is asked without a token, then it still answers 401', async (path) => {
+    const res = await t.http.get(path);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="order-service"');
+  });
+});
