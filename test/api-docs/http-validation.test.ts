@@ -1,7 +1,7 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
-import { checkedHttp } from '../support/http-validation.js';
+import { checkedHttp, parseRawAnswer } from '../support/http-validation.js';
 import { OpenApiValidator, type HttpExchange } from '../support/openapi-validator.js';
 
 // The check every answer of the suite goes through (test/support/http-validation.ts) must catch an answer that
@@ -76,6 +76,14 @@ describe('checking answers against /openapi.json', () => {
     wrong.get('/openapi.json', (_req, res) => void res.json(document));
     wrong.head('/api/v1/addresses', (_req, res) => void res.set('x-request-id', 'r-1').status(200).end());
     await expect(checkedHttp(wrong).head('/api/v1/addresses').then((res) => res.status)).rejects.toThrow(/HEAD .*\/api\/v1\/addresses answered 200: no documented operation matches/);
+  });
+
+  it('when an answer is read from a raw socket, then it is checked as any other: Node\'s own 408 passes, a 408 with a body or an undeclared status does not', () => {
+    const raw = (text: string) => validator.problems({ method: 'POST', url: '/api/v1/products', ...parseRawAnswer(text) }).join();
+    expect(raw('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')).toBe('');
+    expect(raw('HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n\r\nslow')).toMatch(/declares no body, yet it has one/);
+    expect(raw('HTTP/1.1 418 I\'m a Teapot\r\nConnection: close\r\n\r\n')).toMatch(/declares only 204, 400, /);
+    expect(() => parseRawAnswer('')).toThrow(/not an HTTP\/1.1 answer/);
   });
 
   it('when a service answers what its document does not declare, then the request through the test client fails', async () => {

@@ -6,6 +6,7 @@ import { createTestVhost } from '../support/rabbitmq.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { eventually } from '../support/polling.js';
 import { publishReplyTo } from '../support/workload.js';
+import { checkedFetch } from '../support/http-validation.js';
 
 // The service as `npm start` runs it (main.ts under tsx), exporting over OTLP to a receiver in this test: what
 // OTEL_EXPORTER_OTLP_ENDPOINT turns on, with every official instrumentation patched as main.ts loads the service.
@@ -15,6 +16,8 @@ let child: ChildProcess;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let vhost: Awaited<ReturnType<typeof createTestVhost>>;
 let api: string;
+/** fetch on the service's port, answers checked against its /openapi.json (no METRICS_PORT: /metrics is documented there). */
+let http: typeof fetch;
 const lines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -44,6 +47,7 @@ beforeAll(async () => {
   });
   const port = await eventually('the service to listen', async () => lines.find((line) => line.message === 'http listening')?.port as number | undefined);
   api = `http://127.0.0.1:${port}/api/v1`;
+  http = checkedFetch(`http://127.0.0.1:${port}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -58,7 +62,7 @@ afterAll(async () => {
 });
 
 async function send(method: string, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body && JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  return http(`${api}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body && JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
 }
 
 /** The request path of an HTTP server span (old or stable semantic conventions). */
@@ -90,7 +94,7 @@ describe('traces exported over OTLP', () => {
     expect(lines.filter((line) => line.trace_id === traceId).map((line) => line.message)).toEqual(expect.arrayContaining(['command CreateOrder handled', 'command ApproveOrder handled']));
     // Probes and scrapes make no traces; the API's requests do.
     const origin = api.replace('/api/v1', '');
-    for (const path of ['/healthcheck', '/readyz', '/metrics']) await fetch(`${origin}${path}`, { signal: AbortSignal.timeout(10_000) });
+    for (const path of ['/healthcheck', '/readyz', '/metrics']) await http(`${origin}${path}`, { signal: AbortSignal.timeout(10_000) });
     await eventually('the orders route traced', async () => receiver.spans.some((span) => pathOf(span) === '/api/v1/orders'));
     expect(receiver.spans.filter((span) => /^\/(healthcheck|readyz|metrics)/.test(pathOf(span) ?? '')).map(pathOf)).toEqual([]);
   });

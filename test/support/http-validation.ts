@@ -2,8 +2,9 @@ import supertest, { type Response, type Test } from 'supertest';
 import { OpenApiValidator, type HttpExchange } from './openapi-validator.js';
 
 // The one place where the suite's HTTP answers meet /openapi.json: every client a test gets from here (the
-// supertest agent of test/support/service.ts, a fetch for a listening server) checks each answer against the
-// document the same service serves, and fails the request with the problems when the document does not declare it.
+// supertest agent of test/support/service.ts, a fetch for a listening server, an answer read from a raw socket)
+// checks each answer against the document the same service serves, and fails with the problems when the document
+// does not declare it.
 
 type App = Parameters<typeof supertest>[0];
 type Client = ReturnType<typeof supertest>;
@@ -84,4 +85,31 @@ export function checkedFetch(origin: string): typeof fetch {
     assertDeclared(await load(), exchange);
     return response;
   };
+}
+
+/**
+ * The same check for an answer read from a raw socket (for a request no well-behaved client sends, such as a body
+ * that never arrives), sent for `request` to the service at `origin`. The document is fetched on a connection that
+ * closes after it, so that a test counting the server's open connections finds none of this check's.
+ */
+export async function assertRawAnswerDeclared(origin: string, request: { method: string; url: string }, raw: string): Promise<void> {
+  const document = await fetch(`${origin}/openapi.json`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
+  assertDeclared(validatorOf(await document.text()), { ...request, ...parseRawAnswer(raw) });
+}
+
+/** Status, headers (names in lower case) and body of an HTTP/1.1 answer as the socket received it. */
+export function parseRawAnswer(raw: string): Pick<HttpExchange, 'status' | 'headers' | 'text'> {
+  const end = raw.indexOf('\r\n\r\n');
+  const [statusLine = '', ...lines] = raw.slice(0, end === -1 ? raw.length : end).split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine)?.[1];
+  if (end === -1 || !status) throw new Error(`not an HTTP/1.1 answer: ${JSON.stringify(raw.slice(0, 200))}`);
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error(`not an HTTP header line: ${JSON.stringify(line)}`);
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  // Decoding chunks is a client's work: a test that meets one reads it with checkedFetch instead.
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) throw new Error('a chunked answer: read it with checkedFetch');
+  return { status: Number(status), headers, text: raw.slice(end + 4) };
 }
