@@ -3,6 +3,7 @@ import { startTestService, type TestService } from '../support/service.js';
 import { exportedSampleNames, metricNamesIn, readDashboardQueries } from '../support/dashboards.js';
 import { readAlertRules } from '../support/alert-rules.js';
 import { runShortWorkload } from '../support/workload.js';
+import { Metrics } from '../../src/platform/observability/metrics.js';
 
 let t: TestService;
 let exported: Set<string>;
@@ -24,6 +25,12 @@ describe('Grafana dashboards', () => {
 
   it('when every query is parsed, then it names at least one metric', () => {
     for (const query of queries) expect(metricNamesIn(query.expr), `${query.dashboard} / ${query.panel}: ${query.expr}`).not.toEqual([]);
+  });
+
+  it("when the service's own metrics are listed, then a panel queries each (a histogram through its _bucket, _count or _sum)", () => {
+    const queried = new Set(queries.flatMap((query) => metricNamesIn(query.expr)).map((name) => name.replace(/_(bucket|count|sum)$/, '')));
+    const own = new Metrics({ defaultMetrics: false }).registry.getMetricsAsArray().map((metric) => metric.name);
+    expect(own.filter((name) => !queried.has(name))).toEqual([]);
   });
 
   it('when the alerting rules are read, then each has a panel of its name that queries every metric its expression reads', () => {
