@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
-import amqp from 'amqplib';
 import winston from 'winston';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog } from '../support/fixtures.js';
 import { eventually, publishReply, startBackgroundRoles } from '../support/workload.js';
+import { tapEvents } from '../support/event-tap.js';
 
 const lines: Record<string, unknown>[] = [];
 
@@ -30,12 +30,8 @@ describe('correlation id', () => {
     const body = orderBody(catalog);
     const id = `trace-${body.orderID.slice(0, 8)}`;
 
-    const connection = await amqp.connect(t.amqpUrl);
-    const channel = await connection.createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, 'Orders', '#');
-    const headers: unknown[] = [];
-    await channel.consume(queue, (message) => message && headers.push(message.properties.headers?.['x-correlation-id']), { noAck: true });
+    // The saga request and the released events, each checked against /asyncapi.json.
+    const tap = await tapEvents(t.amqpUrl);
 
     await expect204(t.http.post('/api/v1/orders').set('X-Request-Id', id).send(body));
     // Typed by hand: no message id, no headers.
@@ -45,11 +41,11 @@ describe('correlation id', () => {
     await eventually('publication', async () => (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [body.orderID])).rows[0].n === 3);
     const rows = (await client.query('SELECT correlation_id FROM outbox WHERE aggregate_id = $1', [body.orderID])).rows;
     await client.end();
-    await eventually('the messages', async () => headers.length >= 3);
-    await connection.close();
+    const messages = await eventually('the messages', async () => tap.of(body.orderID).length >= 3 && tap.of(body.orderID));
+    await tap.close();
 
     expect(rows.map((row) => row.correlation_id)).toEqual([id, id, id]);
-    expect(headers).toEqual([id, id, id]);
+    expect(messages.map((message) => message.headers['x-correlation-id'])).toEqual([id, id, id]);
     const mine = lines.filter((line) => line.correlationId === id);
     const seen = new Set(mine.map((line) => line.message_type ?? line.message));
     expect(seen).toContain('CreateOrder');

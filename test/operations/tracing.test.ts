@@ -33,7 +33,8 @@ beforeAll(async () => {
   t = await startTestService({}, { logger });
   stopRoles = await startBackgroundRoles(t);
   catalog = await seedCatalog(t, 2, [10, 20]);
-  tap = await tapEvents(t.amqpUrl, { checkAgainstDocument: true });
+  // Every message it sees, trace headers included, is checked against /asyncapi.json: reading it fails otherwise.
+  tap = await tapEvents(t.amqpUrl);
 });
 afterAll(async () => {
   await tap?.close();
@@ -63,8 +64,6 @@ async function oneOrder(flags: '01' | '00', reply: 'propagating' | 'by hand') {
     const events = tap.of(body.orderID).filter((event) => event.routingKey !== 'Order.Saga.Create');
     return events.length === catalog.products.length + 1 ? events : undefined;
   });
-  // Events and saga requests with trace headers are what /asyncapi.json describes.
-  expect(tap.problems).toEqual([]);
   const client = await connectPg(t.databaseUrl);
   const rows = (await client.query('SELECT sequence, trace_parent, baggage FROM outbox WHERE aggregate_id = $1 ORDER BY sequence', [body.orderID])).rows;
   await client.end();
