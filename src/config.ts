@@ -17,6 +17,16 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/**
+ * A duration a timer waits (setTimeout, AbortSignal.timeout, a pg or rate-limiter timeout): Node runs any delay
+ * over 2^31-1 ms (about 24.8 days) after 1 ms instead, so "25d" would fire at once, again and again. Each such
+ * setting is bounded well below that, at what makes sense for it, and the bound is said at start.
+ */
+const timerDuration = (min: string, max: string) => {
+  const [low, high] = [parseDuration(min)!, parseDuration(max)!];
+  return duration.refine((ms) => ms >= low && ms <= high, `must be a duration from ${min} to ${max}`);
+};
+
 const roles = z.string().transform((text, ctx) => {
   const names = text.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
   if (names.length === 0 || names.includes('all')) return [...ALL_ROLES];
@@ -95,18 +105,21 @@ const settings = z.object({
   SAGA_REPLY_RETENTION: duration,
   BODY_LIMIT: bytes,
   DATABASE_POOL_SIZE: wholeNumber(1, 200),
-  DEPENDENCY_TIMEOUT: duration,
-  SHUTDOWN_TIMEOUT: duration,
+  // Some waits are a few of these (a connection's set-up, PostgreSQL's statement timeout is five): 5m keeps
+  // them all far below the timers' limit.
+  DEPENDENCY_TIMEOUT: timerDuration('1ms', '5m'),
+  SHUTDOWN_TIMEOUT: timerDuration('1ms', '1h'),
   AUTH_JWKS_URL: optional(url(['https', 'http'])),
   AUTH_ISSUER: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_AUDIENCE: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_DISABLED: flag,
   AUTH_JWKS_COOLDOWN: duration,
-  AUTH_JWKS_REFRESH: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  AUTH_JWKS_REFRESH: timerDuration('1s', '24h'),
   METRICS_HOST: host,
   METRICS_PORT: optional(port),
   RATE_LIMIT: wholeNumber(0, 1_000_000),
-  RATE_LIMIT_WINDOW: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  // The in-memory fallback (Redis down) forgets a client's count with a timer of this length.
+  RATE_LIMIT_WINDOW: timerDuration('1s', '24h'),
   REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authModeOf, ConfigError, isLoopback, parseConfig } from '../../src/config.js';
+import { parseDuration } from '../../src/platform/duration.js';
 
 describe('configuration', () => {
   it('when nothing is set, then the local defaults apply', () => {
@@ -23,6 +24,36 @@ describe('configuration', () => {
     expect(message).toMatch(/^  SAGA_TIMEOUT must be a duration such as 500ms, 30s, 5m or 7d, not "soon"\.$/m);
     expect(message).toMatch(/^Set them in the environment or in \.env/m);
     expect(message).not.toMatch(/Invalid input|expected|received/);
+  });
+});
+
+describe('configuration of the durations that timers wait', () => {
+  // Node runs a setTimeout delay over 2^31-1 ms (24.8 days) after 1 ms: "25d" would refresh the JWKS in a loop.
+  const BOUNDS: [string, string, string][] = [
+    ['AUTH_JWKS_REFRESH', '1s', '24h'],
+    ['RATE_LIMIT_WINDOW', '1s', '24h'],
+    ['DEPENDENCY_TIMEOUT', '1ms', '5m'],
+    ['SHUTDOWN_TIMEOUT', '1ms', '1h'],
+  ];
+
+  it.each(BOUNDS)('when %s is longer than a timer can wait, or than its bound, then starting fails naming it and its range', (name, min, max) => {
+    for (const value of ['25d', '30d', '3000000000']) {
+      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+    }
+    const justOver = `${parseDuration(max)! + 1}ms`;
+    expect(messageOf(() => parseConfig({ [name]: justOver }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+  });
+
+  it.each(BOUNDS)('when %s is at either end of its range, then it is taken', (name, min, max) => {
+    expect(parseConfig({ [name]: max })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(max));
+    expect(parseConfig({ [name]: min })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(min));
+    expect(messageOf(() => parseConfig({ [name]: `${parseDuration(min)! - 1}ms` }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+  });
+
+  it('when a bound setting is not a duration at all, then the message says so once', () => {
+    const message = messageOf(() => parseConfig({ AUTH_JWKS_REFRESH: 'hourly' }));
+    expect(message).toMatch(/^  AUTH_JWKS_REFRESH must be a duration such as 500ms, 30s, 5m or 7d, not "hourly"\.$/m);
+    expect(message).toMatch(/with this setting:/);
   });
 });
 
