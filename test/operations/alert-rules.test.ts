@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertTestCases, readAlertRules } from '../support/alert-rules.js';
+import { readPanelTitles } from '../support/dashboards.js';
 
 // The alerting rules and their promtool unit tests. promtool comes with Debian's `prometheus` package (.ci/run
 // installs it); where it is missing these tests are skipped and say so.
@@ -25,6 +26,17 @@ describe('configs/prometheus/alerts.yml', () => {
       expect(cases.get(rule.alert)!.fires, `${rule.alert} fires`).toBeGreaterThan(0);
       expect(cases.get(rule.alert)!.quiet, `${rule.alert} quiet`).toBeGreaterThan(0);
     }
+  });
+
+  it('when the rules name a README section, a dashboard, a panel or an npm script, then it exists', () => {
+    const text = readFileSync('configs/prometheus/alerts.yml', 'utf8');
+    const headings = new Set(readFileSync('README.md', 'utf8').match(/^#+ .+$/gm)!.map((line) => line.replace(/^#+ /, '')));
+    for (const [, section] of text.matchAll(/README, "([^"]+)"/g)) expect(headings.has(section!), `README section "${section}"`).toBe(true);
+    const titles = readPanelTitles();
+    for (const [, dashboard] of text.matchAll(/"([^"]+)" dashboard/g)) expect(titles.has(dashboard!), `dashboard "${dashboard}"`).toBe(true);
+    for (const [, panel, dashboard] of text.matchAll(/"([^"]+)" on the "([^"]+)" dashboard/g)) expect(titles.get(dashboard!)?.has(panel!), `"${panel}" on "${dashboard}"`).toBe(true);
+    const scripts = Object.keys((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: object }).scripts);
+    for (const [, script] of text.matchAll(/npm run ([\w-]+)/g)) expect(scripts, `npm run ${script}`).toContain(script);
   });
 
   it('when Prometheus is configured, then it loads the rules file (prometheus.yml and docker-compose.yml)', () => {

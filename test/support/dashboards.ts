@@ -32,6 +32,22 @@ export function readDashboardQueries(directory = 'grafana/dashboards'): PanelQue
   return queries;
 }
 
+/** Each dashboard's title with the titles of its panels and rows. */
+export function readPanelTitles(directory = 'grafana/dashboards'): Map<string, Set<string>> {
+  const titles = new Map<string, Set<string>>();
+  for (const file of readdirSync(directory).filter((name) => name.endsWith('.json'))) {
+    const dashboard = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as { title: string; panels?: Panel[] };
+    const panels = new Set<string>();
+    const visit = (panel: Panel) => {
+      if (panel.title) panels.add(panel.title);
+      for (const child of panel.panels ?? []) visit(child);
+    };
+    for (const panel of dashboard.panels ?? []) visit(panel);
+    titles.set(dashboard.title, panels);
+  }
+  return titles;
+}
+
 const PROMQL_WORDS = new Set([
   'sum', 'avg', 'min', 'max', 'count', 'rate', 'irate', 'increase', 'delta', 'histogram_quantile', 'by', 'without', 'on', 'ignoring',
   'group_left', 'group_right', 'or', 'and', 'unless', 'vector', 'scalar', 'time', 'clamp_min', 'clamp_max', 'abs', 'topk', 'bottomk',
