@@ -10,7 +10,7 @@ import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js'
 import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { renderValue, type Ref } from './fuzz-values.js';
 import { fuzzReply, type FuzzReply } from './saga-reply-arbitraries.js';
-import { createTestUser, type TestUser } from '../support/rabbitmq.js';
+import { createTestUser, drainQueue, type TestUser } from '../support/rabbitmq.js';
 import { parseSagaReply } from '../../src/orders/saga/saga-reply.js';
 
 // Generated replies on CustomerSaga, published in batches while the saga consumer runs: bodies, and the properties a
@@ -165,13 +165,9 @@ async function publish(replies: FuzzReply[], bodies: Buffer[]): Promise<void> {
   await eventually(`the consumer to finish ${replies.length} replies`, async () => (await handled()) >= before + replies.length);
 }
 
-async function drainDead(): Promise<GetMessage[]> {
-  const messages: GetMessage[] = [];
-  for (let message = await channel.get(DEAD); message; message = await channel.get(DEAD)) {
-    messages.push(message);
-    channel.ack(message);
-  }
-  return messages;
+/** Every dead letter now in CustomerSaga.dead, each checked against /asyncapi.json (drainQueue). */
+function drainDead(): Promise<GetMessage[]> {
+  return drainQueue(t.amqpUrl, DEAD);
 }
 
 /**

@@ -9,6 +9,7 @@ import { connectPg } from '../support/database.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { eventually } from '../support/polling.js';
 import { consumerCount, queueDepth } from '../support/rabbitmq.js';
+import { assertPublishedAsDocumented } from '../support/message-validation.js';
 import { ManagedProcess } from '../faults/support/service-processes.js';
 import type pg from 'pg';
 
@@ -126,13 +127,17 @@ async function publish(amqpUrl: string, messages: Outgoing[]): Promise<void> {
   }
 }
 
-/** Takes a queue's messages one at a time, keeping only their reason (the service's, else the broker's), id and size. */
+/**
+ * Takes a queue's messages one at a time, each checked against /asyncapi.json, keeping only their reason (the
+ * service's, else the broker's), id and size: not drainQueue, which would hold every body of 50 and 120 MB at once.
+ */
 async function takeSummaries(amqpUrl: string, queue: string): Promise<{ reason: unknown; messageId: unknown; bytes: number }[]> {
   const connection = await amqp.connect(amqpUrl);
   const summaries: { reason: unknown; messageId: unknown; bytes: number }[] = [];
   try {
     const channel = await connection.createChannel();
     for (let message = await channel.get(queue, { noAck: true }); message; message = await channel.get(queue, { noAck: true })) {
+      assertPublishedAsDocumented(message, amqpUrl);
       const headers = message.properties.headers ?? {};
       summaries.push({ reason: headers['x-dead-letter-reason'] ?? headers['x-first-death-reason'], messageId: message.properties.messageId, bytes: message.content.length });
     }
