@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { rabbitmqctl } from './rabbitmq.js';
+import { readFile } from 'node:fs/promises';
+import { rabbitmqctl, rabbitmqctlWithInput } from './rabbitmq.js';
 
 const BROKER = new URL(process.env.TEST_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672');
 
@@ -34,14 +32,9 @@ export async function importShippedDefinitions(): Promise<ImportedDefinitions> {
   let text = await readFile('configs/rabbitmq/definitions.json', 'utf8');
   for (const [name, value] of Object.entries(values)) text = text.replaceAll(`\${${name}}`, value);
   if (/\$\{\w+\}/.test(text)) throw new Error(`definitions.json has a placeholder this test does not fill: ${/\$\{\w+\}/.exec(text)![0]}`);
-  const file = path.join(tmpdir(), `definitions-${run}.json`);
-  // The broker reads the file as its own user; the passwords are the test's, and the file is removed at once.
-  await writeFile(file, text, { mode: 0o644 });
-  try {
-    await rabbitmqctl('import_definitions', file);
-  } finally {
-    await rm(file, { force: true });
-  }
+  // On standard input rather than in a file: a broker in Docker could not read one of this machine's, and the
+  // passwords never touch the disk.
+  await rabbitmqctlWithInput(text, 'import_definitions', '--format', 'json');
   // The import finishes in the background: wait for the last thing it creates, the topic permissions.
   for (let attempt = 0; !(await rabbitmqctl('list_topic_permissions', '-p', values.RABBITMQ_VHOST!).catch(() => '')).includes(values.CUSTOMER_RABBITMQ_USER!); attempt++) {
     if (attempt > 60) throw new Error('the imported definitions did not appear within 30 s');

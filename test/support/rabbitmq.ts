@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import amqp, { type GetMessage } from 'amqplib';
 import { inject } from 'vitest';
 import { assertPublishedAsDocumented } from './message-validation.js';
+import { rabbitmqctlCommand, type RabbitmqctlCommand } from './rabbitmq-admin.js';
 
 const run = promisify(execFile);
 const BROKER = process.env.TEST_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -23,8 +24,19 @@ export async function createTestVhost(): Promise<{ name: string; url: string; de
   };
 }
 
-export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+let admin: RabbitmqctlCommand | undefined;
+
+/** rabbitmqctl, against the broker of TEST_AMQP_BASE (see rabbitmq-admin.ts). */
+export function rabbitmqctl(...args: string[]): Promise<string> {
+  return rabbitmqctlWithInput('', ...args);
+}
+
+/** rabbitmqctl with text on its standard input: a file of this machine's is not visible to a broker in Docker. */
+export async function rabbitmqctlWithInput(input: string, ...args: string[]): Promise<string> {
+  admin ??= rabbitmqctlCommand(BROKER);
+  const pending = run(admin.file, [...admin.args, ...args], { timeout: 30_000, env: admin.env });
+  pending.child.stdin?.end(input);
+  const { stdout } = await pending;
   return stdout;
 }
 
