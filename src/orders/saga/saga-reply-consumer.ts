@@ -42,7 +42,8 @@ export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
 
   decode(message: ConsumeMessage): DecodedReply {
     const parsed = parseSagaReply(message.content);
-    if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail);
+    // The order the body named, if it named a valid one, goes with the error: deadLettered records it unparsed.
+    if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail, parsed.orderId);
     const { orderId, decision } = parsed.reply;
     return { reply: parsed.reply, inbox: inboxKey(message.properties.messageId, `${orderId}:${decision}`) };
   }
@@ -74,10 +75,10 @@ export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
    * is recorded for the order's history. One for no order (unknown_order, or no readable orderID) is not: ids
    * anyone can make up must not leave rows behind.
    */
-  async deadLettered(message: ConsumeMessage, reason: string, decoded: DecodedReply | undefined): Promise<void> {
+  async deadLettered(message: ConsumeMessage, reason: string, decoded: DecodedReply | undefined, subject: string | undefined): Promise<void> {
     if (reason === 'unknown_order') return;
-    const parsed = decoded ? undefined : parseSagaReply(message.content);
-    const orderId = decoded?.reply.orderId ?? (parsed && !parsed.ok ? parsed.orderId : undefined);
+    // Undecodable: the orderId decode found, carried by its PoisonMessageError; the body is not parsed again.
+    const orderId = decoded?.reply.orderId ?? subject;
     if (!orderId) return;
     const messageId = decoded?.inbox?.messageId ?? inboxKey(message.properties.messageId, '')?.messageId ?? null;
     await this.replies.recordDeadLettered({ orderId, messageId, decision: decoded?.reply.decision ?? null, outcome: 'dead_lettered', reason, correlationId: currentCorrelationId() ?? null });

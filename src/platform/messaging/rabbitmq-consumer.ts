@@ -14,11 +14,16 @@ import type { QueueType } from './queue-type.js';
 /** What handling a message did; all three are acknowledged. */
 export type MessageOutcome = 'applied' | 'duplicate' | 'ignored';
 
-/** A message that can never be handled (bad JSON, unknown type, unknown order): dead-lettered with `reason`, never retried. */
+/**
+ * A message that can never be handled (bad JSON, unknown type, unknown order): dead-lettered with `reason`, never
+ * retried. `subject` is what the body was found to be about (an order id) when it said that much, so that whoever
+ * records the dead letter need not parse the body a second time to learn it.
+ */
 export class PoisonMessageError extends Error {
   constructor(
     readonly reason: string,
     message: string,
+    readonly subject?: string,
   ) {
     super(message);
     this.name = 'PoisonMessageError';
@@ -48,9 +53,10 @@ export interface ConsumerOptions<Decoded = unknown> {
   originOf?(decoded: Decoded): Promise<MessageOrigin | undefined>;
   /**
    * Told after a message whose body was read went to the dead-letter queue (its copy confirmed, or rejected to the
-   * broker) and was settled; `decoded` is absent when the body could not be decoded. Failures are logged only.
+   * broker) and was settled; `decoded` is absent when the body could not be decoded, and then `subject` is the
+   * PoisonMessageError's (what decode found the body to be about, if anything). Failures are logged only.
    */
-  deadLettered?(message: ConsumeMessage, reason: string, decoded: Decoded | undefined): Promise<void>;
+  deadLettered?(message: ConsumeMessage, reason: string, decoded: Decoded | undefined, subject: string | undefined): Promise<void>;
   /** Attempts for an unexpected (non-transient, non-poison) error before the message is dead-lettered. */
   maxAttempts?: number;
   /**
@@ -159,8 +165,9 @@ export class RabbitConsumer<Decoded = unknown> {
     try {
       decoded = this.options.decode(message);
     } catch (error) {
-      const [reason, detail] = error instanceof PoisonMessageError ? [error.reason, error.message] : ['handler_error', String((error as Error)?.message ?? error)];
-      return this.within(acceptCorrelationId(given), traced, message, () => this.deadLetter(channel, message, reason, detail, { decoded: undefined }));
+      const poison = error instanceof PoisonMessageError ? error : undefined;
+      const [reason, detail] = poison ? [poison.reason, poison.message] : ['handler_error', String((error as Error)?.message ?? error)];
+      return this.within(acceptCorrelationId(given), traced, message, () => this.deadLetter(channel, message, reason, detail, { decoded: undefined, subject: poison?.subject }));
     }
     const needsOrigin = given === undefined || (isTracingActive() && traced.traceparent === null);
     const origin = needsOrigin ? await this.options.originOf?.(decoded).catch(() => undefined) : undefined;
@@ -200,7 +207,7 @@ export class RabbitConsumer<Decoded = unknown> {
         this.settle(channel, () => channel.ack(message));
         return;
       } catch (error) {
-        if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message, { decoded });
+        if (error instanceof PoisonMessageError) return this.deadLetter(channel, message, error.reason, error.message, { decoded, subject: error.subject });
         const text = String((error as Error)?.message ?? error).slice(0, 500);
         if (!this.options.isTransient(error) && attempt >= (this.options.maxAttempts ?? 5)) return this.deadLetter(channel, message, 'handler_error', text, { decoded });
         this.metrics.consumedMessages.inc({ queue, outcome: 'retried' });
@@ -214,7 +221,7 @@ export class RabbitConsumer<Decoded = unknown> {
   }
 
   /** `read`: the body was read (decoded, or not decodable), so the consumer is told (deadLettered) once it is done. */
-  private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string, read?: { decoded: Decoded | undefined }): Promise<void> {
+  private async deadLetter(channel: Channel, message: ConsumeMessage, reason: string, detail: string, read?: { decoded: Decoded | undefined; subject?: string | undefined }): Promise<void> {
     const { queue } = this.options;
     const deadLetterer = this.deadLetterer;
     const path = deadLetterer ? await deadLetterer.deadLetter(message, reason, detail, this.limits.maxMessageBytes) : 'requeue';
@@ -231,7 +238,7 @@ export class RabbitConsumer<Decoded = unknown> {
     this.metrics.consumedMessages.inc({ queue, outcome: 'dead_lettered' });
     this.settle(channel, () => (path === 'copy' ? channel.ack(message) : channel.nack(message, false, false)));
     if (read && this.options.deadLettered) {
-      await this.options.deadLettered(message, reason, read.decoded).catch((error: unknown) => this.logger.warn('could not record a dead-lettered message', { queue, reason, error: String(error) }));
+      await this.options.deadLettered(message, reason, read.decoded, read.subject).catch((error: unknown) => this.logger.warn('could not record a dead-lettered message', { queue, reason, error: String(error) }));
     }
   }
 
