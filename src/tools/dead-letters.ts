@@ -9,7 +9,7 @@ import { amqpUser } from '../platform/messaging/amqp-url.js';
 import { connectAnyNode } from '../platform/messaging/connect-any-node.js';
 import { DEAD_LETTER_QUEUES } from '../platform/messaging/topology.js';
 import { DEAD_LETTER_HEADERS } from '../platform/messaging/dead-letter-copy.js';
-import { browse, replayOptions, type DeadLetter } from '../platform/messaging/dead-letters.js';
+import { browse, replayOptions, type BrowseLimits, type DeadLetter } from '../platform/messaging/dead-letters.js';
 
 const USAGE = `usage: npm run dead-letters -- <command>
   list [--queue <name>]                      the messages in ${DEAD_LETTER_QUEUES.join(' and ')}, oldest first
@@ -31,17 +31,18 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const queues = values.queue === undefined ? DEAD_LETTER_QUEUES : [checkedQueue(values.queue)];
   const model = await connectAnyNode(config.AMQP_URL, config.DEPENDENCY_TIMEOUT);
-  const timeoutMs = config.DEPENDENCY_TIMEOUT;
+  // The consumers' own limit, so that a body they rejected for its size is listed as too_large.
+  const limits: BrowseLimits = { timeoutMs: config.DEPENDENCY_TIMEOUT, maxMessageBytes: config.MAX_MESSAGE_BYTES };
   try {
     switch (command) {
       case 'list':
-        return await list(model, queues, timeoutMs);
+        return await list(model, queues, limits);
       case 'show':
-        return await show(model, await resolveId(model, required(id), timeoutMs), timeoutMs);
+        return await show(model, await resolveId(model, required(id), limits), limits);
       case 'replay':
-        return await replay(model, await resolveId(model, required(id), timeoutMs), amqpUser(config.AMQP_URL), timeoutMs);
+        return await replay(model, await resolveId(model, required(id), limits), amqpUser(config.AMQP_URL), limits);
       case 'purge':
-        return await purge(model, queues, olderThan(values['older-than']), timeoutMs);
+        return await purge(model, queues, olderThan(values['older-than']), limits);
       default:
         throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
     }
@@ -50,11 +51,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function list(model: ChannelModel, queues: readonly string[], timeoutMs: number): Promise<number> {
+async function list(model: ChannelModel, queues: readonly string[], limits: BrowseLimits): Promise<number> {
   console.log(['ID'.padEnd(37), 'QUEUE'.padEnd(18), 'REASON'.padEnd(20), 'DEAD-LETTERED'.padEnd(24), 'BYTES'.padStart(10), '  MESSAGE-ID'].join(' '));
   let total = 0;
   for (const queue of queues) {
-    total += await browse(model, queue, timeoutMs, async (letter) => {
+    total += await browse(model, queue, limits, async (letter) => {
       const when = letter.deadLetteredAt?.toISOString() ?? '-';
       console.log([letter.id.padEnd(37), queue.padEnd(18), letter.reason.slice(0, 20).padEnd(20), when.padEnd(24), String(letter.bytes).padStart(10), ` ${printable(letter.messageId ?? '-', 60)}`].join(' '));
       return 'keep';
@@ -64,13 +65,13 @@ async function list(model: ChannelModel, queues: readonly string[], timeoutMs: n
   return 0;
 }
 
-async function show(model: ChannelModel, id: string, timeoutMs: number): Promise<number> {
-  await visitOne(model, id, timeoutMs, async (letter) => {
+async function show(model: ChannelModel, id: string, limits: BrowseLimits): Promise<number> {
+  await visitOne(model, id, limits, async (letter) => {
     const { properties, content } = letter.message;
     const { headers, ...rest } = properties;
     console.log(`id:             ${letter.id}`);
     console.log(`queue:          ${letter.deadQueue} (from ${letter.originalQueue})`);
-    console.log(`reason:         ${letter.reason}`);
+    console.log(`reason:         ${letter.reason}${letter.reasonInferred ? ` (${letter.reasonInferred})` : ''}`);
     console.log(`error:          ${printable(String(headers?.[DEAD_LETTER_HEADERS.error] ?? '-'), 500)}`);
     console.log(`dead-lettered:  ${letter.deadLetteredAt?.toISOString() ?? '-'}`);
     console.log(`properties:     ${JSON.stringify(Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)))}`);
@@ -83,13 +84,14 @@ async function show(model: ChannelModel, id: string, timeoutMs: number): Promise
   return 0;
 }
 
-async function replay(model: ChannelModel, id: string, replayingUser: string, timeoutMs: number): Promise<number> {
+async function replay(model: ChannelModel, id: string, replayingUser: string, limits: BrowseLimits): Promise<number> {
+  const { timeoutMs } = limits;
   const channel = await withTimeout(model.createConfirmChannel(), timeoutMs, 'opening a confirm channel');
   channel.on('error', () => undefined);
   let returned = false;
   channel.on('return', (_message: ConsumeMessage) => (returned = true));
   try {
-    await visitOne(model, id, timeoutMs, async (letter) => {
+    await visitOne(model, id, limits, async (letter) => {
       const confirmed = new Promise<void>((resolve, reject) => {
         channel.sendToQueue(letter.originalQueue, letter.message.content, replayOptions(letter, replayingUser), (error: unknown) => (error ? reject(error) : resolve()));
       });
@@ -104,12 +106,12 @@ async function replay(model: ChannelModel, id: string, replayingUser: string, ti
   return 0;
 }
 
-async function purge(model: ChannelModel, queues: readonly string[], olderThanMs: number, timeoutMs: number): Promise<number> {
+async function purge(model: ChannelModel, queues: readonly string[], olderThanMs: number, limits: BrowseLimits): Promise<number> {
   const cutoff = Date.now() - olderThanMs;
   let purged = 0;
   let kept = 0;
   for (const queue of queues) {
-    await browse(model, queue, timeoutMs, async (letter) => {
+    await browse(model, queue, limits, async (letter) => {
       // A message without a dead-letter time is kept: purging is for what is known to be old.
       const old = letter.deadLetteredAt !== undefined && letter.deadLetteredAt.getTime() < cutoff;
       if (old) purged++;
@@ -122,10 +124,10 @@ async function purge(model: ChannelModel, queues: readonly string[], olderThanMs
 }
 
 /** The full id of the one message whose id starts with `prefix`, in any dead-letter queue. */
-async function resolveId(model: ChannelModel, prefix: string, timeoutMs: number): Promise<string> {
+async function resolveId(model: ChannelModel, prefix: string, limits: BrowseLimits): Promise<string> {
   const matches = new Set<string>();
   for (const queue of DEAD_LETTER_QUEUES) {
-    await browse(model, queue, timeoutMs, async (letter) => {
+    await browse(model, queue, limits, async (letter) => {
       if (letter.id.startsWith(prefix)) matches.add(letter.id);
       return 'keep';
     });
@@ -136,10 +138,10 @@ async function resolveId(model: ChannelModel, prefix: string, timeoutMs: number)
 }
 
 /** Runs `act` on the message with this id (taken for good only if act says so and succeeds). */
-async function visitOne(model: ChannelModel, id: string, timeoutMs: number, act: (letter: DeadLetter) => Promise<'keep' | 'take'>): Promise<void> {
+async function visitOne(model: ChannelModel, id: string, limits: BrowseLimits, act: (letter: DeadLetter) => Promise<'keep' | 'take'>): Promise<void> {
   let found = false;
   for (const queue of DEAD_LETTER_QUEUES) {
-    await browse(model, queue, timeoutMs, async (letter) => {
+    await browse(model, queue, limits, async (letter) => {
       if (found || letter.id !== id) return 'keep';
       found = true;
       return act(letter);

@@ -97,4 +97,33 @@ describe('npm run dead-letters', () => {
     expect(bad.stderr).toMatch(/--older-than/);
     expect((await deadLetters('replay', 'no-such-id')).stderr).toMatch(/no dead-lettered message has an id starting with "no-such-id"/);
   });
+
+  it('when events and a reply over MAX_MESSAGE_BYTES (256 KiB) arrive, then each is dead-lettered unread by the broker, and list and show say too_large, inferred from the size', async () => {
+    // Not JSON: had either body been read, its reason would be invalid_json or malformed_json.
+    const body = 'x'.repeat(300 * 1024);
+    const deadBefore = { Orders: await counter(h.t, 'messages_dead_lettered_total', { queue: 'Orders' }), CustomerSaga: await counter(h.t, 'messages_dead_lettered_total', { queue: 'CustomerSaga' }) };
+    // One event as the service's own user (guest here), so that the publisher check passes and only its size counts;
+    // one from nobody in particular, which is too_large too: the size is checked first, so that the tool can tell.
+    await publishToOrdersQueue(h.t, [{ body, messageId: 'large-event' }, { body, messageId: 'large-untrusted-event', userId: null }]);
+    await publishReplies(h.t.amqpUrl, [{ body, messageId: 'large-reply' }]);
+    await eventually('all three in their dead queues', async () => (await queueDepth(h.t.amqpUrl, 'Orders.dead')) === 2 && (await queueDepth(h.t.amqpUrl, 'CustomerSaga.dead')) === 1);
+    for (const [queue, count] of [['Orders', 2], ['CustomerSaga', 1]] as const) {
+      expect(await counter(h.t, 'messages_dead_lettered_total', { queue, reason: 'too_large' }), queue).toBe(count);
+      expect((await counter(h.t, 'messages_dead_lettered_total', { queue })) - deadBefore[queue], queue).toBe(count);
+    }
+
+    const letters = await listed();
+    expect(letters.map(({ queue, reason, messageId }) => ({ queue, reason, messageId })).sort((a, b) => a.messageId.localeCompare(b.messageId))).toEqual([
+      { queue: 'Orders.dead', reason: 'too_large', messageId: 'large-event' },
+      { queue: 'CustomerSaga.dead', reason: 'too_large', messageId: 'large-reply' },
+      { queue: 'Orders.dead', reason: 'too_large', messageId: 'large-untrusted-event' },
+    ]);
+    for (const letter of letters) {
+      const { stdout } = await deadLetters('show', letter.id);
+      // The broker's own dead-lettering (x-death reason rejected), the body as it came.
+      expect(stdout).toMatch(/^reason: +too_large \(inferred from the size: the broker says "rejected" by (Orders|CustomerSaga), and only a body over MAX_MESSAGE_BYTES \(262144\) is rejected without a copy carrying its reason\)$/m);
+      expect(stdout).toContain('\\"x-first-death-reason\\":\\"rejected\\"');
+      expect(stdout).toContain(`body (${300 * 1024} bytes, first 4000 characters):`);
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelModel, GetMessage, Options } from 'amqplib';
 import { withTimeout } from '../with-timeout.js';
 import { DEAD_LETTER_HEADERS, ORIGINAL_PROPERTY_HEADERS, isDeadLetterHeader } from './dead-letter-copy.js';
+import { TOPOLOGY } from './topology.js';
 
 /** One message in a dead-letter queue, as the operator sees it. */
 export interface DeadLetter {
@@ -10,8 +11,13 @@ export interface DeadLetter {
   deadQueue: string;
   /** The queue it came from, where a replay sends it. */
   originalQueue: string;
-  /** The service's reason, or the broker's (`rejected`) for a message rejected onto the dead-letter exchange. */
+  /**
+   * The service's reason, or the broker's (`rejected`) for a message rejected onto the dead-letter exchange; but
+   * `too_large` for such a message whose body is over the limit (see reasonInferred).
+   */
   reason: string;
+  /** Why the reason was inferred rather than read from a header, when it was. */
+  reasonInferred: string | undefined;
   deadLetteredAt: Date | undefined;
   messageId: string | undefined;
   bytes: number;
@@ -21,6 +27,16 @@ export interface DeadLetter {
 /** The most messages one command looks at in one queue: the rest stay where they are. */
 export const BROWSE_LIMIT = 10_000;
 
+export interface BrowseLimits {
+  /** Bounds each call to the broker. */
+  timeoutMs: number;
+  /** The consumers' MAX_MESSAGE_BYTES: a body over it was dead-lettered as too_large (see inferredReason). */
+  maxMessageBytes: number;
+}
+
+/** The queues the service consumes: only their consumers reject messages onto the dead-letter exchange. */
+const CONSUMED_QUEUES: readonly string[] = TOPOLOGY.filter((queue) => queue.consumed).map((queue) => queue.name);
+
 type Decision = 'keep' | 'take';
 
 /**
@@ -28,7 +44,8 @@ type Decision = 'keep' | 'take';
  * either taken for good (acked, after visit's own work succeeded) or kept; closing the channel at the end puts every
  * kept message back in its place. A failure half way leaves every message that was not explicitly taken.
  */
-export async function browse(model: ChannelModel, deadQueue: string, timeoutMs: number, visit: (letter: DeadLetter) => Promise<Decision>): Promise<number> {
+export async function browse(model: ChannelModel, deadQueue: string, limits: BrowseLimits, visit: (letter: DeadLetter) => Promise<Decision>): Promise<number> {
+  const { timeoutMs } = limits;
   const channel = await withTimeout(model.createChannel(), timeoutMs, 'opening a channel');
   channel.on('error', () => undefined);
   let seen = 0;
@@ -36,7 +53,7 @@ export async function browse(model: ChannelModel, deadQueue: string, timeoutMs: 
     for (; seen < BROWSE_LIMIT; seen++) {
       const message = await withTimeout(channel.get(deadQueue), timeoutMs, `reading ${deadQueue}`);
       if (!message) break;
-      if ((await visit(describe(deadQueue, message))) === 'take') channel.ack(message);
+      if ((await visit(describe(deadQueue, message, limits.maxMessageBytes))) === 'take') channel.ack(message);
     }
   } finally {
     await channel.close().catch(() => undefined);
@@ -44,19 +61,38 @@ export async function browse(model: ChannelModel, deadQueue: string, timeoutMs: 
   return seen;
 }
 
-function describe(deadQueue: string, message: GetMessage): DeadLetter {
+function describe(deadQueue: string, message: GetMessage, maxMessageBytes: number): DeadLetter {
   const headers = message.properties.headers ?? {};
   const death = firstDeath(headers);
   const ownId = headers[DEAD_LETTER_HEADERS.id];
+  const inferred = inferredReason(message, death, maxMessageBytes);
   return {
     id: typeof ownId === 'string' ? ownId : brokerLetterId(message),
     deadQueue,
     originalQueue: String(headers[DEAD_LETTER_HEADERS.queue] ?? death?.queue ?? deadQueue.replace(/\.dead$/, '')),
-    reason: String(headers[DEAD_LETTER_HEADERS.reason] ?? death?.reason ?? 'unknown'),
+    reason: inferred?.reason ?? String(headers[DEAD_LETTER_HEADERS.reason] ?? death?.reason ?? 'unknown'),
+    reasonInferred: inferred?.why,
     deadLetteredAt: deadLetteredAt(headers[DEAD_LETTER_HEADERS.at], death?.time),
     messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
     bytes: message.content.length,
     message,
+  };
+}
+
+/**
+ * The service's reason for a message it rejected onto the dead-letter exchange instead of copying, when the message
+ * itself tells: a consumer copies every body up to MAX_MESSAGE_BYTES and none over it (the copy would take a body of
+ * up to 128 MB through the process again), and checks the size before anything else, so a body over the limit
+ * rejected by one of the service's queues was dead-lettered as too_large. Any other rejected message may have been
+ * refused as a copy for any reason: that one stays `rejected`, its reason in the service's log.
+ */
+function inferredReason(message: GetMessage, death: Death | undefined, maxMessageBytes: number): { reason: string; why: string } | undefined {
+  if (message.properties.headers?.[DEAD_LETTER_HEADERS.reason] !== undefined) return undefined;
+  if (death?.reason !== 'rejected' || !CONSUMED_QUEUES.includes(String(death.queue))) return undefined;
+  if (message.content.length <= maxMessageBytes) return undefined;
+  return {
+    reason: 'too_large',
+    why: `inferred from the size: the broker says "rejected" by ${death.queue}, and only a body over MAX_MESSAGE_BYTES (${maxMessageBytes}) is rejected without a copy carrying its reason`,
   };
 }
 

@@ -88,7 +88,7 @@ const REQUEUE_DELAY_MS = 5_000;
 /**
  * Consumes one queue with manual acknowledgement: a message is acked only after its handler finished (and so after
  * its transaction committed). Before its body is read a message is checked against the consumer's limits: its
- * publisher, its size, how often it was delivered. A poison message goes to `<queue>.dead` (see DeadLetterer); a
+ * size, its publisher, how often it was delivered. A poison message goes to `<queue>.dead` (see DeadLetterer); a
  * transient failure is retried with capped exponential backoff while the message is held. Channels and the
  * consumer are re-created on every reconnection.
  */
@@ -181,16 +181,20 @@ export class RabbitConsumer<Decoded = unknown> {
     return withCorrelationId(correlationId, () => inConsumerSpan(this.options.queue, message, parent, work));
   }
 
-  /** Why a message is dead-lettered before its body is read, if it is. */
+  /**
+   * Why a message is dead-lettered before its body is read, if it is. The size comes first: a body over the limit is
+   * rejected to the broker rather than copied, so it reaches the dead queue without a reason header, and
+   * `npm run dead-letters` can tell its reason (too_large) from its size only if no other reason comes before it.
+   */
   private refusal(message: ConsumeMessage): { reason: string; detail: string } | undefined {
+    if (message.content.length > this.limits.maxMessageBytes) {
+      return { reason: 'too_large', detail: `the body has ${message.content.length} bytes; the limit is ${this.limits.maxMessageBytes}` };
+    }
     const { trustedPublishers } = this.options;
     const userId: unknown = message.properties.userId;
     if (trustedPublishers && !(typeof userId === 'string' && trustedPublishers.includes(userId))) {
       const who = typeof userId === 'string' ? `user ${JSON.stringify(userId.slice(0, 64))}` : 'a publisher that set no user_id';
       return { reason: 'untrusted_publisher', detail: `published by ${who}; only ${trustedPublishers.join(', ')} may publish here` };
-    }
-    if (message.content.length > this.limits.maxMessageBytes) {
-      return { reason: 'too_large', detail: `the body has ${message.content.length} bytes; the limit is ${this.limits.maxMessageBytes}` };
     }
     const deliveries = this.deliveries.count(message);
     if (deliveries > MAX_DELIVERIES) return { reason: 'delivery_limit', detail: `delivered ${deliveries} times` };
