@@ -8,7 +8,8 @@ import type { TestService } from '../support/service.js';
 import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { createTestUser, drainQueue, queueDepth, type TestUser } from '../support/rabbitmq.js';
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
-import { counter, databaseList, envelope, eventually, rawRedis, startWithRoles } from './projection-harness.js';
+import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
+import { counter, databaseList, envelope, eventually, outboxEvents, rawRedis, startWithRoles } from './projection-harness.js';
 import { projectionKeys as keys } from '../../src/orders/projection/projection-keys.js';
 import { testRedisSettings } from '../support/test-redis.js';
 
@@ -16,21 +17,19 @@ const run = promisify(execFile);
 
 let t: TestService;
 let stopRoles: () => Promise<void>;
+/** The projector (role consumers), started apart from the relay so that a test can hold it. */
+let consumers: RunningRole | undefined;
 let redis: RedisClient;
 let catalog: Catalog;
 let stranger: TestUser;
 const realOrders: string[] = [];
 
 beforeAll(async () => {
-  ({ t, stopRoles } = await startWithRoles(['relay', 'consumers']));
+  ({ t, stopRoles } = await startWithRoles(['relay']));
+  consumers = await ROLE_STARTERS.consumers(t.service);
   redis = rawRedis();
   catalog = await seedCatalog(t, 2, [100, 9.99]);
-  for (let i = 0; i < 3; i++) {
-    const body = orderBody(catalog);
-    await expect204(t.http.post('/api/v1/orders').send(body));
-    await t.service.mediator.send(ApproveOrder, { orderID: body.orderID }, 'test');
-    realOrders.push(body.orderID);
-  }
+  for (let i = 0; i < 3; i++) realOrders.push(await createApprovedOrder());
   await eventually('the real orders projected', async () => (await t.http.get(`/api/v1/orders/user/${catalog.userId}`)).body.total === 3);
   // A user that may publish to the Orders exchange, as a customer service given too much could.
   stranger = await createTestUser(t.vhost, { configure: '^$', write: '^Orders$', read: '^$' });
@@ -38,10 +37,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stranger?.delete();
+  await consumers?.stop();
   await stopRoles?.();
   redis?.disconnect();
   await t?.close();
 });
+
+/** An order created through HTTP and approved as a saga reply would: the relay publishes its events to Orders. */
+async function createApprovedOrder(): Promise<string> {
+  const body = orderBody(catalog);
+  await expect204(t.http.post('/api/v1/orders').send(body));
+  await t.service.mediator.send(ApproveOrder, { orderID: body.orderID }, 'test');
+  return body.orderID;
+}
+
+const OUTCOMES = ['applied', 'duplicate', 'ignored', 'retried', 'dead_lettered'] as const;
+
+/** The projector's outcomes on Orders so far, by outcome. */
+async function outcomes(): Promise<Record<(typeof OUTCOMES)[number], number>> {
+  const counts = await Promise.all(OUTCOMES.map((outcome) => counter(t, 'messages_consumed_total', { queue: 'Orders', outcome })));
+  return Object.fromEntries(OUTCOMES.map((outcome, index) => [outcome, counts[index]!])) as Record<(typeof OUTCOMES)[number], number>;
+}
 
 /** The list the projection answers, compared byte for byte with PostgreSQL's. */
 async function expectProjectionMatchesDatabase(): Promise<void> {
@@ -50,7 +66,7 @@ async function expectProjectionMatchesDatabase(): Promise<void> {
 }
 
 describe('events on Orders that the service did not publish', () => {
-  it('when another RabbitMQ user publishes OrderAddProduct, OrderCreated and OrderDeleted, then each is dead-lettered as untrusted_publisher and the projection is untouched', async () => {
+  it('when another RabbitMQ user publishes OrderAddProduct, OrderCreated and OrderDeleted among the service\'s own events, then each forged one is dead-lettered as untrusted_publisher, each genuine one is applied once, and the projection matches PostgreSQL', async () => {
     const fakeOrderId = randomUUID();
     const base = { eventTimeStamp: new Date().toISOString(), orderID: fakeOrderId };
     const forged = [
@@ -74,17 +90,34 @@ describe('events on Orders that the service did not publish', () => {
       { key: 'Order.Delete', sequence: 99, body: { eventID: randomUUID(), eventType: 'OrderDeleted', eventTimeStamp: new Date().toISOString(), orderID: realOrders[0] } },
     ];
     const deadBefore = await counter(t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' });
+    const before = await outcomes();
+    // The projector is held while the burst is published, so that every forged event is in the queue together with the
+    // service's own events (and the projector's prefetch takes them in one go when it comes back). Which it handles
+    // first is not known: nothing below depends on it.
+    await consumers!.stop();
+    consumers = undefined;
     const connection = await amqp.connect(stranger.url);
     const channel = await connection.createConfirmChannel();
+    const genuineOrders: string[] = [];
     for (const [index, event] of forged.entries()) {
+      genuineOrders.push(await createApprovedOrder());
       // With its own (validated) user_id on one, without any on the others: neither is the service's user.
       const userId = index === 0 ? { userId: stranger.name } : {};
       channel.publish('Orders', event.key, Buffer.from(JSON.stringify(event.body)), { persistent: true, headers: { 'x-event-sequence': event.sequence }, ...userId });
     }
     await channel.waitForConfirms();
     await connection.close();
+    let genuine = 0;
+    for (const orderId of genuineOrders) genuine += (await outboxEvents(t, orderId)).length;
+    expect(genuine).toBeGreaterThanOrEqual(genuineOrders.length * 2);
+    await eventually('the relay published every genuine event beside the forged ones', async () => (await queueDepth(t.amqpUrl, 'Orders')) === genuine + forged.length);
+    consumers = await ROLE_STARTERS.consumers(t.service);
 
     await eventually('the forged events dead-lettered', async () => (await counter(t, 'messages_dead_lettered_total', { queue: 'Orders', reason: 'untrusted_publisher' })) - deadBefore === 3);
+    await eventually('every message of the burst handled', async () => (await queueDepth(t.amqpUrl, 'Orders')) === 0 && (await outcomes()).applied - before.applied >= genuine);
+    const after = await outcomes();
+    // Each genuine event applied once: as many applied as there were, none retried, none a duplicate or ignored.
+    expect(Object.fromEntries(OUTCOMES.map((outcome) => [outcome, after[outcome] - before[outcome]]))).toEqual({ applied: genuine, duplicate: 0, ignored: 0, retried: 0, dead_lettered: 3 });
     // The counter moves once each copy is confirmed; on a busy broker, wait for all three to be ready in the queue too.
     await eventually('the three copies in Orders.dead', async () => (await queueDepth(t.amqpUrl, 'Orders.dead')) === 3);
     const dead = await drainQueue(t.amqpUrl, 'Orders.dead');
@@ -94,6 +127,7 @@ describe('events on Orders that the service did not publish', () => {
     const withUserId = dead.find((message) => message.properties.headers?.['x-original-routing-key'] === 'Order.AddProduct');
     expect(withUserId?.properties.headers?.['x-original-user-id']).toBe(stranger.name);
     expect(dead.filter((message) => message.properties.headers?.['x-original-user-id'] !== undefined)).toHaveLength(1);
+    expect((await databaseList(t, catalog.userId)).map((order) => order.OrderID)).toEqual(expect.arrayContaining([...realOrders, ...genuineOrders]));
     await expectProjectionMatchesDatabase();
     expect(await redis.exists(`${t.redisPrefix}${keys.order(catalog.userId, fakeOrderId)}`)).toBe(0);
   });
@@ -137,7 +171,10 @@ describe('a projection damaged before publishers were checked', () => {
     // Repaired: the fake member taken off, the hidden order listed again (the merge itself rewrites the hash with the
     // foreign field). Deleted: the fake order's key, the ghost order's key and the ghost user's three keys, and the
     // three keys of the old layout.
-    expect(stdout).toMatch(/^projections rebuilt: users=1 orders=3 repaired=2 orphan_keys_deleted=5 old_layout_keys_deleted=3 seconds=\d+\.\d\d$/m);
+    // Orders: the three made before and the three of the first test's burst.
+    const orders = (await databaseList(t, catalog.userId)).length;
+    expect(orders).toBe(6);
+    expect(stdout).toMatch(new RegExp(`^projections rebuilt: users=1 orders=${orders} repaired=2 orphan_keys_deleted=5 old_layout_keys_deleted=3 seconds=\\d+\\.\\d\\d$`, 'm'));
     await expectProjectionMatchesDatabase();
     expect(await redis.hgetall(orderKey(realOrders[2]!))).toEqual({ user: catalog.userId, member: expect.any(String), v: expect.any(String), vis: '1' });
     for (const gone of [orderKey(fakeOrderId), orderKey(ghostOrder, ghostUser), ...[keys.userIndex(ghostUser), keys.userDocs(ghostUser), keys.userBuilt(ghostUser)].map(key), ...oldLayout]) {
