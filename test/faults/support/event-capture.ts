@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { connectAnyNode } from '../../../src/platform/messaging/connect-any-node.js';
+import { publishedProblems } from '../../support/message-validation.js';
 
 export interface CapturedEvent {
   eventId: string;
@@ -12,12 +13,15 @@ export interface CapturedEvent {
   index: number;
 }
 
-/** A durable queue of the test bound to `Orders` with `#`: survives stop_app and keeps what arrived meanwhile. */
+/** A durable queue of the test bound to `Orders` with `Order.#`: survives stop_app and keeps what arrived meanwhile. */
 const CAPTURE_QUEUE = 'faults.capture';
+/** Distinct problems kept word for word; every message with one is counted. */
+const KEPT_PROBLEMS = 20;
 
 /**
  * Records every event the service publishes on the `Orders` exchange, every delivery of it (at-least-once
- * allows repeats). The queue is declared before the service starts, so nothing published is missed; the
+ * allows repeats), each checked against /asyncapi.json where the main suite's collectors check theirs
+ * (message-validation.ts). The queue is declared before the service starts, so nothing published is missed; the
  * connection is re-established after a broker outage, and a message is acked only once recorded.
  */
 export class EventCapture {
@@ -25,6 +29,10 @@ export class EventCapture {
   deliveries = 0;
   /** Deliveries that the broker flagged as redelivered to this queue (our own reconnects), not new publishes. */
   redeliveries = 0;
+  /** Deliveries checked against /asyncapi.json, those it does not describe, and their first distinct problems. */
+  checkedMessages = 0;
+  undocumentedMessages = 0;
+  private readonly messageProblems = new Set<string>();
   private readonly eventIds = new Set<string>();
   private model: ChannelModel | undefined;
   private channel: Channel | undefined;
@@ -53,6 +61,13 @@ export class EventCapture {
 
   events(orderId: string): CapturedEvent[] {
     return this.byOrder.get(orderId) ?? [];
+  }
+
+  /** For the step's report, which fails on them: what /asyncapi.json says is wrong with the captured messages. */
+  documentProblems(): string[] {
+    if (this.undocumentedMessages === 0) return [];
+    const problems = [...this.messageProblems].map((problem) => `a message /asyncapi.json does not describe: ${problem}`);
+    return [...problems, `${this.undocumentedMessages} of ${this.checkedMessages} captured messages are not as /asyncapi.json describes`];
   }
 
   /** Consumers currently attached to a queue of the vhost (the simulator's readiness). */
@@ -116,6 +131,7 @@ export class EventCapture {
     this.deliveries++;
     this.lastDeliveryAt = Date.now();
     if (message.fields.redelivered) this.redeliveries++;
+    this.check(message);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
@@ -140,5 +156,23 @@ export class EventCapture {
     } catch {
       // The channel closed meanwhile: the broker delivers it again and it is recorded as a repeat.
     }
+  }
+
+  /** Against /asyncapi.json, as the service's user (the URL's) publishes it; problems wait for the report. */
+  private check(message: ConsumeMessage): void {
+    this.checkedMessages++;
+    const problems = problemsOf(message, this.url);
+    if (problems.length === 0) return;
+    this.undocumentedMessages++;
+    for (const problem of problems) if (this.messageProblems.size < KEPT_PROBLEMS) this.messageProblems.add(problem);
+  }
+}
+
+/** A check that throws (an unreadable document) is a problem of the step too, not an end of the capture's consumer. */
+function problemsOf(message: ConsumeMessage, amqpUrl: string): string[] {
+  try {
+    return publishedProblems(message, amqpUrl);
+  } catch (error) {
+    return [`message on ${message.fields.routingKey} not checked: ${String(error)}`];
   }
 }
