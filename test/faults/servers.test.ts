@@ -41,7 +41,8 @@ async function makeRunStartsRedisAndRabbitMq(ports: Ports): Promise<void> {
     expect(run.output).toContain(`servers: RabbitMQ 127.0.0.1:${ports.amqp}: started node order-service-${ports.amqp}@localhost`);
     // PostgreSQL answered: nothing done, nothing said.
     expect(run.output).not.toContain('servers: PostgreSQL');
-    // The management page the README's saga-by-hand walk-through uses.
+    // The management page the README's saga-by-hand walk-through uses: RabbitMQ's API, not the service's, so a bare
+    // fetch (the service's /readyz answers above are held to /openapi.json by MakeRun.ready).
     const overview = await fetch(`http://127.0.0.1:${ports.amqp + 10_000}/api/overview`, {
       headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
     });

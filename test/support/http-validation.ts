@@ -4,7 +4,8 @@ import { OpenApiValidator, type HttpExchange } from './openapi-validator.js';
 // The one place where the suite's HTTP answers meet /openapi.json: every client a test gets from here (the
 // supertest agent of test/support/service.ts, a fetch for a listening server, an answer read from a raw socket)
 // checks each answer against the document the same service serves, and fails with the problems when the document
-// does not declare it.
+// does not declare it; the fault suite's own HTTP client (test/faults/support/answer-checks.ts) takes the problems
+// from answerChecker and fails its step on them.
 
 type App = Parameters<typeof supertest>[0];
 type Client = ReturnType<typeof supertest>;
@@ -23,7 +24,10 @@ function validatorOf(documentText: string): OpenApiValidator {
 }
 
 function assertDeclared(validator: OpenApiValidator, exchange: HttpExchange): void {
-  const problems = validator.problems(exchange);
+  failOnUndeclared(validator.problems(exchange));
+}
+
+function failOnUndeclared(problems: readonly string[]): void {
   if (problems.length > 0) throw new Error(`an answer the OpenAPI document does not declare:\n  ${problems.join('\n  ')}`);
 }
 
@@ -75,16 +79,37 @@ function checkedTest(test: Test, validator: () => Promise<OpenApiValidator>): Te
 
 /** fetch for a listening service at `origin` (http://127.0.0.1:port), every answer checked against its /openapi.json. */
 export function checkedFetch(origin: string): typeof fetch {
-  let validator: Promise<OpenApiValidator> | undefined;
-  const load = () => (validator ??= fetch(`${origin}/openapi.json`).then(async (res) => validatorOf(await res.text())));
+  const check = answerChecker(origin);
   return async (input, init) => {
     const request = new Request(input, init);
     const response = await fetch(request);
     const headers = Object.fromEntries([...response.headers.entries()].map(([name, value]) => [name.toLowerCase(), value]));
     const exchange = { method: request.method, url: request.url, status: response.status, headers, text: await response.clone().text() };
-    assertDeclared(await load(), exchange);
+    failOnUndeclared(await check(exchange));
     return response;
   };
+}
+
+/**
+ * The problems of an answer from the service at `origin` against the /openapi.json it serves ([] when declared),
+ * for a client that records problems instead of throwing (the fault suite's, whose load must not die on one). The
+ * document is fetched when the first answer needs it, and again after a fetch that failed (the service may be
+ * restarting): a failure rejects, and the caller decides how long to wait for the service.
+ */
+export function answerChecker(origin: string): (exchange: HttpExchange) => Promise<string[]> {
+  let validator: Promise<OpenApiValidator> | undefined;
+  const load = () =>
+    (validator ??= servedDocument(origin).catch((error: unknown) => {
+      validator = undefined;
+      throw error;
+    }));
+  return async (exchange) => (await load()).problems(exchange);
+}
+
+async function servedDocument(origin: string): Promise<OpenApiValidator> {
+  const res = await fetch(`${origin}/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${origin}/openapi.json answered ${res.status}`);
+  return validatorOf(await res.text());
 }
 
 /**

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { checkAnswer } from './answer-checks.js';
 
 /** Keep-alive connections per service process, like a load balancer's pool. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
@@ -13,7 +14,8 @@ export type Answer = { ok: true; status: number; text: string; ms: number } | { 
 
 /**
  * One request to a service process on 127.0.0.1. Network failures (refused, reset by a killed process) and
- * requests that outlast timeoutMs come back as { ok: false } rather than throwing: the load counts them.
+ * requests that outlast timeoutMs come back as { ok: false } rather than throwing: the load counts them. Every
+ * answer is held to the process's /openapi.json (answer-checks.ts), and the step fails on what that finds.
  */
 export function request(port: number, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<Answer> {
   const started = performance.now();
@@ -35,7 +37,11 @@ export function request(port: number, method: string, path: string, body?: unkno
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: elapsed() }));
+        res.on('end', () => {
+          const answer = { ok: true as const, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: elapsed() };
+          checkAnswer(port, { method, url: path, status: answer.status, headers: res.headers, text: answer.text });
+          resolve(answer);
+        });
         res.on('error', (error) => resolve({ ok: false, error: error.message, ms: elapsed() }));
       },
     );

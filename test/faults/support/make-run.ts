@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { request } from './http-client.js';
+import { checkedFetch } from '../../support/http-validation.js';
 
 // `make run` as a user types it, and scripts/servers.sh beside it, for test/faults/servers.test.ts.
 
@@ -25,12 +25,18 @@ export class MakeRun {
     return this.text;
   }
 
-  /** Resolves with /readyz's answer once it is 200; rejects if make exits first, or after deadlineMs (a hang guard). */
+  /**
+   * Resolves with /readyz's answer once it is 200; rejects if make exits first, after deadlineMs (a hang guard), or
+   * on an answer /openapi.json does not declare (every answer is checked, the not-ready ones too).
+   */
   async ready(port: number, deadlineMs: number): Promise<unknown> {
+    const origin = `http://127.0.0.1:${port}`;
+    const checked = checkedFetch(origin);
     const end = Date.now() + deadlineMs;
     for (;;) {
-      const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
-      if (answer.ok && answer.status === 200) return JSON.parse(answer.text);
+      const response = await checked(`${origin}/readyz`, { signal: AbortSignal.timeout(5_000) }).catch(unanswered);
+      if (response?.status === 200) return response.json();
+      await response?.body?.cancel();
       if (this.exited) throw new Error(`make run exited before the service was ready:\n${this.text}`);
       if (Date.now() > end) throw new Error(`no ready service within ${deadlineMs} ms; make run said:\n${this.text}`);
       await sleep(500);
@@ -46,6 +52,12 @@ export class MakeRun {
     await exit;
     clearTimeout(timer);
   }
+}
+
+/** No answer (refused while make run starts, none within the timeout) is undefined; an undeclared answer rejects. */
+function unanswered(error: unknown): undefined {
+  if (error instanceof TypeError || (error instanceof Error && error.name === 'TimeoutError')) return undefined;
+  throw error;
 }
 
 /** `scripts/servers.sh ensure|stop` with the test's settings; its output. */

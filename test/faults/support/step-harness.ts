@@ -4,6 +4,7 @@ import { checkEnd, settle } from './end-checks.js';
 import { createFaultEnvironment, freePorts, type FaultEnvironment, type StepBroker } from './environment.js';
 import { EventCapture } from './event-capture.js';
 import { request } from './http-client.js';
+import { takeAnswerChecks } from './answer-checks.js';
 import { formatStatuses, OrderLoad, seedCatalog, type Catalog } from './load.js';
 import { Progress, waitForQuietCpu } from './progress.js';
 import { countLine, reports, type StepReport } from './report.js';
@@ -113,10 +114,14 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
     const state = await settle(env, capture, parseDuration(SAGA_TIMEOUT)! + 120_000, touch);
     ctx.notes.push(`${state} (${((Date.now() - settledAt) / 1000).toFixed(1)} s after the load)`);
     const end = await checkEnd({ env, capture, load, rule: RULE, port: () => livePorts()[0]!, readFirst: def.readFirst ?? false });
+    const answers = await takeAnswerChecks();
+    ctx.notes.push(`held to the API documents: ${answers.checked} HTTP answers to /openapi.json, ${capture.checkedMessages} captured messages to /asyncapi.json`);
 
     const problems = [
       ...ctx.problems,
       ...end.problems,
+      ...answers.problems,
+      ...capture.documentProblems(),
       ...load.stats.unexpected,
       ...(load.stats.timeouts > 0 ? [`${load.stats.timeouts} requests got no answer within 15 s`] : []),
       ...processes.flatMap((p) => p.unexpectedExits),
@@ -143,6 +148,8 @@ export async function runStep(def: StepDefinition): Promise<StepReport> {
     await Promise.all(processes.map((p) => p.stop().catch(() => p.kill())));
     await Promise.all(processes.map((p) => p.closeLog()));
     await capture?.close();
+    // A step that failed before its report leaves its answers' problems behind: they are not the next step's.
+    if (!report) await takeAnswerChecks();
     const failed = !report || report.lost > 0 || report.duplicated > 0 || report.problems.length > 0;
     if (report) {
       report.durationMs = Date.now() - started;
