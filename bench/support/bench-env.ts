@@ -7,6 +7,7 @@ import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
 import { ensureDatabase, migrate } from '../../src/platform/database/migrate.js';
 import { benchAuthOn, startBenchAuth } from './bench-auth.js';
+import { rabbitmqctlCommand } from '../../test/support/rabbitmq-admin.js';
 
 const run = promisify(execFile);
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -81,8 +82,10 @@ async function dropDatabase(name: string): Promise<void> {
   await admin.end();
 }
 
+/** rabbitmqctl on the broker of BENCH_AMQP_BASE: the node scripts/servers.sh started for it, as the tests find it. */
 export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  const command = rabbitmqctlCommand(BROKER_URL);
+  const { stdout } = await run(command.file, [...command.args, ...args], { timeout: 30_000, env: command.env ?? process.env });
   return stdout;
 }
 
