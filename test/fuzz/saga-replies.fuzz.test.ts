@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
+import { placeOrder, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { ApproveOrder, RejectOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { renderValue, type Ref } from './fuzz-values.js';
@@ -49,7 +49,7 @@ beforeAll(async () => {
   strangerBroker = await amqp.connect(stranger.url);
   strangerChannel = await strangerBroker.createConfirmChannel();
   // Two orders whose saga already ended, for the replies that must be acknowledged and change nothing.
-  const [approved, rejected] = [await createOrder(), await createOrder()];
+  const [approved, rejected] = [await placeOrder(t, catalog), await placeOrder(t, catalog)];
   await t.service.mediator.send(ApproveOrder, { orderID: approved }, 'fuzz-seed');
   await t.service.mediator.send(RejectOrder, { orderID: rejected }, 'fuzz-seed');
 });
@@ -64,12 +64,6 @@ afterAll(async () => {
   await db?.end();
   await t?.close();
 });
-
-async function createOrder(): Promise<string> {
-  const body = orderBody(catalog);
-  await expect204(t.http.post('/api/v1/orders').send(body));
-  return body.orderID;
-}
 
 async function statuses(ids: string[]): Promise<Map<string, string>> {
   const { rows } = await db.query<{ id: string; saga_status: string }>('SELECT id::text, saga_status FROM orders WHERE id = ANY($1::uuid[])', [ids]);
@@ -176,7 +170,7 @@ function drainDead(): Promise<GetMessage[]> {
  * do not move; CustomerSaga is empty.
  */
 async function exercise(replies: FuzzReply[]): Promise<void> {
-  const pending = await Promise.all(Array.from({ length: PENDING_PER_BATCH }, createOrder));
+  const pending = await Promise.all(Array.from({ length: PENDING_PER_BATCH }, () => placeOrder(t, catalog)));
   const ended = (await db.query<{ id: string }>("SELECT id::text FROM orders WHERE saga_status <> 'Pending' ORDER BY serial_number")).rows.map((row) => row.id);
   const endedBefore = await statuses(ended);
   // The order each reply names (a reply's body holds at most one reference).
@@ -266,7 +260,7 @@ describe('saga replies under generated messages', () => {
   );
 
   it('when the fuzzing is over, then the consumer still applies a valid reply and the service answers', async () => {
-    const orderId = await createOrder();
+    const orderId = await placeOrder(t, catalog);
     channel.sendToQueue(QUEUE, Buffer.from(JSON.stringify({ orderID: orderId, orderType: 'Approved' })), { messageId: randomUUID(), persistent: true });
     await channel.waitForConfirms();
     await eventually('the reply to be applied', async () => (await statuses([orderId])).get(orderId) === 'Approved');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counter, drainQueue, eventually, publishReplies, sagaStatus } from './saga-helpers.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
+import { placeOrder, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { MAX_DELIVERIES } from '../../src/platform/messaging/rabbitmq-consumer.js';
 
@@ -32,10 +32,9 @@ afterAll(async () => {
 
 /** A Pending order made through HTTP (no scheduler runs, so it stays Pending unless a reply moves it). */
 async function pendingOrder(): Promise<string> {
-  const body = orderBody(catalog);
-  await expect204(t.http.post('/api/v1/orders').send(body));
-  expect(await sagaStatus(db, body.orderID)).toBe('Pending');
-  return body.orderID;
+  const orderId = await placeOrder(t, catalog);
+  expect(await sagaStatus(db, orderId)).toBe('Pending');
+  return orderId;
 }
 
 /**

@@ -2,7 +2,7 @@ import amqp, { type ConsumeMessage, type GetMessage } from 'amqplib';
 import type pg from 'pg';
 import { startTestService, type TestService } from '../support/service.js';
 import { connectPg } from '../support/database.js';
-import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixtures.js';
+import { placeOrder, seedCatalog, type Catalog } from '../support/fixtures.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { counter, eventually } from '../support/polling.js';
 import { failOn, publishedProblems } from '../support/message-validation.js';
@@ -33,10 +33,9 @@ export async function startSagaHarness(env: Record<string, string> = {}, options
     db,
     events,
     async createOrder(over = {}) {
-      const body = orderBody(catalog, over);
-      await expect204(t.http.post('/api/v1/orders').send(body));
-      await eventually('the saga request to be published', async () => events.of(body.orderID).some((e) => e.eventType === 'OrderCreateSaga'));
-      return body.orderID;
+      const orderId = await placeOrder(t, catalog, over);
+      await eventually('the saga request to be published', async () => events.of(orderId).some((e) => e.eventType === 'OrderCreateSaga'));
+      return orderId;
     },
     async close() {
       for (const role of running.reverse()) await role.stop();

@@ -106,20 +106,22 @@ export function answerChecker(origin: string): (exchange: HttpExchange) => Promi
   return async (exchange) => (await load()).problems(exchange);
 }
 
+/**
+ * The validator of the document `origin` serves. Fetched on a connection that closes after it, so that a test
+ * counting the server's open connections finds none of this check's.
+ */
 async function servedDocument(origin: string): Promise<OpenApiValidator> {
-  const res = await fetch(`${origin}/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${origin}/openapi.json`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`${origin}/openapi.json answered ${res.status}`);
   return validatorOf(await res.text());
 }
 
 /**
  * The same check for an answer read from a raw socket (for a request no well-behaved client sends, such as a body
- * that never arrives), sent for `request` to the service at `origin`. The document is fetched on a connection that
- * closes after it, so that a test counting the server's open connections finds none of this check's.
+ * that never arrives), sent for `request` to the service at `origin`.
  */
 export async function assertRawAnswerDeclared(origin: string, request: { method: string; url: string }, raw: string): Promise<void> {
-  const document = await fetch(`${origin}/openapi.json`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
-  assertDeclared(validatorOf(await document.text()), { ...request, ...parseRawAnswer(raw) });
+  assertDeclared(await servedDocument(origin), { ...request, ...parseRawAnswer(raw) });
 }
 
 /** Status, headers (names in lower case) and body of an HTTP/1.1 answer as the socket received it. */
