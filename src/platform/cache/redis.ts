@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { isTracingActive } from '../observability/trace-context.js';
 
 /** One Redis, or a Redis Cluster: the same commands, scripts and pipelines (keys of one slot) on both. */
 export type RedisClient = Redis | Cluster;
@@ -39,7 +40,10 @@ function createSingle(settings: RedisSettings): Redis {
     retryStrategy: reconnectDelay,
     // Commands issued in one turn of the event loop leave in one write: the projector's scripts for a batch of
     // deliveries, concurrent reads. Each still gets its own reply or error, in order (bench/saga-capacity.ts).
-    enableAutoPipelining: true,
+    // Not while tracing: the batch is sent from a callback scheduled by its first command, so the ioredis
+    // instrumentation would put every command's span in that first caller's trace (a projector's script in a
+    // reader's trace, say). Tracing starts before this client is made (main.ts).
+    enableAutoPipelining: !isTracingActive(),
     ...(settings.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}),
   });
 }
