@@ -87,9 +87,15 @@ describe('traces exported over OTLP', () => {
     await eventually('the projection', async () => ((await (await send('GET', `/orders/user/${userID}`)).text()).includes(orderID) ? true : undefined));
 
     const scopes = ['instrumentation-http', 'instrumentation-express', 'instrumentation-pg', 'instrumentation-amqplib', 'instrumentation-ioredis', 'order-service/mediator', 'order-service/outbox', 'order-service/messaging'];
+    const scopesInTrace = () => new Set(receiver.spans.filter((span) => span.traceId === traceId).map((span) => scopes.find((scope) => span.scope.includes(scope))));
     const seen = await eventually('spans of every instrumentation in the trace', async () => {
-      const inTrace = new Set(receiver.spans.filter((span) => span.traceId === traceId).map((span) => scopes.find((scope) => span.scope.includes(scope))));
+      const inTrace = scopesInTrace();
       return scopes.every((scope) => inTrace.has(scope)) ? inTrace : undefined;
+    }).catch((error: unknown) => {
+      // What the trace has, to tell a span never made from one made in another trace.
+      const inTrace = scopesInTrace();
+      const names = receiver.spans.filter((span) => span.traceId === traceId).map((span) => `${span.scope}:${span.name}`);
+      throw new Error(`${String(error)}; missing ${scopes.filter((scope) => !inTrace.has(scope)).join(', ')}; ${receiver.spans.length} spans received, in the trace: ${names.join(' | ')}`);
     });
     expect([...seen].sort()).toEqual(expect.arrayContaining([...scopes].sort()));
     const names = receiver.spans.filter((span) => span.traceId === traceId).map((span) => span.name);
