@@ -34,7 +34,7 @@ import { ProjectionRepair } from '../orders/projection/projection-repair.js';
 import { OrderProjector } from '../orders/projection/order-projector.js';
 import { SagaReplyConsumer } from '../orders/saga/saga-reply-consumer.js';
 import { SagaTimeoutJob } from '../orders/saga/saga-timeout-job.js';
-import { SagaGaugesJob } from '../orders/saga/saga-gauges-job.js';
+import { SagaGaugesJob, exportNoPendingSagas } from '../orders/saga/saga-gauges-job.js';
 import { SagaReplyRetentionJob } from '../orders/saga/saga-reply-retention.js';
 import { SagaReads } from '../orders/persistence/saga-reads.js';
 import { SagaReplyLog } from '../orders/persistence/saga-reply-log.js';
@@ -85,6 +85,7 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
   const container = rootContainer.createChildContainer();
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+  exportNoPendingSagas(metrics);
   const database = new Database({
     url: config.DATABASE_URL,
     poolMode: config.DATABASE_POOL_MODE,

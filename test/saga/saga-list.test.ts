@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSagaHarness, type SagaHarness } from './saga-helpers.js';
 import { eventually } from '../support/polling.js';
 import { publishReply } from '../support/workload.js';
-import { SagaGaugesJob } from '../../src/orders/saga/saga-gauges-job.js';
+import { PENDING_AGE_BUCKETS, SagaGaugesJob } from '../../src/orders/saga/saga-gauges-job.js';
+import { startTestService } from '../support/service.js';
 
 // GET /api/v1/sagas and the stuck-saga gauges on real servers: which sagas wait, since when, until when.
 
@@ -65,6 +66,16 @@ describe('the saga list', () => {
 });
 
 describe('the stuck-saga gauges', () => {
+  it('when no gauge job has run yet (or the process has no scheduler), then every age bucket is exported, at 0', async () => {
+    const t = await startTestService();
+    try {
+      const text = (await t.http.get('/metrics')).text;
+      for (const { label } of PENDING_AGE_BUCKETS) expect(text).toContain(`saga_pending{older_than="${label}"} 0`);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('when sagas have waited, then the oldest age and the count per age bucket say how long, and SAGA_TIMEOUT is exported beside them', async () => {
     const orderId = await h.createOrder();
     // Created 20 minutes ago, its deadline left in the future, so the scheduler does not time it out meanwhile.

@@ -18,6 +18,15 @@ export const PENDING_AGE_BUCKETS: readonly { label: string; ms: number }[] = [
 ];
 
 /**
+ * Every bucket of saga_pending at 0 until a job run sets it: a labelled gauge has no series before its first set,
+ * so a process without the scheduler role (or one whose first run is still 5 s away) would export nothing for the
+ * alerts and panels to read (the composition root calls this once per process).
+ */
+export function exportNoPendingSagas(metrics: Metrics): void {
+  for (const bucket of PENDING_AGE_BUCKETS) metrics.sagaPending.set({ older_than: bucket.label }, 0);
+}
+
+/**
  * The stuck-saga gauges (scheduler role, every 5 seconds): the oldest pending saga's age and the pending sagas by
  * age. One statement on the pending orders' partial index, whose rows are the sagas in flight (a handful while the
  * customer service answers; at most its order rate times SAGA_TIMEOUT when it does not). Every scheduler sets the
