@@ -10,7 +10,7 @@ import { OutboxStatus } from './outbox-status.js';
 import { retryDelayMs } from './retry-delay.js';
 
 /** What the relay needs of a publisher (tests stand in for the broker with this). */
-export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishBatch'>;
+export type RelayPublisher = Pick<RabbitPublisher, 'isReady' | 'publishRuns'>;
 
 export interface RelayOptions {
   batchSize: number;

@@ -77,17 +77,25 @@ describe('claiming an order run', () => {
   });
 });
 
-/** Confirms every message at once, except that a batch holding a sequence-1 row waits until the gate opens. */
+/** Confirms every message at once, except that a sequence-1 row is confirmed only once the gate opens. */
 class GatedPublisher implements RelayPublisher {
   readonly isReady = true;
   readonly sent: OutgoingMessage[] = [];
   open!: () => void;
   private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
 
-  async publishBatch(messages: OutgoingMessage[]): Promise<PublishOutcome[]> {
-    this.sent.push(...messages);
-    if (messages.some((message) => message.sequence === 1)) await this.gate;
-    return messages.map(() => ({ ok: true, confirmedAt: Date.now() }));
+  async publishRuns<T extends { readonly exchange: string }>(runs: readonly (readonly T[])[], toMessage: (item: T) => OutgoingMessage): Promise<Map<T, PublishOutcome>> {
+    const outcomes = new Map<T, PublishOutcome>();
+    const publishRun = async (run: readonly T[]) => {
+      for (const item of run) {
+        const message = toMessage(item);
+        this.sent.push(message);
+        if (message.sequence === 1) await this.gate;
+        outcomes.set(item, { ok: true, confirmedAt: Date.now() });
+      }
+    };
+    await Promise.all(runs.map(publishRun));
+    return outcomes;
   }
 }
 

@@ -94,46 +94,62 @@ export class RabbitPublisher extends EventEmitter {
   }
 
   /**
-   * Publishes every message and waits for each one's confirm; the outcomes are in input order. The whole call
-   * is bounded by the timeout (write-buffer waits included): what is not confirmed by then counts as a timeout.
+   * Publishes runs of messages, each run in order: a message goes out only once the broker confirmed the one before
+   * it in its run, right from that confirm, so no run waits for another's confirms (a run of one is a plain publish).
+   * A message whose predecessor failed is not sent and gets no outcome. The whole call is bounded by the timeout:
+   * a sent message not confirmed by then counts as a timeout, and nothing more is sent.
+   *
+   * At most one message per run is unconfirmed at a time, so what waits in the socket is bounded by the number of
+   * runs (the relay's batch): only the first messages wait for the socket to drain.
    */
-  async publishBatch(messages: OutgoingMessage[]): Promise<PublishOutcome[]> {
-    const outcomes: (PublishOutcome | undefined)[] = new Array(messages.length);
+  async publishRuns<T extends { readonly exchange: string }>(runs: readonly (readonly T[])[], toMessage: (item: T) => OutgoingMessage): Promise<Map<T, PublishOutcome>> {
+    const outcomes = new Map<T, PublishOutcome>();
     const channel = await this.currentChannel();
-    if (!channel) return messages.map(() => ({ ok: false, reason: 'channel_closed', error: 'not connected to RabbitMQ' }));
-    const names = messages.map((message) => message.exchange);
-    const missing = this.model ? await this.exchanges.missing(this.model, names) : new Set<string>();
+    if (!channel) {
+      for (const run of runs) if (run[0] !== undefined) outcomes.set(run[0], { ok: false, reason: 'channel_closed', error: 'not connected to RabbitMQ' });
+      return outcomes;
+    }
+    const missing = this.model ? await this.exchanges.missing(this.model, runs.flatMap((run) => run.map((item) => item.exchange))) : new Set<string>();
     const deadline = Date.now() + this.timeoutMs;
-    // One promise for the whole batch, not one per message: the relay sends thousands a second.
-    const confirms = new ConfirmCount();
-    for (const [index, message] of messages.entries()) {
-      if (missing.has(message.exchange)) {
-        outcomes[index] = { ok: false, reason: 'no_exchange', error: `exchange "${message.exchange}" does not exist` };
-        continue;
+    const sending = new RunSending(runs.length);
+    const sent = new Map<T, OutgoingMessage>();
+    const send = (run: readonly T[], position: number): boolean => {
+      const item = run[position]!;
+      if (missing.has(item.exchange)) {
+        outcomes.set(item, { ok: false, reason: 'no_exchange', error: `exchange "${item.exchange}" does not exist` });
+        sending.endRun();
+        return true;
       }
-      confirms.expectOne();
-      const written = this.publishOne(channel, message, (outcome) => {
-        outcomes[index] = outcome;
-        confirms.settleOne();
+      const message = toMessage(item);
+      sent.set(item, message);
+      return this.publishOne(channel, message, (outcome) => {
+        if (sending.over) return;
+        outcomes.set(item, outcome);
+        if (outcome.ok && position + 1 < run.length) send(run, position + 1);
+        else sending.endRun();
       });
-      // Past the deadline the rest is left unpublished (a timeout) rather than queued behind a stuck socket.
-      if (!written && !(await this.drained(channel, deadline))) break;
+    };
+    for (const [index, run] of runs.entries()) {
+      if (run.length === 0) sending.endRun();
+      else if (!send(run, 0) && !(await this.drained(channel, deadline))) {
+        // The socket stayed full until the deadline: the runs not started are not sent.
+        for (let left = runs.length - index - 1; left > 0; left--) sending.endRun();
+        break;
+      }
     }
     try {
-      await withTimeout(confirms.all(), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
+      await withTimeout(sending.done(), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
     } catch {
-      // Confirms this late mean the channel is in trouble: start afresh rather than let stale confirms pile up.
       this.dropChannel(channel);
     }
-    // A nack, too: on RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected
-    // (a node just died) keeps getting nacks for that queue for good, while a new channel is taken at once (seen in
-    // the rabbit-node-loss fault step). The nacked rows are retried, on the new channel.
-    if (outcomes.some((outcome) => outcome?.ok === false && outcome.reason === 'nack')) this.dropChannel(channel);
-    return messages.map((message, index) => {
-      if (outcomes[index]) return outcomes[index];
+    sending.over = true;
+    if ([...outcomes.values()].some((outcome) => !outcome.ok && outcome.reason === 'nack')) this.dropChannel(channel);
+    for (const [item, message] of sent) {
+      if (outcomes.has(item)) continue;
       this.inFlight.delete(message.messageId);
-      return { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` };
-    });
+      outcomes.set(item, { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` });
+    }
+    return outcomes;
   }
 
   async close(): Promise<void> {
@@ -224,21 +240,20 @@ function publishOptions(message: OutgoingMessage, userId: string) {
   };
 }
 
-/** Counts a batch's confirms still outstanding; all() resolves when every expected one has settled. */
-class ConfirmCount {
-  private outstanding = 0;
+/** Counts the runs still sending; done() resolves when every run has ended (its last message settled, or a failure). */
+class RunSending {
+  /** Set once the call returned: a confirm that comes later sends nothing more. */
+  over = false;
   private resolve: (() => void) | undefined;
 
-  expectOne(): void {
-    this.outstanding++;
+  constructor(private left: number) {}
+
+  endRun(): void {
+    if (--this.left === 0) this.resolve?.();
   }
 
-  settleOne(): void {
-    if (--this.outstanding === 0) this.resolve?.();
-  }
-
-  all(): Promise<void> {
-    if (this.outstanding === 0) return Promise.resolve();
+  done(): Promise<void> {
+    if (this.left <= 0) return Promise.resolve();
     return new Promise((resolve) => (this.resolve = resolve));
   }
 }
