@@ -16,7 +16,7 @@ export interface RelayOptions {
   batchSize: number;
   /** Failed attempts after which a row is parked. */
   maxAttempts: number;
-  /** Bounds each wave's confirms (the publisher's timeout); the cycle is bounded as a unit of work (Database). */
+  /** Bounds a batch's publishing and confirms (the publisher's timeout); the cycle is bounded as a unit of work (Database). */
   timeoutMs: number;
   /** Batches in flight at once (one claims and publishes while another awaits its confirms). */
   concurrency: number;
