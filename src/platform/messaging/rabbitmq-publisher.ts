@@ -112,7 +112,8 @@ export class RabbitPublisher extends EventEmitter {
     const missing = this.model ? await this.exchanges.missing(this.model, runs.flatMap((run) => run.map((item) => item.exchange))) : new Set<string>();
     const deadline = Date.now() + this.timeoutMs;
     const sending = new RunSending(runs.length);
-    const sent = new Map<T, OutgoingMessage>();
+    /** The message id of each item sent, to forget the ones still unconfirmed at the deadline. */
+    const sent = new Map<T, string>();
     const send = (run: readonly T[], position: number): boolean => {
       const item = run[position]!;
       if (missing.has(item.exchange)) {
@@ -121,7 +122,7 @@ export class RabbitPublisher extends EventEmitter {
         return true;
       }
       const message = toMessage(item);
-      sent.set(item, message);
+      sent.set(item, message.messageId);
       return this.publishOne(channel, message, (outcome) => {
         if (sending.over) return;
         outcomes.set(item, outcome);
@@ -132,7 +133,7 @@ export class RabbitPublisher extends EventEmitter {
     for (const [index, run] of runs.entries()) {
       if (run.length === 0) sending.endRun();
       else if (!send(run, 0) && !(await this.drained(channel, deadline))) {
-        // The socket stayed full until the deadline: the runs not started are not sent.
+        // Past the deadline the runs not started are left unpublished rather than queued behind a stuck socket.
         for (let left = runs.length - index - 1; left > 0; left--) sending.endRun();
         break;
       }
@@ -140,13 +141,17 @@ export class RabbitPublisher extends EventEmitter {
     try {
       await withTimeout(sending.done(), Math.max(1, deadline - Date.now()), 'waiting for publisher confirms');
     } catch {
+      // Confirms this late mean the channel is in trouble: start afresh rather than let stale confirms pile up.
       this.dropChannel(channel);
     }
     sending.over = true;
+    // A nack, too: on RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected
+    // (a node just died) keeps getting nacks for that queue for good, while a new channel is taken at once (seen in
+    // the rabbit-node-loss fault step). The nacked rows are retried, on the new channel.
     if ([...outcomes.values()].some((outcome) => !outcome.ok && outcome.reason === 'nack')) this.dropChannel(channel);
-    for (const [item, message] of sent) {
+    for (const [item, messageId] of sent) {
       if (outcomes.has(item)) continue;
-      this.inFlight.delete(message.messageId);
+      this.inFlight.delete(messageId);
       outcomes.set(item, { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` });
     }
     return outcomes;
