@@ -10,6 +10,7 @@ import { connectAnyNode } from '../platform/messaging/connect-any-node.js';
 import { DEAD_LETTER_QUEUES } from '../platform/messaging/topology.js';
 import { DEAD_LETTER_HEADERS } from '../platform/messaging/dead-letter-copy.js';
 import { browse, replayOptions, type BrowseLimits, type DeadLetter } from '../platform/messaging/dead-letters.js';
+import { printable, shortened, terminalSafe } from './terminal-text.js';
 
 const USAGE = `usage: npm run dead-letters -- <command>
   list [--queue <name>]                      the messages in ${DEAD_LETTER_QUEUES.join(' and ')}, oldest first
@@ -74,11 +75,12 @@ async function show(model: ChannelModel, id: string, limits: BrowseLimits): Prom
     console.log(`reason:         ${letter.reason}${letter.reasonInferred ? ` (${letter.reasonInferred})` : ''}`);
     console.log(`error:          ${printable(String(headers?.[DEAD_LETTER_HEADERS.error] ?? '-'), 500)}`);
     console.log(`dead-lettered:  ${letter.deadLetteredAt?.toISOString() ?? '-'}`);
-    console.log(`properties:     ${JSON.stringify(Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)))}`);
-    console.log(`headers:        ${printable(JSON.stringify(headers ?? {}), 2_000)}`);
+    // JSON escapes quotes and C0 controls already (printable() would escape them a second time); terminalSafe the rest.
+    console.log(`properties:     ${terminalSafe(JSON.stringify(Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined))))}`);
+    console.log(`headers:        ${terminalSafe(shortened(JSON.stringify(headers ?? {}), 2_000))}`);
     const text = content.toString('utf8');
     console.log(`body (${content.length} bytes${text.length > SHOWN_BODY_CHARS ? `, first ${SHOWN_BODY_CHARS} characters` : ''}):`);
-    console.log(text.slice(0, SHOWN_BODY_CHARS));
+    console.log(terminalSafe(text.slice(0, SHOWN_BODY_CHARS)));
     return 'keep';
   });
   return 0;
@@ -172,12 +174,6 @@ function olderThan(text: string | undefined): number {
   const ms = text === undefined ? undefined : parseDuration(text);
   if (ms === undefined) throw new UsageError('purge needs --older-than <duration>, such as 7d or 12h');
   return ms;
-}
-
-/** A value fit for one terminal line: control characters escaped, at most `max` characters. */
-function printable(text: string, max: number): string {
-  const escaped = JSON.stringify(text.slice(0, max)).slice(1, -1);
-  return text.length > max ? `${escaped}...` : escaped;
 }
 
 main(process.argv.slice(2)).then(
