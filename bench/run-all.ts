@@ -46,12 +46,12 @@ const WHAT_IF_SAGA_ENV = { ...SAGA_ENV, BENCH_SECONDS: '10' };
 const CAPACITY_ENV = { BENCH_STEP_SECONDS: '6', BENCH_SECONDS: '16', BENCH_ROUNDS: '2' };
 
 const STEPS: Step[] = [
-  { name: 'relay-throughput', file: 'bench/relay-throughput.ts', env: {}, about: 'drain 50,000 ready rows (5 per order) with confirms, one relay, batch 500; then the same backlog by a bare claim-publish-mark loop' },
+  { name: 'relay-throughput', file: 'bench/relay-throughput.ts', env: {}, about: 'drain 50,000 ready rows (5 per order) with confirms, one relay, batch 500; then the same backlog by a bare claim-publish-mark loop, one wave per cycle and (reference) each order\'s rows one confirm after another' },
   {
     name: 'saga-capacity',
     file: 'bench/saga-capacity.ts',
-    env: CAPACITY_ENV,
-    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s (6 s each) until p95 > 250 ms; then cost per order at half the floor\'s highest rate (16 s per side)',
+    env: { ...CAPACITY_ENV, BENCH_FLOOR_IN_ORDER: '1' },
+    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s (6 s each) until p95 > 250 ms; then cost per order at half the floor\'s highest rate (16 s per side); the floor keeping each order\'s events in sequence beside them as a reference',
   },
   {
     name: 'publish-latency',

@@ -19,7 +19,10 @@
  * BENCH_P95_BOUND_MS (250), BENCH_SECONDS (16 per side at half rate), BENCH_ROUNDS (2), BENCH_SAGA_SPLIT (1: the
  * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows),
  * BENCH_BASELINE_REF (a commit, e.g. HEAD~1: its service as a third side, to measure a change against the code
- * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts).
+ * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts),
+ * BENCH_FLOOR_IN_ORDER (1: also the floor whose relay keeps the service's promise of each order's events in
+ * sequence, each row sent from its predecessor's confirm (bench/support/bare-relay.ts); printed as a reference
+ * beside the issue's targets, which stay against the one-wave floor. 0 leaves it out).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, printLoad, printMachine, round } from './support/bench-env.js';
@@ -37,18 +40,22 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
 /** A commit to measure beside the working tree's service (before/after of a change), as a third side. */
 const BASELINE = process.env.BENCH_BASELINE_REF;
+/** The order-keeping floor as another side: what the service's ordering promise costs when written bare. */
+const FLOOR_IN_ORDER = process.env.BENCH_FLOOR_IN_ORDER === '1';
 
 printMachine('saga chain capacity (service vs a like-for-like bare outbox chain, same run)', {
   steps: `${STEP_START}, ${STEP_START + STEP}, ... orders/s, ${STEP_SECONDS} s each, until p95 POST -> listed > ${P95_BOUND_MS} ms`,
   half_rate_window: `${SECONDS} s per side in ${ROUNDS} alternating slices`,
   service: `${serviceRuntimeLabel()}, ${SPLIT ? 'three processes: ROLES=http | relay | consumers,scheduler' : 'ROLES=all'}, default pool and batch sizes`,
-  floor: 'bench/support/outbox-floor.ts: raw pg + amqplib + ioredis, one process, outbox with a bare claim-publish-mark relay',
+  floor: 'bench/support/outbox-floor.ts: raw pg + amqplib + ioredis, one process, outbox with a bare claim-publish-mark relay (one wave of confirms per cycle)',
+  floor_in_order: FLOOR_IN_ORDER ? "the same floor, its relay sending each order's next row from its predecessor's confirm (the service's ordering promise)" : 'not run (BENCH_FLOOR_IN_ORDER=1 adds it)',
   simulator: 'customer-sim --rule approve-all, one per side',
 });
 const targets: CapacityTarget[] = [];
 try {
   targets.push(await CapacityTarget.start(SPLIT ? 'service-split' : 'service'), await CapacityTarget.start('floor'));
   if (BASELINE) targets.push(await CapacityTarget.start('baseline'));
+  if (FLOOR_IN_ORDER) targets.push(await CapacityTarget.start('floor-in-order'));
   for (const target of targets) await target.window(STEP_START, 3); // warm-up: JIT, pools, plans
   const highest = await stepLoad(targets);
   const floorHighest = highest.get('floor') ?? 0;
@@ -71,6 +78,14 @@ try {
   target('highest sustained rate', `${serviceHighest} vs ${floorHighest} orders/s`, serviceHighest / floorHighest, '>=', 0.7);
   target(`round-trip p95 at ${halfRate}/s`, `${round(service.p95, 1)} ms vs ${round(floor.p95, 1)} ms`, service.p95 / floor.p95, '<=', 2);
   console.log(`service highest sustained rate: ${serviceHighest} orders/s (half: ${Math.round(serviceHighest / 2)}; bench/publish-latency.ts measures commit -> publish there)`);
+  const inOrder = costs.get('floor-in-order');
+  if (inOrder) {
+    const inOrderHighest = highest.get('floor-in-order') ?? 0;
+    console.log(`\n## reference: against the floor that keeps each order's events in sequence (not the issue's targets)`);
+    console.log(`reference highest sustained rate: ${serviceHighest} vs ${inOrderHighest} orders/s: ${round(serviceHighest / inOrderHighest, 2)}x the order-keeping floor (its own: ${round(inOrderHighest / floorHighest, 2)}x the one-wave floor)`);
+    console.log(`reference round-trip p95 at ${halfRate}/s: ${round(service.p95, 1)} ms vs ${round(inOrder.p95, 1)} ms: ${round(service.p95 / inOrder.p95, 2)}x the order-keeping floor (its own: ${round(inOrder.p95 / floor.p95, 2)}x the one-wave floor)`);
+    console.log(`reference cpu per order: ${round(service.cpuMs, 2)} ms vs ${round(inOrder.cpuMs, 2)} ms: ${round(service.cpuMs / inOrder.cpuMs, 2)}x the order-keeping floor`);
+  }
   const baseline = costs.get('baseline');
   // The change's before/after compares like with like: one process with every role on both sides.
   if (baseline && !SPLIT) {

@@ -7,6 +7,12 @@
  *
  * It relies on being the only relay and on a run of an order's rows not being cut by a claim's limit between two
  * cycles; the service's claim (an order's head and its run) holds per-order sequence without either assumption.
+ *
+ * `inOrder` makes it keep the service's publishing promise as well: each order's next row is published only from
+ * its predecessor's confirm (a refused row stops its order's run), so that a refused row can never be overtaken
+ * by a later row of its order. One wave per cycle is faster, but after a nack a retried row would arrive behind
+ * rows recorded after it. This variant prices that promise in bare code (the orders' chains in one cycle run side
+ * by side, as the service's do).
  */
 import { ORDERS_EXCHANGE } from '../../src/platform/messaging/topology.js';
 import type { ConfirmChannel } from 'amqplib';
@@ -16,6 +22,7 @@ const IN_FLIGHT = 2;
 
 interface ClaimedRow {
   id: string;
+  aggregate_id: string;
   event_id: string;
   routing_key: string;
   event_type: string;
@@ -31,7 +38,7 @@ export interface BareRelay {
   stop(): Promise<void>;
 }
 
-export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number): BareRelay {
+export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number, options: { inOrder?: boolean } = {}): BareRelay {
   let again = false;
   let stopped = false;
   let published = 0;
@@ -41,22 +48,13 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number)
     const client = await pool.connect();
     try {
       const results = (await client.query(
-        `BEGIN; SELECT id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
+        `BEGIN; SELECT id, aggregate_id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
          WHERE status = 'Ready' ORDER BY id LIMIT ${Math.trunc(batch)} FOR UPDATE SKIP LOCKED`,
       )) as unknown as pg.QueryResult<ClaimedRow>[];
       const rows = results[1]!.rows;
       if (rows.length > 0) {
-        for (const row of rows) {
-          channel.publish(ORDERS_EXCHANGE, row.routing_key, Buffer.from(row.body), {
-            persistent: true,
-            contentType: 'application/json',
-            messageId: row.event_id,
-            type: row.event_type,
-            headers: { 'x-correlation-id': row.correlation_id, 'x-event-sequence': row.sequence },
-          });
-        }
-        await channel.waitForConfirms();
-        await client.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
+        const confirmed = options.inOrder ? await publishRunsInOrder(channel, rows) : await publishWave(channel, rows);
+        await client.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE id = ANY($1::bigint[])`, [confirmed]);
       }
       await client.query('COMMIT');
       published += rows.length;
@@ -101,4 +99,48 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number)
       while (workers.size > 0) await Promise.all(workers);
     },
   };
+}
+
+function publish(channel: ConfirmChannel, row: ClaimedRow, confirmed?: (error: unknown) => void): void {
+  channel.publish(
+    ORDERS_EXCHANGE,
+    row.routing_key,
+    Buffer.from(row.body),
+    {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: row.event_id,
+      type: row.event_type,
+      headers: { 'x-correlation-id': row.correlation_id, 'x-event-sequence': row.sequence },
+    },
+    confirmed,
+  );
+}
+
+/** Every row at once, one wait for all confirms; the ids of the rows to mark. */
+async function publishWave(channel: ConfirmChannel, rows: ClaimedRow[]): Promise<string[]> {
+  for (const row of rows) publish(channel, row);
+  await channel.waitForConfirms();
+  return rows.map((row) => row.id);
+}
+
+/** Each order's rows as a chain (the next from the previous one's confirm), the chains side by side; the confirmed ids. */
+async function publishRunsInOrder(channel: ConfirmChannel, rows: ClaimedRow[]): Promise<string[]> {
+  const runs = new Map<string, ClaimedRow[]>();
+  for (const row of rows) runs.set(row.aggregate_id, [...(runs.get(row.aggregate_id) ?? []), row]);
+  const confirmed: string[] = [];
+  const chain = (run: ClaimedRow[]) =>
+    new Promise<void>((done) => {
+      const next = (index: number) => {
+        if (index === run.length) return done();
+        publish(channel, run[index]!, (error) => {
+          if (error) return done();
+          confirmed.push(run[index]!.id);
+          next(index + 1);
+        });
+      };
+      next(0);
+    });
+  await Promise.all([...runs.values()].map((run) => chain(run.sort((a, b) => a.sequence - b.sequence))));
+  return confirmed;
 }

@@ -25,7 +25,8 @@ const ORDER_TIMEOUT_MS = 10_000;
 const USERS = 2_000;
 
 /** baseline: the service built from BENCH_BASELINE_REF, one process with every role (the code before a change). */
-export type TargetKind = 'service' | 'service-split' | 'baseline' | 'floor';
+/** floor-in-order: the floor whose relay keeps the service's promise of each order's events in sequence (bare-relay.ts). */
+export type TargetKind = 'service' | 'service-split' | 'baseline' | 'floor' | 'floor-in-order';
 
 export interface WindowResult {
   rate: number;
@@ -73,10 +74,17 @@ export class CapacityTarget {
     const stops: { stop(): Promise<void> }[] = [];
     const groups: Record<string, number[]> = {};
     let port: number;
-    if (kind === 'floor') {
+    if (kind === 'floor' || kind === 'floor-in-order') {
       const floor = fork('bench/support/outbox-floor.ts', [], {
         execArgv: ['--import', 'tsx'],
-        env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: `${env.vhost}:`, BENCH_PRODUCTS: JSON.stringify(fixture.products) },
+        env: {
+          ...process.env,
+          BENCH_DATABASE_URL: env.databaseUrl,
+          BENCH_AMQP_URL: env.amqpUrl,
+          BENCH_PREFIX: `${env.vhost}:`,
+          BENCH_PRODUCTS: JSON.stringify(fixture.products),
+          BENCH_FLOOR_IN_ORDER: kind === 'floor-in-order' ? '1' : '0',
+        },
       });
       stops.push(stopper(floor));
       [{ port }] = (await once(floor, 'message')) as [{ port: number }];
@@ -116,6 +124,7 @@ export class CapacityTarget {
       'service-split': 'service (roles split: http | relay | consumers,scheduler)',
       baseline: `service at ${process.env.BENCH_BASELINE_REF} (one process, all roles: the code before the change)`,
       floor: 'floor (bare outbox chain)',
+      'floor-in-order': 'floor keeping order (bare outbox chain, each order\'s rows one confirm after another)',
     }[this.kind];
   }
 

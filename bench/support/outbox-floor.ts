@@ -18,7 +18,9 @@
  * fingerprint), per-order sequencing with several relays (the service's claim takes each order's head and its
  * run; this one relies on being the only relay), retries, parking, dead-lettering, traces, metrics and logs.
  * Environment: BENCH_DATABASE_URL, BENCH_AMQP_URL, BENCH_PREFIX (Redis keys), BENCH_PRODUCTS (JSON),
- * BENCH_REDIS_URL, BENCH_POOL_SIZE (10, the service's default DATABASE_POOL_SIZE), BENCH_RELAY_BATCH (500).
+ * BENCH_REDIS_URL, BENCH_POOL_SIZE (10, the service's default DATABASE_POOL_SIZE), BENCH_RELAY_BATCH (500),
+ * BENCH_FLOOR_IN_ORDER (1: the relay publishes each order's rows one confirm after another, as the service
+ * promises, instead of one wave; see bare-relay.ts).
  */
 import amqp, { type ConsumeMessage } from 'amqplib';
 import express from 'express';
@@ -40,7 +42,7 @@ const redis = new Redis(REDIS_URL, { keyPrefix: process.env.BENCH_PREFIX! });
 const products = new Map((JSON.parse(process.env.BENCH_PRODUCTS!) as FloorProduct[]).map((product) => [product.id, product]));
 const connection = await amqp.connect(process.env.BENCH_AMQP_URL!, { noDelay: true });
 await declareTopology(connection, 10_000, 'quorum');
-const relay = bareRelay(pool, await connection.createConfirmChannel(), BATCH);
+const relay = bareRelay(pool, await connection.createConfirmChannel(), BATCH, { inOrder: process.env.BENCH_FLOOR_IN_ORDER === '1' });
 await consumeApprovals();
 await consumeProjection();
 await serveToParent(createApp(), async () => {
