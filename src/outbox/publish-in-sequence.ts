@@ -15,8 +15,9 @@ export async function publishInSequence(
   publisher: Pick<RabbitPublisher, 'publishRuns'>,
   rows: ClaimedRow[],
   toMessage: (row: ClaimedRow) => OutgoingMessage,
+  confirmed?: (row: ClaimedRow) => void,
 ): Promise<Map<number, PublishOutcome>> {
-  const outcomes = await publisher.publishRuns(runsByOrder(rows), toMessage);
+  const outcomes = await publisher.publishRuns(runsByOrder(rows), toMessage, confirmed);
   return new Map([...outcomes].map(([row, outcome]) => [row.id, outcome]));
 }
 

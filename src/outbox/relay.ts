@@ -56,6 +56,11 @@ export class OutboxRelay {
   /** The tick at which the last claim that came back short while another batch was in flight returned. */
   private lastShortClaim = 0;
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  /**
+   * Rows confirmed by the broker in batches not yet ended (committed or rolled back): this relay's claims count them
+   * as finished (see claimRows), so the rows behind them go without waiting for those commits.
+   */
+  private readonly confirmedUnmarked = new Set<number>();
 
   constructor(
     private readonly database: Database,
@@ -133,11 +138,14 @@ export class OutboxRelay {
     if (!this.publisher.isReady) return 'done';
     const othersInFlight = this.batchesInFlight > 0;
     this.batchesInFlight++;
+    const confirmed: number[] = [];
     let result: BatchResult;
     try {
-      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit));
+      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, confirmed));
     } finally {
       this.batchesInFlight--;
+      // Committed (Published now) or rolled back (Ready again, to be claimed like any other row): no longer special.
+      for (const id of confirmed) this.confirmedUnmarked.delete(id);
     }
     this.record(result);
     if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
@@ -150,10 +158,11 @@ export class OutboxRelay {
 
   /**
    * Whether this commit may have made rows claimable that no claim took: an approval's rows, released while this
-   * batch held the row before them (published, not yet marked), are not claimable until it commits, and nothing
-   * else wakes the relay then. The mark sees the ones released before it; a claim beside this batch that came back
-   * short after the mark began may have missed one released later; and a short claim whose neighbours all
-   * committed while it ran may have come back after their own checks.
+   * batch held the row before them, are not claimable until it commits (or, for this relay, until that row's
+   * confirm: a claim that began before it could not take them), and nothing else wakes the relay then. The mark
+   * sees the ones released before it; a claim beside this batch that came back short after the mark began may have
+   * begun before the confirm and missed one released later; and a short claim whose neighbours all committed while
+   * it ran may have come back after their own checks.
    */
   private unblockedRows(result: BatchResult, othersInFlight: boolean): boolean {
     if (result.releasedBehind) return true;
@@ -161,12 +170,19 @@ export class OutboxRelay {
     return othersInFlight && this.batchesInFlight === 0;
   }
 
-  /** Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it. */
-  private async claimPublishMark(unit: UnitOfWork): Promise<BatchResult> {
-    const rows = await unit.read(claimRows(this.options.batchSize));
+  /**
+   * Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it.
+   * Each confirmed row's id goes into `confirmed` (the caller forgets them when the transaction ends) and into the
+   * relay's confirmedUnmarked as its confirm arrives.
+   */
+  private async claimPublishMark(unit: UnitOfWork, confirmed: number[]): Promise<BatchResult> {
+    const rows = await unit.read(claimRows(this.options.batchSize, [...this.confirmedUnmarked]));
     if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0, markedAt: 0, releasedBehind: false };
     return inBatchSpan(rows, async () => {
-      const outcomes = await this.publishTraced(rows);
+      const outcomes = await this.publishTraced(rows, (row) => {
+        confirmed.push(row.id);
+        this.confirmedUnmarked.add(row.id);
+      });
       const failed = this.failedRows(rows, outcomes);
       const failedAt = Date.now();
       if (failed.length > 0) await unit.write(markFailed(failed));
@@ -179,13 +195,14 @@ export class OutboxRelay {
   }
 
   /** Publishes in sequence, each row with its trace (a span of its own when tracing is on, ended at its confirm). */
-  private async publishTraced(rows: ClaimedRow[]): Promise<Map<number, PublishOutcome>> {
+  private async publishTraced(rows: ClaimedRow[], confirmed: (row: ClaimedRow) => void): Promise<Map<number, PublishOutcome>> {
     const traces = new Map<number, RowTrace>();
-    const outcomes = await publishInSequence(this.publisher, rows, (row) => {
+    const toTracedMessage = (row: ClaimedRow) => {
       const traced = rowTrace(row);
       traces.set(row.id, traced);
       return toMessage(row, traced);
-    });
+    };
+    const outcomes = await publishInSequence(this.publisher, rows, toTracedMessage, confirmed);
     for (const [id, traced] of traces) endRowTrace(traced, outcomes.get(id));
     return outcomes;
   }

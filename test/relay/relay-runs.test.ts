@@ -84,7 +84,11 @@ class GatedPublisher implements RelayPublisher {
   open!: () => void;
   private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
 
-  async publishRuns<T extends { readonly exchange: string }>(runs: readonly (readonly T[])[], toMessage: (item: T) => OutgoingMessage): Promise<Map<T, PublishOutcome>> {
+  async publishRuns<T extends { readonly exchange: string }>(
+    runs: readonly (readonly T[])[],
+    toMessage: (item: T) => OutgoingMessage,
+    confirmed?: (item: T) => void,
+  ): Promise<Map<T, PublishOutcome>> {
     const outcomes = new Map<T, PublishOutcome>();
     const publishRun = async (run: readonly T[]) => {
       for (const item of run) {
@@ -92,6 +96,7 @@ class GatedPublisher implements RelayPublisher {
         this.sent.push(message);
         if (message.sequence === 1) await this.gate;
         outcomes.set(item, { ok: true, confirmedAt: Date.now() });
+        confirmed?.(item);
       }
     };
     await Promise.all(runs.map(publishRun));
@@ -134,15 +139,9 @@ describe('rows released while the row before them is in another batch', () => {
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 
-  it('when the approval commits after the batch holding the row before it has marked, but before it commits, then the relay still claims the released rows at that commit', async () => {
-    const orderId = randomUUID();
-    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
-    const publisher = new GatedPublisher();
-    publisher.open();
-    let cyclesDone = 0;
-    let betweenMarkAndCommit: (() => Promise<void>) | undefined;
-    // After the first batch's mark (the statement that reports releasedBehind), and before its commit, run the hook.
-    const database = {
+  /** The service's database, whose relay cycles run `hook` (once) after their mark statement and before their commit. */
+  function databaseWithHookBeforeCommit(hook: { run?: () => Promise<void> }, cycles: { done: number }): Database {
+    return {
       run: async (kind: Parameters<Database['run']>[0], work: (unit: UnitOfWork) => Promise<unknown>) => {
         try {
           return await t.service.database.run(kind, (unit) =>
@@ -152,32 +151,75 @@ describe('rows released while the row before them is in another batch', () => {
               afterCommit: (callback) => unit.afterCommit(callback),
               write: async (statement) => {
                 const rows = await unit.write(statement);
-                const hook = betweenMarkAndCommit;
-                if (hook && statement.toQuery().text.includes('"releasedBehind"')) {
-                  betweenMarkAndCommit = undefined;
-                  await hook();
+                const run = hook.run;
+                if (run && statement.toQuery().text.includes('"releasedBehind"')) {
+                  hook.run = undefined;
+                  await run();
                 }
                 return rows;
               },
             }),
           );
         } finally {
-          cyclesDone++;
+          cycles.done++;
         }
       },
     } as unknown as Database;
-    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
-    betweenMarkAndCommit = async () => {
-      // The approval commits now: too late for this batch's mark to see it, while sequence 1 is still locked.
+  }
+
+  const publishedCount = async (orderId: string) =>
+    (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId])).rows[0].n as number;
+
+  it('when the approval commits after the batch holding the row before it has its confirm, but before that batch commits, then another batch of the relay publishes the released rows without waiting for that commit', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    publisher.open();
+    const cycles = { done: 0 };
+    const hook: { run?: () => Promise<void> } = {};
+    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    hook.run = async () => {
+      // Sequence 1 is confirmed, marked but not committed (still Ready to everyone else) when the approval commits.
       await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
       relay.wake();
-      await eventually('the second batch to find nothing it may claim', async () => cyclesDone === 1);
+      await eventually('the second batch to publish the released rows and commit', async () => cycles.done === 1);
+      expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+      expect(await publishedCount(orderId)).toBe(3);
     };
 
     relay.wake();
-    await eventually('the released rows to be published', async () => publisher.sent.length === 4);
-    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await eventually('both batches to commit', async () => (await publishedCount(orderId)) === 4);
     await relay.stop();
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
+  });
+
+  it('when a batch holds a confirmed but uncommitted row and the approval wakes every relay, then another relay (as in another process) takes nothing behind that row, and only the relay that saw the confirm publishes the released rows', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
+    const publisher = new GatedPublisher();
+    publisher.open();
+    const otherPublisher = new GatedPublisher();
+    otherPublisher.open();
+    const cycles = { done: 0 };
+    const otherCycles = { done: 0 };
+    const hook: { run?: () => Promise<void> } = {};
+    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    const other = new OutboxRelay(databaseWithHookBeforeCommit({}, otherCycles), otherPublisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    hook.run = async () => {
+      await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
+      other.wake();
+      await eventually('the other relay to find nothing it may claim', async () => otherCycles.done === 1);
+      relay.wake();
+      await eventually('the first relay to publish the released rows from its second batch', async () => cycles.done === 1);
+    };
+
+    relay.wake();
+    await eventually('both batches of the first relay to commit', async () => (await publishedCount(orderId)) === 4);
+    await relay.stop();
+    await other.stop();
+    expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 2, 3, 4]);
+    expect(otherPublisher.sent).toEqual([]);
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 });

@@ -100,9 +100,14 @@ export class RabbitPublisher extends EventEmitter {
    * a sent message not confirmed by then counts as a timeout, and nothing more is sent.
    *
    * At most one message per run is unconfirmed at a time, so what waits in the socket is bounded by the number of
-   * runs (the relay's batch): only the first messages wait for the socket to drain.
+   * runs (the relay's batch): only the first messages wait for the socket to drain. `confirmed` hears of each
+   * message the broker confirmed as it happens, before the call returns (the relay lets later rows go from it).
    */
-  async publishRuns<T extends { readonly exchange: string }>(runs: readonly (readonly T[])[], toMessage: (item: T) => OutgoingMessage): Promise<Map<T, PublishOutcome>> {
+  async publishRuns<T extends { readonly exchange: string }>(
+    runs: readonly (readonly T[])[],
+    toMessage: (item: T) => OutgoingMessage,
+    confirmed?: (item: T) => void,
+  ): Promise<Map<T, PublishOutcome>> {
     const outcomes = new Map<T, PublishOutcome>();
     const channel = await this.currentChannel();
     if (!channel) {
@@ -126,6 +131,7 @@ export class RabbitPublisher extends EventEmitter {
       return this.publishOne(channel, message, (outcome) => {
         if (sending.over) return;
         outcomes.set(item, outcome);
+        if (outcome.ok) confirmed?.(item);
         if (outcome.ok && position + 1 < run.length) send(run, position + 1);
         else sending.endRun();
       });
