@@ -56,6 +56,41 @@ export function capacityRows(figures: Figures): Row[] {
       ? { step: 'relay-throughput', benchmark: 'relay drain vs a bare claim-publish-mark loop (50,000 rows, confirms)', figure: `${relay[0]} rows/s`, floor: `${bare[0]} rows/s: raw pg + amqplib loop, same run`, ratio: x(relay[0]! / bare[0]!), target: '>= 0.85x the bare loop', met: relay[0]! / bare[0]! >= 0.85 ? 'yes' : 'no' }
       : missing('relay-throughput', 'relay drain vs a bare loop', '>= 0.85x the bare loop'),
   );
+  return [...rows, ...inOrderReferenceRows(figures)];
+}
+
+/**
+ * Reference rows, not the issue's targets: the service against floors that keep its promise of each order's events
+ * in sequence (each row sent from its predecessor's confirm), so a reader can tell what the promise costs bare code
+ * from what the service adds to it.
+ */
+function inOrderReferenceRows(figures: Figures): Row[] {
+  const rows: Row[] = [];
+  const rate = /^reference highest sustained rate: (\d+) vs (\d+) orders\/s: ([\d.]+|NaN|Infinity)x the order-keeping floor \(its own: ([\d.]+|NaN|Infinity)x the one-wave floor\)$/m.exec(figures['saga-capacity'] ?? '');
+  if (rate) {
+    rows.push({
+      step: 'saga-capacity',
+      benchmark: 'reference: saga chain, highest sustained rate against the floor that keeps each order in sequence',
+      figure: `${rate[1]} orders/s`,
+      floor: `${rate[2]} orders/s: the bare chain, its relay sending each order's rows one confirm after another (${rate[4]}x the one-wave floor), measured`,
+      ratio: `${rate[3]}x`,
+      target: '— (reference)',
+      met: '—',
+    });
+  }
+  const relay = match(figures, 'relay-throughput', new RegExp(`^relay throughput: ${num} rows/s`, 'm'));
+  const inOrder = match(figures, 'relay-throughput', new RegExp(`^bare relay keeping order: ${num} rows/s`, 'm'));
+  if (relay && inOrder) {
+    rows.push({
+      step: 'relay-throughput',
+      benchmark: 'reference: relay drain against the bare loop that keeps each order in sequence',
+      figure: `${relay[0]} rows/s`,
+      floor: `${inOrder[0]} rows/s: the bare loop, each order's rows one confirm after another, same run`,
+      ratio: x(relay[0]! / inOrder[0]!),
+      target: '— (reference)',
+      met: '—',
+    });
+  }
   return rows;
 }
 

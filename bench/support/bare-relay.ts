@@ -52,12 +52,14 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number,
          WHERE status = 'Ready' ORDER BY id LIMIT ${Math.trunc(batch)} FOR UPDATE SKIP LOCKED`,
       )) as unknown as pg.QueryResult<ClaimedRow>[];
       const rows = results[1]!.rows;
+      let marked = 0;
       if (rows.length > 0) {
         const confirmed = options.inOrder ? await publishRunsInOrder(channel, rows) : await publishWave(channel, rows);
         await client.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE id = ANY($1::bigint[])`, [confirmed]);
+        marked = confirmed.length;
       }
       await client.query('COMMIT');
-      published += rows.length;
+      published += marked;
       return rows.length;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
