@@ -22,6 +22,12 @@ export interface RelayOptions {
   concurrency: number;
 }
 
+/** The rows a batch saw confirmed, while its transaction is open (ended: committed, rolled back or cut off). */
+interface BatchConfirms {
+  ids: number[];
+  ended: boolean;
+}
+
 interface BatchResult {
   rows: ClaimedRow[];
   /** By row id; a row without one was not sent because the row before it (same order) failed. */
@@ -138,14 +144,16 @@ export class OutboxRelay {
     if (!this.publisher.isReady) return 'done';
     const othersInFlight = this.batchesInFlight > 0;
     this.batchesInFlight++;
-    const confirmed: number[] = [];
+    const batch: BatchConfirms = { ids: [], ended: false };
     let result: BatchResult;
     try {
-      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, confirmed));
+      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, batch));
     } finally {
       this.batchesInFlight--;
       // Committed (Published now) or rolled back (Ready again, to be claimed like any other row): no longer special.
-      for (const id of confirmed) this.confirmedUnmarked.delete(id);
+      // A unit cut off by its bound leaves its work running: a confirm that comes after this must not count either.
+      batch.ended = true;
+      for (const id of batch.ids) this.confirmedUnmarked.delete(id);
     }
     this.record(result);
     if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
@@ -172,15 +180,16 @@ export class OutboxRelay {
 
   /**
    * Claim, publish, mark: a row is marked published only after its confirm, in the transaction that claimed it.
-   * Each confirmed row's id goes into `confirmed` (the caller forgets them when the transaction ends) and into the
-   * relay's confirmedUnmarked as its confirm arrives.
+   * Each row confirmed while the batch lasts goes into the relay's confirmedUnmarked as its confirm arrives, and
+   * into the batch's ids, which the caller takes out of it again when the transaction ends.
    */
-  private async claimPublishMark(unit: UnitOfWork, confirmed: number[]): Promise<BatchResult> {
+  private async claimPublishMark(unit: UnitOfWork, batch: BatchConfirms): Promise<BatchResult> {
     const rows = await unit.read(claimRows(this.options.batchSize, [...this.confirmedUnmarked]));
     if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0, markedAt: 0, releasedBehind: false };
     return inBatchSpan(rows, async () => {
       const outcomes = await this.publishTraced(rows, (row) => {
-        confirmed.push(row.id);
+        if (batch.ended) return;
+        batch.ids.push(row.id);
         this.confirmedUnmarked.add(row.id);
       });
       const failed = this.failedRows(rows, outcomes);

@@ -6,7 +6,7 @@ import { connectPg } from '../support/database.js';
 import { claimRows, type ClaimedRow } from '../../src/outbox/persistence/relay-cycle.js';
 import { startRelayRole, type RunningRelay } from '../../src/composition/relay-role.js';
 import { OutboxRelay, type RelayPublisher } from '../../src/outbox/relay.js';
-import type { Database } from '../../src/platform/database/database.js';
+import { Database } from '../../src/platform/database/database.js';
 import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome } from '../../src/platform/messaging/rabbitmq-publisher.js';
 import { collectEvents, eventually, type EventCollector } from './event-collector.js';
@@ -23,6 +23,9 @@ afterAll(async () => {
   await client?.end();
   await t.close();
 });
+
+const publishedCount = async (orderId: string) =>
+  (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId])).rows[0].n as number;
 
 const claimed = (rows: ClaimedRow[], orderId: string) => rows.filter((row) => row.aggregateId === orderId).map((row) => row.sequence);
 
@@ -167,9 +170,6 @@ describe('rows released while the row before them is in another batch', () => {
     } as unknown as Database;
   }
 
-  const publishedCount = async (orderId: string) =>
-    (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId])).rows[0].n as number;
-
   it('when the approval commits after the batch holding the row before it has its confirm, but before that batch commits, then another batch of the relay publishes the released rows without waiting for that commit', async () => {
     const orderId = randomUUID();
     await insertOutboxRows(client, [1, 2, 3, 4].map((sequence) => ({ orderId, sequence, status: sequence === 1 ? ('Ready' as const) : ('Sagas' as const) })));
@@ -222,6 +222,31 @@ describe('rows released while the row before them is in another batch', () => {
     expect(otherPublisher.sent).toEqual([]);
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
+});
+
+describe('a confirm that comes after its batch ended', () => {
+  it('when a batch is cut off by its bound while a confirm is still coming, then the late confirm does not hide the row from the relay\'s later claims', async () => {
+    const orderId = randomUUID();
+    await insertOutboxRows(client, [{ orderId, sequence: 1 }]);
+    const publisher = new GatedPublisher();
+    // The smallest bound a unit of work has: 10 s (Database). The claim locks sequence 1, its confirm waits for the gate.
+    const database = new Database({ url: t.databaseUrl, poolSize: 2, timeoutMs: 100 });
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    try {
+      relay.wake();
+      await eventually('the batch to publish sequence 1', async () => publisher.sent.length === 1);
+      await relay.drain(); // returns once the batch was cut off: its connection destroyed, the row Ready again
+      publisher.open(); // the confirm arrives now, after the batch ended
+
+      relay.wake();
+      await eventually('sequence 1 to be claimed and published again', async () => (await publishedCount(orderId)) === 1, 20_000);
+      expect(publisher.sent.map((message) => message.sequence)).toEqual([1, 1]);
+    } finally {
+      await relay.stop();
+      await database.close();
+      await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
+    }
+  }, 60_000);
 });
 
 describe('publishing an order run', () => {
