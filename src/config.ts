@@ -17,15 +17,24 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** A duration from `min` to `max`; the message says both. */
+const durationWithin = (min: string, max: string) => {
+  const [low, high] = [parseDuration(min)!, parseDuration(max)!];
+  return duration.refine((ms) => ms >= low && ms <= high, `must be a duration from ${min} to ${max}`);
+};
+
 /**
  * A duration a timer waits (setTimeout, AbortSignal.timeout, a pg or rate-limiter timeout): Node runs any delay
  * over 2^31-1 ms (about 24.8 days) after 1 ms instead, so "25d" would fire at once, again and again. Each such
  * setting is bounded well below that, at what makes sense for it, and the bound is said at start.
  */
-const timerDuration = (min: string, max: string) => {
-  const [low, high] = [parseDuration(min)!, parseDuration(max)!];
-  return duration.refine((ms) => ms >= low && ms <= high, `must be a duration from ${min} to ${max}`);
-};
+const timerDuration = durationWithin;
+
+/**
+ * A duration PostgreSQL adds to or takes from a timestamp (a saga's deadline, a retention's cut-off): bounded, so
+ * that a slip such as "9999999999d" cannot move every deadline past PostgreSQL's timestamp range and fail each order.
+ */
+const sqlDuration = durationWithin;
 
 const roles = z.string().transform((text, ctx) => {
   const names = text.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
@@ -97,12 +106,12 @@ const settings = z.object({
   MAX_MESSAGE_BYTES: byteCount(1024, 64 * 1024 ** 2),
   ROLES: roles,
   LOG_LEVEL: oneOf(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']),
-  SAGA_TIMEOUT: duration,
+  SAGA_TIMEOUT: sqlDuration('100ms', '30d'),
   OUTBOX_BATCH_SIZE: wholeNumber(1, 5000),
   OUTBOX_MAX_ATTEMPTS: wholeNumber(1, 1000),
-  OUTBOX_RETENTION: duration,
-  INBOX_RETENTION: duration,
-  SAGA_REPLY_RETENTION: duration,
+  OUTBOX_RETENTION: sqlDuration('1m', '3650d'),
+  INBOX_RETENTION: sqlDuration('1m', '3650d'),
+  SAGA_REPLY_RETENTION: sqlDuration('1m', '3650d'),
   BODY_LIMIT: bytes,
   DATABASE_POOL_SIZE: wholeNumber(1, 200),
   // Some waits are a few of these (a connection's set-up, PostgreSQL's statement timeout is five): 5m keeps

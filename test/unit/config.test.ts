@@ -57,6 +57,24 @@ describe('configuration of the durations that timers wait', () => {
   });
 });
 
+describe('configuration of the durations added to timestamps in SQL', () => {
+  // A deadline or cut-off past PostgreSQL's timestamp range would fail every order, or every retention run.
+  const BOUNDS: [string, string, string][] = [
+    ['SAGA_TIMEOUT', '100ms', '30d'],
+    ['OUTBOX_RETENTION', '1m', '3650d'],
+    ['INBOX_RETENTION', '1m', '3650d'],
+    ['SAGA_REPLY_RETENTION', '1m', '3650d'],
+  ];
+
+  it.each(BOUNDS)('when %s is outside its range, then starting fails naming it and its range; at either end it is taken', (name, min, max) => {
+    for (const value of ['9999999999d', `${parseDuration(max)! + 1}ms`, `${parseDuration(min)! - 1}ms`]) {
+      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+    }
+    expect(parseConfig({ [name]: max })[name as 'SAGA_TIMEOUT']).toBe(parseDuration(max));
+    expect(parseConfig({ [name]: min })[name as 'SAGA_TIMEOUT']).toBe(parseDuration(min));
+  });
+});
+
 describe('configuration of the database connections', () => {
   const POOLER = 'postgresql://app@pgbouncer:6432/order_service';
   const DIRECT = 'postgresql://app@postgres:5432/order_service';
