@@ -31,8 +31,9 @@ const durationWithin = (min: string, max: string) => {
 const timerDuration = durationWithin;
 
 /**
- * A duration PostgreSQL adds to or takes from a timestamp (a saga's deadline, a retention's cut-off): bounded, so
- * that a slip such as "9999999999d" cannot move every deadline past PostgreSQL's timestamp range and fail each order.
+ * A duration added to or taken from a timestamp (a saga's deadline, a retention's cut-off): bounded, so that a slip
+ * such as "9999999999d" cannot fail each order (a deadline past what a JavaScript Date holds) or each retention run
+ * (an interval past what PostgreSQL holds).
  */
 const sqlDuration = durationWithin;
 

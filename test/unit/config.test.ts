@@ -58,7 +58,7 @@ describe('configuration of the durations that timers wait', () => {
 });
 
 describe('configuration of the durations added to timestamps in SQL', () => {
-  // A deadline or cut-off past PostgreSQL's timestamp range would fail every order, or every retention run.
+  // A deadline past what a Date holds would fail every order; a cut-off past what an interval holds, every retention run.
   const BOUNDS: [string, string, string][] = [
     ['SAGA_TIMEOUT', '100ms', '30d'],
     ['OUTBOX_RETENTION', '1m', '3650d'],
