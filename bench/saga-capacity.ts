@@ -20,7 +20,7 @@
  * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows),
  * BENCH_BASELINE_REF (a commit, e.g. HEAD~1: its service as a third side, to measure a change against the code
  * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts),
- * BENCH_FLOOR_IN_ORDER (1: also the floor whose relay keeps the service's promise of each order's events in
+ * BENCH_FLOOR_IN_ORDER (1: also the floor whose relay cycles keep the service's promise of each order's events in
  * sequence, each row sent from its predecessor's confirm (bench/support/bare-relay.ts); printed as a reference
  * beside the issue's targets, which stay against the one-wave floor. 0 leaves it out).
  */

@@ -8,11 +8,13 @@
  * It relies on being the only relay and on a run of an order's rows not being cut by a claim's limit between two
  * cycles; the service's claim (an order's head and its run) holds per-order sequence without either assumption.
  *
- * `inOrder` makes it keep the service's publishing promise as well: each order's next row is published only from
- * its predecessor's confirm (a refused row stops its order's run), so that a refused row can never be overtaken
- * by a later row of its order. One wave per cycle is faster, but after a nack a retried row would arrive behind
- * rows recorded after it. This variant prices that promise in bare code (the orders' chains in one cycle run side
- * by side, as the service's do).
+ * `inOrder` makes each cycle keep the service's publishing promise as well: each order's next row is published
+ * only from its predecessor's confirm (a refused row stops its order's run), so that a refused row can never be
+ * overtaken by a later row of its order. One wave per cycle is faster, but after a nack a retried row would arrive
+ * behind rows recorded after it. This variant prices that promise in bare code (the orders' chains in one cycle
+ * run side by side, as the service's do). Across its two cycles it takes the same shortcut as above: a later row
+ * may be claimed while an earlier one still waits for its confirm in the other cycle (in the saga, rows an approval
+ * releases come after the saga request was routed, not necessarily confirmed); the service's claim does not.
  */
 import { ORDERS_EXCHANGE } from '../../src/platform/messaging/topology.js';
 import type { ConfirmChannel } from 'amqplib';

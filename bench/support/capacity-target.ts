@@ -25,7 +25,7 @@ const ORDER_TIMEOUT_MS = 10_000;
 const USERS = 2_000;
 
 /** baseline: the service built from BENCH_BASELINE_REF, one process with every role (the code before a change). */
-/** floor-in-order: the floor whose relay keeps the service's promise of each order's events in sequence (bare-relay.ts). */
+/** floor-in-order: the floor whose relay cycles keep the service's promise of each order's events in sequence (bare-relay.ts). */
 export type TargetKind = 'service' | 'service-split' | 'baseline' | 'floor' | 'floor-in-order';
 
 export interface WindowResult {
