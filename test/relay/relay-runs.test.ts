@@ -27,6 +27,9 @@ afterAll(async () => {
 const publishedCount = async (orderId: string) =>
   (await client.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND status = 'Published'`, [orderId])).rows[0].n as number;
 
+/** The relays these tests start by hand: small batches, two in flight as in the service. */
+const RELAY_OPTIONS = { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 };
+
 const claimed = (rows: ClaimedRow[], orderId: string) => rows.filter((row) => row.aggregateId === orderId).map((row) => row.sequence);
 
 /** A claim that commits at once without marking anything, as an empty relay cycle would. */
@@ -123,7 +126,7 @@ describe('rows released while the row before them is in another batch', () => {
         }
       },
     } as unknown as Database;
-    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
 
     relay.wake();
     await eventually('the first batch to publish sequence 1', async () => publisher.sent.length === 1);
@@ -177,7 +180,7 @@ describe('rows released while the row before them is in another batch', () => {
     publisher.open();
     const cycles = { done: 0 };
     const hook: { run?: () => Promise<void> } = {};
-    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
     hook.run = async () => {
       // Sequence 1 is confirmed, marked but not committed (still Ready to everyone else) when the approval commits.
       await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
@@ -204,8 +207,8 @@ describe('rows released while the row before them is in another batch', () => {
     const cycles = { done: 0 };
     const otherCycles = { done: 0 };
     const hook: { run?: () => Promise<void> } = {};
-    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
-    const other = new OutboxRelay(databaseWithHookBeforeCommit({}, otherCycles), otherPublisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
+    const other = new OutboxRelay(databaseWithHookBeforeCommit({}, otherCycles), otherPublisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
     hook.run = async () => {
       await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
       other.wake();
@@ -231,7 +234,7 @@ describe('a confirm that comes after its batch ended', () => {
     const publisher = new GatedPublisher();
     // The smallest bound a unit of work has: 10 s (Database). The claim locks sequence 1, its confirm waits for the gate.
     const database = new Database({ url: t.databaseUrl, poolSize: 2, timeoutMs: 100 });
-    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 });
+    const relay = new OutboxRelay(database, publisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
     try {
       relay.wake();
       await eventually('the batch to publish sequence 1', async () => publisher.sent.length === 1);
