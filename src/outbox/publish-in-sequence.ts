@@ -21,7 +21,7 @@ export async function publishInSequence(
   return new Map([...outcomes].map(([row, outcome]) => [row.id, outcome]));
 }
 
-/** The rows of each order in sequence, orders in the order their first row appears. */
+/** The rows of each order in sequence (the claim returns them unsorted), orders in the order their first row appears: oldest head first. */
 function runsByOrder(rows: ClaimedRow[]): ClaimedRow[][] {
   const runs = new Map<string, ClaimedRow[]>();
   for (const row of rows) {

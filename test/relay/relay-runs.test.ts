@@ -30,7 +30,12 @@ const publishedCount = async (orderId: string) =>
 /** The relays these tests start by hand: small batches, two in flight as in the service. */
 const RELAY_OPTIONS = { batchSize: 10, maxAttempts: 3, timeoutMs: 5_000, concurrency: 2 };
 
-const claimed = (rows: ClaimedRow[], orderId: string) => rows.filter((row) => row.aggregateId === orderId).map((row) => row.sequence);
+/** The sequences of one order's claimed rows, ascending (the claim promises which rows, not their order). */
+const claimed = (rows: ClaimedRow[], orderId: string) =>
+  rows
+    .filter((row) => row.aggregateId === orderId)
+    .map((row) => row.sequence)
+    .sort((a, b) => a - b);
 
 /** A claim that commits at once without marking anything, as an empty relay cycle would. */
 function claimAndLetGo(limit: number): Promise<ClaimedRow[]> {

@@ -4,7 +4,10 @@ import { OutboxStatus } from '../outbox-status.js';
 
 /** The relay's statements, run in one transaction per cycle: claim, then (after the broker's confirms) mark. */
 
-/** A claimed row is also the trace context it was recorded in (traceparent, tracestate, baggage; null without). */
+/**
+ * A claimed row is also the trace context it was recorded in (traceparent, tracestate, baggage; null without).
+ * Times come as float8 ms from date_part: extract() computes in numeric, which made up a quarter of a 2,500-row claim.
+ */
 export interface ClaimedRow extends TraceCarrier {
   id: number;
   eventId: string;
@@ -28,7 +31,9 @@ export interface ClaimedRow extends TraceCarrier {
 const UNFINISHED = [OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked];
 
 /**
- * Locks the publishable rows of up to `limit` orders until the transaction ends, in (order, sequence) order.
+ * Locks the publishable rows of up to `limit` orders until the transaction ends: the heads oldest first, then the
+ * rows of their runs, in no promised order (the relay puts each order's rows in sequence; sorting 2,500 wide rows
+ * here cost PostgreSQL a fifth of the claim).
  *
  * An order's publishable rows are its head, the first row that is not finished (no earlier row Ready, held or
  * Parked) when that head is Ready and not backing off, and the Ready rows right after it (its run), up to the
@@ -55,8 +60,8 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
   const columns = (alias: Sql) => sql`${alias}.id, ${alias}.event_id AS "eventId", ${alias}.aggregate_id AS "aggregateId", ${alias}.sequence,
     ${alias}.exchange, ${alias}.routing_key AS "routingKey", ${alias}.event_type AS "eventType", ${alias}.payload::text AS body,
     ${alias}.correlation_id AS "correlationId", ${alias}.attempts,
-    (extract(epoch FROM ${alias}.created_at) * 1000)::float8 AS "createdAtMs",
-    (extract(epoch FROM coalesce(${alias}.ready_at, ${alias}.created_at)) * 1000)::float8 AS "readyAtMs",
+    round(date_part('epoch', ${alias}.created_at) * 1000) AS "createdAtMs",
+    round(date_part('epoch', coalesce(${alias}.ready_at, ${alias}.created_at)) * 1000) AS "readyAtMs",
     ${alias}.trace_parent AS traceparent, ${alias}.trace_state AS tracestate, ${alias}.baggage`;
   return sql`
     WITH heads AS (
@@ -94,8 +99,7 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
     )
     SELECT * FROM heads
     UNION ALL
-    SELECT * FROM runs
-    ORDER BY "aggregateId", sequence`;
+    SELECT * FROM runs`;
 }
 
 export interface FailedRow {
