@@ -53,7 +53,8 @@ const UNFINISHED = [OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked];
  * Plan: outbox_ready_idx in id order (oldest first), with outbox_unfinished_idx probes per head; per head, one
  * probe finds the first row that stops its run (the blocker) and one reads the run up to it. (Asking "nothing
  * unfinished between the head and this row" per run row instead made PostgreSQL scan the whole table once per
- * claim: 30 ms against 16 ms for a 2,500-row claim from a 50,000-row outbox.)
+ * claim: 30 ms against 16 ms for a 2,500-row claim from a 50,000-row outbox.) The runs are a subquery, not a second
+ * CTE: a CTE would copy its 2,000 wide rows into a store first (about a tenth of the claim's time, measured).
  */
 export function claimRows(limit: number, confirmedHere: readonly number[] = []): Sql<ClaimedRow> {
   const confirmed = sql`${confirmedHere}::bigint[]`;
@@ -79,7 +80,10 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
       ORDER BY o.id
       LIMIT ${limit}
       FOR UPDATE OF o SKIP LOCKED
-    ), runs AS (
+    )
+    SELECT * FROM heads
+    UNION ALL
+    SELECT * FROM (
       SELECT ${columns(sql`r`)}
       FROM heads h
       CROSS JOIN LATERAL (
@@ -96,10 +100,7 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
         AND r.id <> ALL(${confirmed})
         AND (blocker.sequence IS NULL OR r.sequence < blocker.sequence)
       FOR UPDATE OF r
-    )
-    SELECT * FROM heads
-    UNION ALL
-    SELECT * FROM runs`;
+    ) AS runs`;
 }
 
 export interface FailedRow {
