@@ -33,7 +33,7 @@ const UNFINISHED = [OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked];
 /**
  * Locks the publishable rows of up to `limit` orders until the transaction ends: the heads oldest first, then the
  * rows of their runs, in no promised order (the relay puts each order's rows in sequence; sorting 2,500 wide rows
- * here cost PostgreSQL a fifth of the claim).
+ * here cost PostgreSQL 4-7 ms of a 25-30 ms claim).
  *
  * An order's publishable rows are its head, the first row that is not finished (no earlier row Ready, held or
  * Parked) when that head is Ready and not backing off, and the Ready rows right after it (its run), up to the
