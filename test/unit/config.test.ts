@@ -27,6 +27,9 @@ describe('configuration', () => {
   });
 });
 
+/** The start-up line for a bounded duration setting given a value outside its range. */
+const rangeMessage = (name: string, min: string, max: string) => new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm');
+
 describe('configuration of the durations that timers wait', () => {
   // Node runs a setTimeout delay over 2^31-1 ms (24.8 days) after 1 ms: "25d" would refresh the JWKS in a loop.
   const BOUNDS: [string, string, string][] = [
@@ -38,16 +41,16 @@ describe('configuration of the durations that timers wait', () => {
 
   it.each(BOUNDS)('when %s is longer than a timer can wait, or than its bound, then starting fails naming it and its range', (name, min, max) => {
     for (const value of ['25d', '30d', '3000000000']) {
-      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(rangeMessage(name, min, max));
     }
     const justOver = `${parseDuration(max)! + 1}ms`;
-    expect(messageOf(() => parseConfig({ [name]: justOver }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+    expect(messageOf(() => parseConfig({ [name]: justOver }))).toMatch(rangeMessage(name, min, max));
   });
 
   it.each(BOUNDS)('when %s is at either end of its range, then it is taken', (name, min, max) => {
     expect(parseConfig({ [name]: max })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(max));
     expect(parseConfig({ [name]: min })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(min));
-    expect(messageOf(() => parseConfig({ [name]: `${parseDuration(min)! - 1}ms` }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+    expect(messageOf(() => parseConfig({ [name]: `${parseDuration(min)! - 1}ms` }))).toMatch(rangeMessage(name, min, max));
   });
 
   it('when a bound setting is not a duration at all, then the message says so once', () => {
@@ -68,7 +71,7 @@ describe('configuration of the durations added to timestamps in SQL', () => {
 
   it.each(BOUNDS)('when %s is outside its range, then starting fails naming it and its range; at either end it is taken', (name, min, max) => {
     for (const value of ['9999999999d', `${parseDuration(max)! + 1}ms`, `${parseDuration(min)! - 1}ms`]) {
-      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(new RegExp(`^  ${name} must be a duration from ${min} to ${max}\\.$`, 'm'));
+      expect(messageOf(() => parseConfig({ [name]: value }))).toMatch(rangeMessage(name, min, max));
     }
     expect(parseConfig({ [name]: max })[name as 'SAGA_TIMEOUT']).toBe(parseDuration(max));
     expect(parseConfig({ [name]: min })[name as 'SAGA_TIMEOUT']).toBe(parseDuration(min));
