@@ -3,16 +3,21 @@
  * bare claim-publish-mark loop (bench/support/bare-relay.ts: raw pg and amqplib, two cycles in flight, a claim of
  * OUTBOX_BATCH_SIZE x BENCH_EVENTS_PER_ORDER rows, the rows the service's claim of as many orders takes).
  *
- * Each drain is timed the same way: the relay is started and idle, the backlog of ROWS ready rows is committed in
- * one transaction (EVENTS_PER_ORDER per order, so only each order's head is claimable at a time, as in production)
- * and ANALYZEd, the relay is woken, and the clock runs until every row is published. Connections and start-up are
- * outside the clock for both, and the Orders queue is purged before each drain. The two alternate for
- * BENCH_ROUNDS rounds (the broker, PostgreSQL and the relay share 2 cores, so one drain swings by 10% either
- * way), and the medians are compared. Prints figures; never passes or fails. Targets: >= 8,700 rows/s, and
+ * Each drain is timed the same way: the relay is started and idle, the backlog of BENCH_ROWS ready rows is
+ * committed in one transaction (EVENTS_PER_ORDER per order, so only each order's head is claimable at a time, as in
+ * production) and ANALYZEd, the relay is woken, and the clock runs until every row is published. Connections and start-up are
+ * outside the clock for both, and the Orders queue is purged before each drain. Each side first drains
+ * BENCH_WARMUP_ROWS (10,000) unmeasured: the drains share this process, and whichever went first paid V8's
+ * compiling of the code both use (amqplib, pg) alone (the relay, first in every round, used 2.9-3.3 s of CPU in
+ * round 1 and 2.0-2.3 s in rounds 2 and 3). The two then alternate for BENCH_ROUNDS rounds (the broker,
+ * PostgreSQL and the relay share 2 cores, so one drain swings by 10% either way), and the medians are compared.
+ * Each drain prints what it cost each party in CPU (this process, PostgreSQL, RabbitMQ; from /proc) and this
+ * process's time in garbage collection. Prints figures; never passes or fails. Targets: >= 8,700 rows/s, and
  * (issue 17) the service's relay >= 0.85x the bare loop. BENCH_BARE=0 skips the bare loop.
  *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
- * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3), BENCH_QUEUE_TYPE
+ * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3), BENCH_WARMUP_ROWS (10000;
+ * 0: none), BENCH_QUEUE_TYPE
  * (quorum, the service's default; classic is what the reports before quorum queues measured), BENCH_BARE_IN_ORDER (1;
  * 0 leaves out the reference drain by the bare loop that publishes each order's rows one confirm after another, as
  * the service promises, instead of one wave). Under node --cpu-prof it also prints the first drain's window of the
@@ -25,16 +30,25 @@ import { createLogger } from '../src/platform/observability/logger.js';
 import { startRelayRole } from '../src/composition/relay-role.js';
 import { declareTopology, QUEUES } from '../src/platform/messaging/topology.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { bareRelay } from './support/bare-relay.js';
+import { cpuSecondsByPid, cpuSecondsSince } from './support/proc-stats.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
 const EVENTS_PER_ORDER = Number(process.env.BENCH_EVENTS_PER_ORDER ?? 5);
 const RELAYS = Number(process.env.BENCH_RELAYS ?? 1);
 const BATCH = process.env.OUTBOX_BATCH_SIZE ?? '500';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_ROWS = Number(process.env.BENCH_WARMUP_ROWS ?? 10_000);
 const WITH_BARE = process.env.BENCH_BARE !== '0';
 const WITH_BARE_IN_ORDER = WITH_BARE && process.env.BENCH_BARE_IN_ORDER !== '0';
 const QUEUE_TYPE = process.env.BENCH_QUEUE_TYPE === 'classic' ? 'classic' : 'quorum';
+
+/** This process's time in garbage collection so far, in ms (declared before the top-level await below uses it). */
+const gc = { ms: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gc.ms += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 
 const env = await createBenchEnvironment();
 try {
@@ -45,8 +59,15 @@ try {
     relays: RELAYS,
     batch_size: BATCH,
     rounds: ROUNDS,
+    warmup_rows: WARMUP_ROWS,
     queues: `${QUEUE_TYPE}${QUEUE_TYPE === 'quorum' ? ' (the QUEUE_TYPE default)' : ''}, persistent messages, no consumers`,
   });
+  if (WARMUP_ROWS > 0) {
+    console.log(`warm-up: each side drains ${WARMUP_ROWS} rows first, not measured`);
+    await drainService(false, WARMUP_ROWS);
+    if (WITH_BARE) await drainBare(false, WARMUP_ROWS);
+    if (WITH_BARE_IN_ORDER) await drainBare(true, WARMUP_ROWS);
+  }
   const service: number[] = [];
   const bare: number[] = [];
   const bareInOrder: number[] = [];
@@ -74,8 +95,8 @@ try {
   await env.cleanup();
 }
 
-/** The service's relay role (RELAYS of them), started idle, then woken on a committed backlog; rows/s. */
-async function drainService(first: boolean): Promise<number> {
+/** The service's relay role (RELAYS of them), started idle, then woken on a committed backlog of `rows`; rows/s. */
+async function drainService(first: boolean, rows = ROWS): Promise<number> {
   const services = Array.from({ length: RELAYS }, () =>
     composeService(env.config({ OUTBOX_BATCH_SIZE: BATCH, QUEUE_TYPE }), { logger: createLogger({ level: 'warn' }), defaultMetrics: false }),
   );
@@ -85,43 +106,68 @@ async function drainService(first: boolean): Promise<number> {
   }
   const relays = await Promise.all(services.map((service) => startRelayRole(service)));
   await emptyOutboxAndQueue();
-  await seed();
+  await seed(rows);
   // The relays' own counters (incremented after each batch commits): polling them costs the database nothing.
   const counted = async () => (await Promise.all(services.map(async (s) => (await s.metrics.outboxPublished.get()).values[0]?.value ?? 0))).reduce((a, b) => a + b, 0);
   const started = performance.now();
-  const cpuBefore = process.cpuUsage();
+  const cpu = drainCpu();
   for (const relay of relays) relay.relay.wake();
-  while ((await counted()) < ROWS) await new Promise((resolve) => setTimeout(resolve, 10));
+  while ((await counted()) < rows) await new Promise((resolve) => setTimeout(resolve, 10));
   const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
+  const used = cpu.used();
   for (const relay of relays) await relay.stop();
   for (const service of services) await service.close();
 
   const published = await publishedRows();
-  console.log(`drained: ${published} of ${ROWS} rows marked published in ${round(seconds, 2)} s; relay process cpu ${round((cpu.user + cpu.system) / 1e6, 2)} s (${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}% of one core)`);
+  console.log(`drained: ${published} of ${rows} rows marked published in ${round(seconds, 2)} s; cpu: ${used}`);
   // Under node --cpu-prof (bench/run-all.ts profiles a missed target): the first drain's part of the profile.
   if (first && process.execArgv.includes('--cpu-prof')) {
     console.log(`profile window: relay pid ${process.pid}, from ${round(started / 1000, 1)} s to ${round((started + seconds * 1000) / 1000, 1)} s after start`);
   }
-  return ROWS / seconds;
+  return rows / seconds;
 }
 
 /** The bare loop (one wave per cycle, or each order's rows in sequence), connected and idle, then woken on the same backlog; rows/s. */
-async function drainBare(inOrder: boolean): Promise<number> {
+async function drainBare(inOrder: boolean, rows = ROWS): Promise<number> {
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
   const connection = await amqp.connect(env.amqpUrl, { noDelay: true });
   await declareTopology(connection, 10_000, QUEUE_TYPE);
   const relay = bareRelay(pool, await connection.createConfirmChannel(), Number(BATCH) * EVENTS_PER_ORDER, { inOrder });
   await emptyOutboxAndQueue();
-  await seed();
+  await seed(rows);
   const started = performance.now();
+  const cpu = drainCpu();
   relay.wake();
-  while (relay.published < ROWS) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (relay.published < rows) await new Promise((resolve) => setTimeout(resolve, 10));
   const seconds = (performance.now() - started) / 1000;
+  console.log(`drained by the bare loop${inOrder ? ' keeping order' : ''}: ${rows} rows in ${round(seconds, 2)} s; cpu: ${cpu.used()}`);
   await relay.stop();
   await connection.close();
   await pool.end();
-  return ROWS / seconds;
+  return rows / seconds;
+}
+
+/**
+ * What a drain cost each party in CPU seconds, from /proc: this process (the relay or the bare loop; besides it,
+ * only the 10 ms poll of a counter), every PostgreSQL process and RabbitMQ's beam. They share 2 cores, so what
+ * one side costs more shows in its rate.
+ */
+function drainCpu(): { used(): string } {
+  const read = () => ({ postgres: cpuSecondsByPid('postgres'), rabbitmq: cpuSecondsByPid('beam.smp'), self: process.cpuUsage(), gcMs: gc.ms });
+  const before = read();
+  return {
+    used() {
+      const after = read();
+      const self = process.cpuUsage(before.self);
+      const own = (self.user + self.system) / 1e6;
+      const postgres = cpuSecondsSince(before.postgres, after.postgres);
+      const rabbitmq = cpuSecondsSince(before.rabbitmq, after.rabbitmq);
+      return (
+        `this process ${round(own, 2)} s (${Math.round(after.gcMs - before.gcMs)} ms of it in GC), PostgreSQL ${round(postgres, 2)} s, ` +
+        `RabbitMQ ${round(rabbitmq, 2)} s (${round(own + postgres + rabbitmq, 2)} s in all)`
+      );
+    },
+  };
 }
 
 /** Each drain starts from an empty outbox and an empty Orders queue (a queue holding the last drain's rows costs the broker more). */
@@ -148,8 +194,8 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Bodies shaped like OrderAddProduct (the most common event), ~330 bytes each; then ANALYZE. */
-async function seed(): Promise<void> {
+/** `rows` rows with bodies shaped like OrderAddProduct (the most common event), ~330 bytes each; then ANALYZE. */
+async function seed(rows: number): Promise<void> {
   const sql = await env.sql();
   const started = performance.now();
   await sql.query(
@@ -163,11 +209,11 @@ async function seed(): Promise<void> {
                                'productName', 'Product ' || n, 'productPrice', 90, 'orderPrice', 90 * seq),
             'bench-' || n, 'Ready', now()
      FROM events ORDER BY n, seq`,
-    [Math.ceil(ROWS / EVENTS_PER_ORDER), EVENTS_PER_ORDER],
+    [Math.ceil(rows / EVENTS_PER_ORDER), EVENTS_PER_ORDER],
   );
-  await sql.query(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id DESC LIMIT (SELECT greatest(count(*) - $1, 0) FROM outbox))`, [ROWS]);
+  await sql.query(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id DESC LIMIT (SELECT greatest(count(*) - $1, 0) FROM outbox))`, [rows]);
   await sql.query('ANALYZE outbox');
-  const { rows } = await sql.query(`SELECT count(*) AS n, avg(octet_length(payload::text))::int AS bytes FROM outbox`);
-  console.log(`seeded: ${rows[0].n} ready rows, ${rows[0].bytes} bytes of JSON each on average, in ${round((performance.now() - started) / 1000, 1)} s, then ANALYZE`);
+  const { rows: [seeded] } = await sql.query(`SELECT count(*) AS n, avg(octet_length(payload::text))::int AS bytes FROM outbox`);
+  console.log(`seeded: ${seeded.n} ready rows, ${seeded.bytes} bytes of JSON each on average, in ${round((performance.now() - started) / 1000, 1)} s, then ANALYZE`);
   await sql.end();
 }

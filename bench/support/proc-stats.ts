@@ -2,7 +2,7 @@
  * What a process costs while a load runs, read from /proc (Linux): resident memory (VmRSS, sampled) and CPU
  * time (utime + stime). Reading /proc costs the measured process nothing.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK)
 
@@ -72,4 +72,28 @@ export async function memoryBreakdown(port: number): Promise<string> {
     `rss ${mb('process_resident_memory_bytes')}, v8 heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')}, ` +
     `external ${mb('nodejs_external_memory_bytes')}`
   );
+}
+
+/** CPU seconds used so far by each process whose command name is `comm` (postgres, beam.smp), by pid. */
+export function cpuSecondsByPid(comm: string): Map<number, number> {
+  const byPid = new Map<number, number>();
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === comm) byPid.set(Number(name), cpuSeconds(Number(name)));
+    } catch {
+      // gone since the listing
+    }
+  }
+  return byPid;
+}
+
+/**
+ * CPU seconds the processes of `after` used since `before`: one that started in between counts from its start, one
+ * that ended in between is left out (a connection's backend closed just before a window would otherwise subtract
+ * its whole life from it).
+ */
+export function cpuSecondsSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
 }
