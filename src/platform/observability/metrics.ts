@@ -47,7 +47,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Set by the relay from the outbox table on each sweep (and read fresh on scrape). */
+  /** Set by the relay role's outbox-gauges job from the outbox table (every 5 s); 0 in other processes. */
   readonly outboxReadyBacklog = new client.Gauge({
     name: 'outbox_ready_backlog',
     help: 'Outbox rows ready to publish (including rows backing off after a failure)',
