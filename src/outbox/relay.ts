@@ -30,8 +30,8 @@ interface BatchConfirms {
 
 interface BatchResult {
   rows: ClaimedRow[];
-  /** By row id; a row without one was not sent because the row before it (same order) failed. */
-  outcomes: Map<number, PublishOutcome>;
+  /** By row; a row without one was not sent because the row before it (same order) failed. */
+  outcomes: Map<ClaimedRow, PublishOutcome>;
   failed: FailedRow[];
   /** Just before the failed rows were marked: each one's next attempt is its delay after this, or later. */
   failedAt: number;
@@ -156,7 +156,7 @@ export class OutboxRelay {
       for (const id of batch.ids) this.confirmedUnmarked.delete(id);
     }
     this.record(result);
-    if (new Set(result.rows.map((row) => row.aggregateId)).size >= this.options.batchSize) return 'backlog';
+    if (orderCount(result.rows) >= this.options.batchSize) return 'backlog';
     // A wake-up waiting for a batch slot claims after this commit anyway (startWorker).
     const recheck = !this.pending && this.unblockedRows(result, othersInFlight);
     // Recorded after this batch's own check: it is for the batches beside this one.
@@ -195,7 +195,7 @@ export class OutboxRelay {
       const failed = this.failedRows(rows, outcomes);
       const failedAt = Date.now();
       if (failed.length > 0) await unit.write(markFailed(failed));
-      const published = rows.filter((row) => outcomes.get(row.id)?.ok).map((row) => row.id);
+      const published = rows.filter((row) => outcomes.get(row)?.ok).map((row) => row.id);
       if (published.length === 0) return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
       const markedAt = ++this.ticks;
       const [mark] = await unit.write(markPublished(published, runEnds(rows)));
@@ -204,22 +204,23 @@ export class OutboxRelay {
   }
 
   /** Publishes in sequence, each row with its trace (a span of its own when tracing is on, ended at its confirm). */
-  private async publishTraced(rows: ClaimedRow[], confirmed: (row: ClaimedRow) => void): Promise<Map<number, PublishOutcome>> {
-    const traces = new Map<number, RowTrace>();
+  private async publishTraced(rows: ClaimedRow[], confirmed: (row: ClaimedRow) => void): Promise<Map<ClaimedRow, PublishOutcome>> {
+    /** The rows' spans (none with tracing off), ended with their outcomes. */
+    const spans = new Map<ClaimedRow, RowTrace>();
     const toTracedMessage = (row: ClaimedRow) => {
       const traced = rowTrace(row);
-      traces.set(row.id, traced);
+      if (traced.span) spans.set(row, traced);
       return toMessage(row, traced);
     };
     const outcomes = await publishInSequence(this.publisher, rows, toTracedMessage, confirmed);
-    for (const [id, traced] of traces) endRowTrace(traced, outcomes.get(id));
+    for (const [row, traced] of spans) endRowTrace(traced, outcomes.get(row));
     return outcomes;
   }
 
-  private failedRows(rows: ClaimedRow[], outcomes: Map<number, PublishOutcome>): FailedRow[] {
+  private failedRows(rows: ClaimedRow[], outcomes: Map<ClaimedRow, PublishOutcome>): FailedRow[] {
     const failed: FailedRow[] = [];
     rows.forEach((row) => {
-      const outcome = outcomes.get(row.id);
+      const outcome = outcomes.get(row);
       if (!outcome || outcome.ok) return;
       const parked = row.attempts + 1 >= this.options.maxAttempts;
       failed.push({
@@ -236,7 +237,7 @@ export class OutboxRelay {
   private record({ rows, outcomes, failed, failedAt }: BatchResult): void {
     let published = 0;
     rows.forEach((row) => {
-      const outcome = outcomes.get(row.id);
+      const outcome = outcomes.get(row);
       if (!outcome) return;
       if (outcome.ok) {
         published++;
@@ -246,6 +247,7 @@ export class OutboxRelay {
       }
     });
     if (published > 0) this.metrics.outboxPublished.inc(published);
+    if (failed.length === 0) return;
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const row of failed) {
       const claimed = byId.get(row.id)!;
@@ -258,6 +260,13 @@ export class OutboxRelay {
       }
     }
   }
+}
+
+/** How many orders the rows belong to (a claim takes at most batchSize). */
+function orderCount(rows: ClaimedRow[]): number {
+  const orders = new Set<string>();
+  for (const row of rows) orders.add(row.aggregateId);
+  return orders.size;
 }
 
 /** Each order's last claimed sequence. */

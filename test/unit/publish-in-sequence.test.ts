@@ -61,6 +61,6 @@ describe('publishing claimed rows in sequence', () => {
       ['b-4', 'b-5', 'b-6'],
       ['a-1', 'a-2', 'a-3'],
     ]);
-    expect([...outcomes.keys()].sort((x, y) => x - y)).toEqual([10, 11, 12, 13, 15, 16]);
+    expect([...outcomes.keys()].map((claimedRow) => claimedRow.id).sort((x, y) => x - y)).toEqual([10, 11, 12, 13, 15, 16]);
   });
 });

@@ -1,3 +1,4 @@
+import { integerArray } from '../../platform/database/array-parameter.js';
 import { sql, type Sql } from '../../platform/database/sql.js';
 import type { TraceCarrier } from '../../platform/observability/trace-context.js';
 import { OutboxStatus } from '../outbox-status.js';
@@ -77,7 +78,7 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
           WHERE earlier.aggregate_id = o.aggregate_id
             AND earlier.sequence < o.sequence
             AND earlier.status = ANY(${UNFINISHED}::text[])
-            AND NOT (earlier.id = ANY(${confirmedHere}::bigint[])))
+            AND NOT (earlier.id = ANY(${integerArray(confirmedHere)}::bigint[])))
       ORDER BY o.id
       LIMIT ${limit}
       FOR UPDATE OF o SKIP LOCKED
@@ -140,7 +141,7 @@ export interface RunEnd {
 export function markPublished(ids: number[], runEnds: RunEnd[]): Sql<{ releasedBehind: boolean }> {
   return sql`
     WITH marked AS (
-      UPDATE outbox SET status = ${OutboxStatus.Published}, published_at = now(), last_error = NULL WHERE id = ANY(${ids}::bigint[])
+      UPDATE outbox SET status = ${OutboxStatus.Published}, published_at = now(), last_error = NULL WHERE id = ANY(${integerArray(ids)}::bigint[])
     )
     SELECT EXISTS (
       SELECT 1

@@ -31,6 +31,10 @@ export type PublishOutcome = { ok: true; confirmedAt: number } | { ok: false; re
 
 /** What is known of one message between publish and confirm. */
 interface InFlight {
+  messageId: string;
+  exchange: string;
+  routingKey: string;
+  /** The broker returned it (mandatory, no queue took it); its ack follows. */
   returned: boolean;
 }
 
@@ -114,12 +118,14 @@ export class RabbitPublisher extends EventEmitter {
       for (const run of runs) if (run[0] !== undefined) outcomes.set(run[0], { ok: false, reason: 'channel_closed', error: 'not connected to RabbitMQ' });
       return outcomes;
     }
-    const missing = this.model ? await this.exchanges.missing(this.model, runs.flatMap((run) => run.map((item) => item.exchange))) : new Set<string>();
+    const missing = this.model ? await this.exchanges.missing(this.model, exchangesOf(runs)) : new Set<string>();
     const deadline = Date.now() + this.timeoutMs;
     const sending = new RunSending(runs.length);
-    /** The message id of each item sent, to forget the ones still unconfirmed at the deadline. */
-    const sent = new Map<T, string>();
-    const send = (run: readonly T[], position: number): boolean => {
+    /** Per run, the position and message id of the last message sent (-1: none yet), to time out the unconfirmed ones. */
+    const lastSent = new Int32Array(runs.length).fill(-1);
+    const lastSentIds: string[] = new Array<string>(runs.length);
+    const send = (runIndex: number, position: number): boolean => {
+      const run = runs[runIndex]!;
       const item = run[position]!;
       if (missing.has(item.exchange)) {
         outcomes.set(item, { ok: false, reason: 'no_exchange', error: `exchange "${item.exchange}" does not exist` });
@@ -127,18 +133,19 @@ export class RabbitPublisher extends EventEmitter {
         return true;
       }
       const message = toMessage(item);
-      sent.set(item, message.messageId);
+      lastSent[runIndex] = position;
+      lastSentIds[runIndex] = message.messageId;
       return this.publishOne(channel, message, (outcome) => {
         if (sending.over) return;
         outcomes.set(item, outcome);
         if (outcome.ok) confirmed?.(item);
-        if (outcome.ok && position + 1 < run.length) send(run, position + 1);
+        if (outcome.ok && position + 1 < run.length) send(runIndex, position + 1);
         else sending.endRun();
       });
     };
     for (const [index, run] of runs.entries()) {
       if (run.length === 0) sending.endRun();
-      else if (!send(run, 0) && !(await this.drained(channel, deadline))) {
+      else if (!send(index, 0) && !(await this.drained(channel, deadline))) {
         // Past the deadline the runs not started are left unpublished rather than queued behind a stuck socket.
         for (let left = runs.length - index - 1; left > 0; left--) sending.endRun();
         break;
@@ -154,12 +161,14 @@ export class RabbitPublisher extends EventEmitter {
     // A nack, too: on RabbitMQ 3.10 a channel that published to a quorum queue while its leader was being elected
     // (a node just died) keeps getting nacks for that queue for good, while a new channel is taken at once (seen in
     // the rabbit-node-loss fault step). The nacked rows are retried, on the new channel.
-    if ([...outcomes.values()].some((outcome) => !outcome.ok && outcome.reason === 'nack')) this.dropChannel(channel);
-    for (const [item, messageId] of sent) {
-      if (outcomes.has(item)) continue;
-      this.inFlight.delete(messageId);
+    if (anyNacked(outcomes.values())) this.dropChannel(channel);
+    // At most one message per run is unconfirmed: its last one sent, when that has no outcome.
+    runs.forEach((run, index) => {
+      const item = lastSent[index]! < 0 ? undefined : run[lastSent[index]!]!;
+      if (item === undefined || outcomes.has(item)) return;
+      this.inFlight.delete(lastSentIds[index]!);
       outcomes.set(item, { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` });
-    }
+    });
     return outcomes;
   }
 
@@ -175,15 +184,18 @@ export class RabbitPublisher extends EventEmitter {
    * closes. Returns whether the socket took it without buffering beyond its limit.
    */
   private publishOne(channel: ConfirmChannel, message: OutgoingMessage, settle: (outcome: PublishOutcome) => void): boolean {
-    const state: InFlight = { returned: false };
-    this.inFlight.set(message.messageId, state);
+    // The one closure per message (the relay sends thousands a second): it holds what the outcome needs, not the
+    // message, whose body buffer can then go as soon as the socket took it instead of living until the confirm.
+    const state: InFlight = { messageId: message.messageId, exchange: message.exchange, routingKey: message.routingKey, returned: false };
+    this.inFlight.set(state.messageId, state);
     const done = (error: Error | null) => {
-      if (this.inFlight.get(message.messageId) === state) this.inFlight.delete(message.messageId);
-      settle(confirmOutcome(message, error, state));
+      if (this.inFlight.get(state.messageId) === state) this.inFlight.delete(state.messageId);
+      settle(confirmOutcome(state, error));
     };
     try {
-      const publish = () => channel.publish(message.exchange, message.routingKey, message.body, publishOptions(message, this.userId), done);
-      return message.traceContext ? context.with(message.traceContext, publish) : publish();
+      const options = publishOptions(message, this.userId);
+      if (!message.traceContext) return channel.publish(message.exchange, message.routingKey, message.body, options, done);
+      return context.with(message.traceContext, () => channel.publish(message.exchange, message.routingKey, message.body, options, done));
     } catch (error) {
       // amqplib throws at once on a channel that has already closed.
       done(error instanceof Error ? error : new Error(String(error)));
@@ -234,6 +246,18 @@ export class RabbitPublisher extends EventEmitter {
   }
 }
 
+function anyNacked(outcomes: Iterable<PublishOutcome>): boolean {
+  for (const outcome of outcomes) if (!outcome.ok && outcome.reason === 'nack') return true;
+  return false;
+}
+
+/** The exchanges the runs publish to, each once. */
+function exchangesOf(runs: readonly (readonly { readonly exchange: string }[])[]): Set<string> {
+  const names = new Set<string>();
+  for (const run of runs) for (const item of run) names.add(item.exchange);
+  return names;
+}
+
 function publishOptions(message: OutgoingMessage, userId: string) {
   // The trace headers, then the event's own (typed by the AsyncAPI document's EventHeaders).
   const headers: Record<string, unknown> & Partial<EventHeaders> = { ...message.traceHeaders };
@@ -269,14 +293,14 @@ class RunSending {
   }
 }
 
-function confirmOutcome(message: OutgoingMessage, error: Error | null, state: InFlight): PublishOutcome {
+function confirmOutcome(message: InFlight, error: Error | null): PublishOutcome {
   if (error) {
     // amqplib rejects with "channel closed" when the channel (or connection) went away, "message nacked" on a nack.
     const closed = /closed/i.test(error.message);
     return { ok: false, reason: closed ? 'channel_closed' : 'nack', error: error.message };
   }
   // RabbitMQ sends basic.return before the ack of a mandatory message that no queue took.
-  if (state.returned) {
+  if (message.returned) {
     return { ok: false, reason: 'unroutable', error: `no queue is bound to "${message.exchange}" for "${message.routingKey}"` };
   }
   return { ok: true, confirmedAt: Date.now() };
