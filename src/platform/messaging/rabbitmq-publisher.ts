@@ -164,7 +164,8 @@ export class RabbitPublisher extends EventEmitter {
     if (anyNacked(outcomes.values())) this.dropChannel(channel);
     // At most one message per run is unconfirmed: its last one sent, when that has no outcome.
     runs.forEach((run, index) => {
-      const item = lastSent[index]! < 0 ? undefined : run[lastSent[index]!]!;
+      const position = lastSent[index]!;
+      const item = position >= 0 ? run[position] : undefined;
       if (item === undefined || outcomes.has(item)) return;
       this.inFlight.delete(lastSentIds[index]!);
       outcomes.set(item, { ok: false, reason: 'timeout', error: `not confirmed within ${this.timeoutMs} ms` });
