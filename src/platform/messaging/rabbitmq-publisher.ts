@@ -6,7 +6,7 @@ import { withTimeout } from '../with-timeout.js';
 import type { RabbitConnection } from './rabbitmq-connection.js';
 import { KnownExchanges } from './known-exchanges.js';
 import { DEAD_LETTER_EXCHANGE, ORDERS_EXCHANGE } from './topology.js';
-import { CORRELATION_HEADER, SEQUENCE_HEADER, type EventHeaders } from './message-headers.js';
+import { ReusedHeaders } from './publish-headers.js';
 
 export interface OutgoingMessage {
   exchange: string;
@@ -50,6 +50,7 @@ export class RabbitPublisher extends EventEmitter {
   private closed = false;
   private readonly exchanges: KnownExchanges;
   private readonly inFlight = new Map<string, InFlight>();
+  private readonly headers = new ReusedHeaders();
 
   constructor(
     private readonly rabbit: RabbitConnection,
@@ -194,7 +195,7 @@ export class RabbitPublisher extends EventEmitter {
       settle(confirmOutcome(state, error));
     };
     try {
-      const options = publishOptions(message, this.userId);
+      const options = publishOptions(message, this.userId, this.headers.of(message));
       if (!message.traceContext) return channel.publish(message.exchange, message.routingKey, message.body, options, done);
       return context.with(message.traceContext, () => channel.publish(message.exchange, message.routingKey, message.body, options, done));
     } catch (error) {
@@ -259,11 +260,7 @@ function exchangesOf(runs: readonly (readonly { readonly exchange: string }[])[]
   return names;
 }
 
-function publishOptions(message: OutgoingMessage, userId: string) {
-  // The trace headers, then the event's own (typed by the AsyncAPI document's EventHeaders).
-  const headers: Record<string, unknown> & Partial<EventHeaders> = { ...message.traceHeaders };
-  if (message.correlationId) headers[CORRELATION_HEADER] = message.correlationId;
-  if (message.sequence !== undefined) headers[SEQUENCE_HEADER] = message.sequence;
+function publishOptions(message: OutgoingMessage, userId: string, headers: Record<string, unknown>) {
   return {
     persistent: true,
     userId,
