@@ -14,7 +14,7 @@ const BATCHES_IN_FLIGHT = 2;
 
 // The outbox gauges every 5 seconds, as Prometheus scrapes the service (configs/prometheus/prometheus.yml) and as
 // the saga gauges run: a fresher value would never be seen. During a backlog the count reads every Ready row; at
-// 50,000 Ready rows a run cost PostgreSQL 60-85 ms, every second of a relay drain (bench/relay-throughput.ts).
+// 50,000 Ready rows a run took PostgreSQL 70-87 ms, every second of a relay drain (bench/relay-throughput.ts).
 const GAUGES_CRON = '*/5 * * * * *';
 
 /** What the relay role runs; tests reach in to drain on demand. */
