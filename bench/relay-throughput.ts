@@ -5,8 +5,8 @@
  *
  * Each drain is timed the same way: the relay is started and idle, the backlog of BENCH_ROWS ready rows is
  * committed in one transaction (EVENTS_PER_ORDER per order, so only each order's head is claimable at a time, as in
- * production) and ANALYZEd, the relay is woken, and the clock runs until every row is published. Connections and start-up are
- * outside the clock for both, and the Orders queue is purged before each drain. Each side first drains
+ * production) and ANALYZEd, the relay is woken, and the clock runs until every row is published. Connections and
+ * start-up are outside the clock for both, and the Orders queue is purged before each drain. Each side first drains
  * BENCH_WARMUP_ROWS (10,000) unmeasured: the drains share this process, and whichever went first paid V8's
  * compiling of the code both use (amqplib, pg) alone (the relay, first in every round, used 2.9-3.3 s of CPU in
  * round 1 and 2.0-2.3 s in rounds 2 and 3). The two then alternate for BENCH_ROUNDS rounds (the broker,
@@ -17,8 +17,8 @@
  *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
  * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3), BENCH_WARMUP_ROWS (10000;
- * 0: none), BENCH_QUEUE_TYPE
- * (quorum, the service's default; classic is what the reports before quorum queues measured), BENCH_BARE_IN_ORDER (1;
+ * 0: none), BENCH_QUEUE_TYPE (quorum, the service's default; classic is what the reports before quorum queues
+ * measured), BENCH_BARE_IN_ORDER (1;
  * 0 leaves out the reference drain by the bare loop that publishes each order's rows one confirm after another, as
  * the service promises, instead of one wave). Under node --cpu-prof it also prints the first drain's window of the
  * profile.

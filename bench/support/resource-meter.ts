@@ -16,7 +16,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { cpuSeconds } from './proc-stats.js';
+import { cpuSeconds, cpuSecondsSince } from './proc-stats.js';
 
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -152,11 +152,7 @@ export class ResourceMeter {
    */
   async usage(before: Snapshot, after: Snapshot): Promise<Usage> {
     const cpu = new Map<string, number>();
-    for (const [group, pids] of after.cpu) {
-      let used = 0;
-      for (const [pid, seconds] of pids) used += seconds - (before.cpu.get(group)?.get(pid) ?? 0);
-      cpu.set(group, used);
-    }
+    for (const [group, pids] of after.cpu) cpu.set(group, cpuSecondsSince(before.cpu.get(group) ?? new Map(), pids));
     const machineTotal = after.machine.total - before.machine.total;
     const { rows } = await this.admin.query<{ bytes: string }>(`SELECT pg_wal_lsn_diff($1, $2)::text AS bytes`, [after.pg.walLsn, before.pg.walLsn]);
     return {

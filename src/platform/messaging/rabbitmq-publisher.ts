@@ -186,8 +186,8 @@ export class RabbitPublisher extends EventEmitter {
    * closes. Returns whether the socket took it without buffering beyond its limit.
    */
   private publishOne(channel: ConfirmChannel, message: OutgoingMessage, settle: (outcome: PublishOutcome) => void): boolean {
-    // The one closure per message (the relay sends thousands a second): it holds what the outcome needs, not the
-    // message, whose body buffer can then go as soon as the socket took it instead of living until the confirm.
+    // What amqplib keeps until the confirm (the relay sends thousands a second) holds what the outcome needs, not
+    // the message, whose body buffer can then go as soon as the socket took it instead of living until the confirm.
     const state: InFlight = { messageId: message.messageId, exchange: message.exchange, routingKey: message.routingKey, returned: false };
     this.inFlight.set(state.messageId, state);
     const done = (error: Error | null) => {
