@@ -4,6 +4,8 @@
  * one round trip (Ready rows, oldest first, FOR UPDATE SKIP LOCKED), every row published on one confirm channel in
  * id order, one wait for all confirms, the rows marked Published, COMMIT. Two cycles in flight (the service's relay
  * has two); a cycle whose claim was full claims again at once. Woken by wake() and a one-second sweep.
+ * The claim is planned as an index scan, as the service's is (RELAY_PLANNER_SETTINGS in
+ * src/outbox/persistence/relay-cycle.ts): as a bitmap scan it revisited every row published since the last vacuum.
  *
  * It relies on being the only relay and on a run of an order's rows not being cut by a claim's limit between two
  * cycles; the service's claim (an order's head and its run) holds per-order sequence without either assumption.
@@ -50,10 +52,10 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number,
     const client = await pool.connect();
     try {
       const results = (await client.query(
-        `BEGIN; SELECT id, aggregate_id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
+        `BEGIN; SET LOCAL enable_bitmapscan = off; SELECT id, aggregate_id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
          WHERE status = 'Ready' ORDER BY id LIMIT ${Math.trunc(batch)} FOR UPDATE SKIP LOCKED`,
       )) as unknown as pg.QueryResult<ClaimedRow>[];
-      const rows = results[1]!.rows;
+      const rows = results[2]!.rows;
       let marked = 0;
       if (rows.length > 0) {
         const confirmed = options.inOrder ? await publishRunsInOrder(channel, rows) : await publishWave(channel, rows);

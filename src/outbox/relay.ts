@@ -3,7 +3,7 @@ import type { Metrics } from '../platform/observability/metrics.js';
 import type { Database } from '../platform/database/database.js';
 import type { UnitOfWork } from '../platform/database/unit-of-work.js';
 import type { OutgoingMessage, PublishOutcome, RabbitPublisher } from '../platform/messaging/rabbitmq-publisher.js';
-import { claimRows, markFailed, markPublished, type ClaimedRow, type FailedRow, type RunEnd } from './persistence/relay-cycle.js';
+import { claimRows, markFailed, markPublished, RELAY_PLANNER_SETTINGS, type ClaimedRow, type FailedRow, type RunEnd } from './persistence/relay-cycle.js';
 import { publishInSequence } from './publish-in-sequence.js';
 import { endRowTrace, inBatchSpan, rowTrace, type RowTrace } from './publish-tracing.js';
 import { OutboxStatus } from './outbox-status.js';
@@ -147,7 +147,7 @@ export class OutboxRelay {
     const batch: BatchConfirms = { ids: [], ended: false };
     let result: BatchResult;
     try {
-      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, batch));
+      result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, batch), { localSettings: RELAY_PLANNER_SETTINGS });
     } finally {
       this.batchesInFlight--;
       // Committed (Published now) or rolled back (Ready again, to be claimed like any other row): no longer special.

@@ -54,12 +54,16 @@ export class Database {
     }
   }
 
-  /** Runs work as a unit of the given kind; its afterCommit callbacks run once it committed. */
-  async run<T>(kind: UnitOfWorkKind, work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+  /**
+   * Runs work as a unit of the given kind; its afterCommit callbacks run once it committed. A transaction may carry
+   * planner settings of its own (SET LOCAL, sent with its BEGIN: no round trip of their own).
+   */
+  async run<T>(kind: UnitOfWorkKind, work: (unit: UnitOfWork) => Promise<T>, options: { localSettings?: LocalSettings } = {}): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 3;
+    const begin = options.localSettings ? this.begin + setLocal(options.localSettings) : this.begin;
     for (let attempt = 1; ; attempt++) {
       try {
-        const { result, callbacks } = kind === 'transaction' ? await this.inTransaction(work) : await this.inStatement(work);
+        const { result, callbacks } = kind === 'transaction' ? await this.inTransaction(work, begin) : await this.inStatement(work);
         for (const callback of callbacks) callback();
         return result;
       } catch (error) {
@@ -96,9 +100,9 @@ export class Database {
     return { result, callbacks: unit.callbacks };
   }
 
-  private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>) {
+  private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, begin: string) {
     const connection = await this.pool.connect();
-    const unit = new TransactionUnit(connection, this.begin);
+    const unit = new TransactionUnit(connection, begin);
     try {
       const result = await withTimeout(
         work(unit).then(async (value) => {
@@ -174,6 +178,21 @@ function sessionTimeouts(ms: number) {
     // A transaction left open by a client that hangs is ended by the server (and its locks released).
     idle_in_transaction_session_timeout: ms,
   };
+}
+
+/**
+ * Settings for one transaction, as the code that runs it knows it needs them (the relay's planner settings): names
+ * and values are constants of this codebase, never input, and are checked as such, since they become SQL text.
+ */
+export type LocalSettings = Readonly<Record<string, 'on' | 'off'>>;
+
+function setLocal(settings: LocalSettings): string {
+  return Object.entries(settings)
+    .map(([name, value]) => {
+      if (!/^[a-z_]+$/.test(name) || (value !== 'on' && value !== 'off')) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
+      return `; SET LOCAL ${name} = ${value}`;
+    })
+    .join('');
 }
 
 /** The same bounds for one transaction only: one simple-protocol round trip, as a bare BEGIN is. */
