@@ -18,9 +18,8 @@
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
  * instances in this process, as if scaled out), OUTBOX_BATCH_SIZE (500), BENCH_ROUNDS (3), BENCH_WARMUP_ROWS (10000;
  * 0: none), BENCH_QUEUE_TYPE (quorum, the service's default; classic is what the reports before quorum queues
- * measured), BENCH_BARE_IN_ORDER (1;
- * 0 leaves out the reference drain by the bare loop that publishes each order's rows one confirm after another, as
- * the service promises, instead of one wave). Under node --cpu-prof it also prints the first drain's window of the
+ * measured), BENCH_BARE_IN_ORDER (1; 0 leaves out the reference drain by the bare loop that publishes each order's
+ * rows one confirm after another, as the service promises, instead of one wave). Under node --cpu-prof it also prints the first drain's window of the
  * profile.
  */
 import amqp from 'amqplib';

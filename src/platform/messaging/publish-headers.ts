@@ -1,4 +1,4 @@
-import { isTracingActive } from '../observability/trace-context.js';
+import { isTracingActive, TRACE_HEADER_NAMES } from '../observability/trace-context.js';
 import { CORRELATION_HEADER, SEQUENCE_HEADER, type EventHeaders } from './message-headers.js';
 
 /** What a message's headers are made of: its trace context headers, then the event's own. */
@@ -15,8 +15,6 @@ export function messageHeaders(message: HeaderSource): Record<string, unknown> &
   if (message.sequence !== undefined) headers[SEQUENCE_HEADER] = message.sequence;
   return headers;
 }
-
-const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage'];
 
 /**
  * One headers object for every message a publisher sends while tracing is off, refilled for each. amqplib makes
@@ -56,6 +54,6 @@ export class ReusedHeaders {
 
 function fitsSlots(traceHeaders: Record<string, string> | undefined): boolean {
   if (!traceHeaders) return true;
-  for (const name in traceHeaders) if (!TRACE_HEADERS.includes(name)) return false;
+  for (const name in traceHeaders) if (!TRACE_HEADER_NAMES.includes(name)) return false;
   return true;
 }

@@ -14,6 +14,9 @@ export interface TraceCarrier {
 
 export const NO_TRACE: TraceCarrier = Object.freeze({ traceparent: null, tracestate: null, baggage: null });
 
+/** The carrier's fields, which are also the names of the message headers that carry them. */
+export const TRACE_HEADER_NAMES: readonly string[] = ['traceparent', 'tracestate', 'baggage'] satisfies (keyof TraceCarrier)[];
+
 export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 export const MAX_TRACESTATE = 512;
 export const MAX_BAGGAGE = 2048;
@@ -82,7 +85,7 @@ export function activeSpanIds(): { traceId: string; spanId: string } | undefined
 
 const CARRIER_GETTER: TextMapGetter<TraceCarrier> = {
   keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => (key === 'traceparent' || key === 'tracestate' || key === 'baggage' ? (carrier[key] ?? undefined) : undefined),
+  get: (carrier, key) => (TRACE_HEADER_NAMES.includes(key) ? (carrier[key as keyof TraceCarrier] ?? undefined) : undefined),
 };
 
 function text(value: unknown): string | null {
