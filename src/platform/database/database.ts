@@ -19,6 +19,8 @@ export interface DatabaseOptions {
    * per connection. transaction: `url` is a transaction pooler (PgBouncer pool_mode=transaction), which refuses
    * session settings at connect and would share them with other clients anyway: each transaction sets its own
    * (SET LOCAL, sent with its BEGIN), and single statements run under the server's defaults for the role.
+   * Prepared statements (Sql.prepared) go by name only in session mode: behind a transaction pooler the next
+   * transaction may run on a server connection where the name was never prepared.
    */
   poolMode?: 'session' | 'transaction';
   /** Told (once) when the server refuses the session settings: a transaction pooler with poolMode session. */
@@ -36,18 +38,21 @@ export class Database {
   readonly pool: pg.Pool;
   private readonly unitTimeoutMs: number;
   private readonly begin: string;
+  /** Whether prepared statements go by name (session pool mode). */
+  private readonly named: boolean;
   private toldPoolMode = false;
 
   constructor(private readonly options: DatabaseOptions) {
     this.pool = createPool(options);
     this.unitTimeoutMs = statementTimeoutOf(options);
-    this.begin = options.poolMode === 'transaction' ? beginWithTimeouts(this.unitTimeoutMs) : 'BEGIN';
+    this.named = options.poolMode !== 'transaction';
+    this.begin = this.named ? 'BEGIN' : beginWithTimeouts(this.unitTimeoutMs);
   }
 
   /** One statement outside any unit: a read (a query's, a job's, a tool's). */
   async read<Row>(statement: Sql<Row>): Promise<Row[]> {
     try {
-      return (await this.pool.query(statement.toQuery())).rows as Row[];
+      return (await this.pool.query(statement.toQuery(this.named))).rows as Row[];
     } catch (error) {
       this.explainRefusedSettings(error);
       throw isDatabaseUnavailable(error) ? toUnavailable() : error;
@@ -95,14 +100,14 @@ export class Database {
   }
 
   private async inStatement<T>(work: (unit: UnitOfWork) => Promise<T>) {
-    const unit = new StatementUnit(this.pool);
+    const unit = new StatementUnit(this.pool, this.named);
     const result = await withTimeout(work(unit), this.unitTimeoutMs, 'a single-statement unit of work');
     return { result, callbacks: unit.callbacks };
   }
 
   private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, begin: string) {
     const connection = await this.pool.connect();
-    const unit = new TransactionUnit(connection, begin);
+    const unit = new TransactionUnit(connection, begin, this.named);
     try {
       const result = await withTimeout(
         work(unit).then(async (value) => {
@@ -182,14 +187,15 @@ function sessionTimeouts(ms: number) {
 
 /**
  * Settings for one transaction, as the code that runs it knows it needs them (the relay's planner settings): names
- * and values are constants of this codebase, never input, and are checked as such, since they become SQL text.
+ * and values are constants of this codebase, never input, and are checked as such (plain lower-case words), since
+ * they become SQL text.
  */
-export type LocalSettings = Readonly<Record<string, 'on' | 'off'>>;
+export type LocalSettings = Readonly<Record<string, string>>;
 
 function setLocal(settings: LocalSettings): string {
   return Object.entries(settings)
     .map(([name, value]) => {
-      if (!/^[a-z_]+$/.test(name) || (value !== 'on' && value !== 'off')) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
+      if (!/^[a-z_]+$/.test(name) || !/^[a-z_]+$/.test(value)) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
       return `; SET LOCAL ${name} = ${value}`;
     })
     .join('');

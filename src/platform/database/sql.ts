@@ -2,7 +2,8 @@
  * SQL as data: a tagged template that keeps the text and the values apart, so no value is ever written into SQL
  * text. `${value}` becomes a `$n` parameter; `${sql`...`}` (a fragment) is inlined with its own parameters
  * renumbered, which is how statements are composed (a CTE part, an optional WHERE). There is no way to splice raw
- * text: names of tables and columns are written in the template itself.
+ * text: names of tables and columns are written in the template itself, and `sql.constant` writes only a
+ * codebase constant of a checked shape (a status word, a batch size).
  *
  *   const byId = sql<{ name: string }>`SELECT name FROM products WHERE id = ${id}::uuid`;
  *   // byId.text === 'SELECT name FROM products WHERE id = $1::uuid', byId.values === [id]
@@ -17,6 +18,8 @@ export class Sql<Row = unknown> {
     /** The text between values, one more than values. */
     private readonly strings: readonly string[],
     private readonly parts: readonly unknown[],
+    /** A prepared statement's name (see `prepared`); ignored where the statement is inlined into another. */
+    private readonly name?: string,
   ) {}
 
   /** A fragment that adds nothing, for a part that is not there (`${condition ? sql`...` : sql.empty}`). */
@@ -32,11 +35,37 @@ export class Sql<Row = unknown> {
     return new Sql(Array<string>(parts.length + 1).fill(''), parts);
   }
 
-  /** `text` with `$1..$n` and the values in that order, as pg's extended protocol takes them. */
-  toQuery(): { text: string; values: unknown[] } {
+  /**
+   * A constant of this codebase in the text itself, not a parameter: a status that a partial index names in its
+   * predicate (a plan made without the value, a prepared statement's generic plan, cannot use such an index when
+   * the status is a `$n`), a batch size. Only a word (letters, digits, underscores; quoted as a string literal) or
+   * a safe integer is accepted, so the text can hold nothing else; anything from outside is a value, never this.
+   */
+  static constant(value: string | number): Sql {
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return new Sql([String(value)], []);
+    if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(value)) return new Sql([`'${value}'`], []);
+    throw new TypeError(`sql.constant: ${JSON.stringify(value)} is not a word or a safe integer`);
+  }
+
+  /**
+   * The same statement, to be prepared once per connection under `name` and executed by name after that: no parse
+   * and, with a generic plan, no planning per execution. Only for a statement whose text never changes under that
+   * name (its variable parts are all values); pg refuses a name reused for another text on the same connection.
+   */
+  prepared(name: string): Sql<Row> {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new TypeError(`sql.prepared: ${JSON.stringify(name)} is not a statement name`);
+    return new Sql<Row>(this.strings, this.parts, name);
+  }
+
+  /**
+   * `text` with `$1..$n` and the values in that order, as pg's extended protocol takes them; with the statement's
+   * name when it has one and `named` allows it (not behind a transaction pooler, where the next transaction may
+   * run on a server connection that never saw it prepared).
+   */
+  toQuery(named = false): { name?: string; text: string; values: unknown[] } {
     const values: unknown[] = [];
     const text = this.render(values);
-    return { text, values };
+    return named && this.name !== undefined ? { name: this.name, text, values } : { text, values };
   }
 
   private render(values: unknown[]): string {
@@ -61,3 +90,4 @@ export function sql<Row = unknown>(strings: TemplateStringsArray, ...values: unk
 
 sql.join = Sql.join;
 sql.empty = Sql.empty;
+sql.constant = Sql.constant;

@@ -30,13 +30,14 @@ export class SingleStatementViolation extends Error {}
 
 /** Something that runs one statement: a pooled connection, or the pool itself. */
 export interface Runner {
-  query(config: { text: string; values: unknown[] }): Promise<pg.QueryResult>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult>;
   query(text: string): Promise<pg.QueryResult>;
 }
 
 /**
  * On one connection: BEGIN before the first statement; the runner commits or rolls back. `begin` is the text
- * that opens the transaction (behind a transaction pooler it also sets the transaction's timeouts).
+ * that opens the transaction (behind a transaction pooler it also sets the transaction's timeouts). `named`: a
+ * prepared statement (Sql.prepared) goes by its name (not behind a transaction pooler).
  */
 export class TransactionUnit implements UnitOfWork {
   readonly kind = 'transaction';
@@ -46,6 +47,7 @@ export class TransactionUnit implements UnitOfWork {
   constructor(
     private readonly connection: Runner,
     private readonly begin = 'BEGIN',
+    private readonly named = false,
   ) {}
 
   read<Row>(statement: Sql<Row>): Promise<Row[]> {
@@ -70,7 +72,7 @@ export class TransactionUnit implements UnitOfWork {
       this.begun = true;
       await this.connection.query(this.begin);
     }
-    return (await this.connection.query(statement.toQuery())).rows as Row[];
+    return (await this.connection.query(statement.toQuery(this.named))).rows as Row[];
   }
 }
 
@@ -80,10 +82,13 @@ export class StatementUnit implements UnitOfWork {
   readonly callbacks: (() => void)[] = [];
   private wrote = false;
 
-  constructor(private readonly pool: Runner) {}
+  constructor(
+    private readonly pool: Runner,
+    private readonly named = false,
+  ) {}
 
   async read<Row>(statement: Sql<Row>): Promise<Row[]> {
-    return (await this.pool.query(statement.toQuery())).rows as Row[];
+    return (await this.pool.query(statement.toQuery(this.named))).rows as Row[];
   }
 
   async write<Row>(statement: Sql<Row>): Promise<Row[]> {
@@ -91,7 +96,7 @@ export class StatementUnit implements UnitOfWork {
       throw new SingleStatementViolation('a single-statement unit of work makes one write; a command that needs two must use a transaction');
     }
     this.wrote = true;
-    return (await this.pool.query(statement.toQuery())).rows as Row[];
+    return (await this.pool.query(statement.toQuery(this.named))).rows as Row[];
   }
 
   afterCommit(callback: () => void): void {
