@@ -58,7 +58,7 @@ const READY = sql.constant(OutboxStatus.Ready);
 const UNFINISHED = sql.join([OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked].map(sql.constant), sql`, `);
 
 /**
- * "Ready" for a row found through its order (alias `o`): unfinished, but neither held nor parked. It means the same
+ * "Ready", for a row the statement finds through its order (by its alias): unfinished, but neither held nor parked. It means the same
  * as status = 'Ready', but PostgreSQL cannot prove outbox_ready_idx's predicate from it, so the plan probes
  * outbox_unfinished_idx by order instead of reading the Ready rows of every order once per order.
  */

@@ -39,12 +39,13 @@ export class Sql<Row = unknown> {
    * A constant of this codebase in the text itself, not a parameter: a status that a partial index names in its
    * predicate (a plan made without the value, a prepared statement's generic plan, cannot use such an index when
    * the status is a `$n`), a batch size. Only a word (letters, digits, underscores; quoted as a string literal) or
-   * a safe integer is accepted, so the text can hold nothing else; anything from outside is a value, never this.
+   * a non-negative safe integer (no minus sign that could meet another and open a comment) is accepted, so the text
+   * can hold nothing else; anything from outside is a value, never this.
    */
   static constant(value: string | number): Sql {
-    if (typeof value === 'number' && Number.isSafeInteger(value)) return new Sql([String(value)], []);
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return new Sql([String(value)], []);
     if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(value)) return new Sql([`'${value}'`], []);
-    throw new TypeError(`sql.constant: ${JSON.stringify(value)} is not a word or a safe integer`);
+    throw new TypeError(`sql.constant: ${JSON.stringify(value)} is not a word or a non-negative safe integer`);
   }
 
   /**
