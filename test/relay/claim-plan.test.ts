@@ -120,6 +120,8 @@ describe("the relay's prepared statements", () => {
     // Heads once, oldest first; every other read of the claim and the mark's is a probe by order.
     expect(readyIndexReads(claim!['QUERY PLAN'][0].Plan)).toEqual(['Index Scan']);
     expect(readyIndexReads(mark!['QUERY PLAN'][0].Plan)).toEqual([]);
+    // The rows confirmed here are one hash table per claim, not a list searched once per earlier row.
+    expect(JSON.stringify(claim)).toContain('NOT (hashed SubPlan');
     // And they were planned generically: by name, not again per call.
     const { rows } = await relayDatabase.pool.query<{ name: string; generic: string; custom: string }>(
       'SELECT name, generic_plans AS generic, custom_plans AS custom FROM pg_prepared_statements ORDER BY name',
