@@ -10,7 +10,9 @@ import { insertOutboxRows } from './outbox-rows.js';
 /** What EXPLAIN (FORMAT JSON) says of one plan node, as far as these tests read it. */
 interface PlanNode {
   'Node Type': string;
+  'Relation Name'?: string;
   'Index Name'?: string;
+  'Index Cond'?: string;
   'Shared Hit Blocks'?: number;
   Plans?: PlanNode[];
 }
@@ -117,11 +119,14 @@ describe("the relay's prepared statements", () => {
 
     expect(claimNodes.filter((node) => /Seq Scan|Bitmap/.test(node['Node Type']))).toEqual([]);
     expect(markNodes.filter((node) => /Seq Scan|Bitmap/.test(node['Node Type']))).toEqual([]);
-    // Heads once, oldest first; every other read of the claim and the mark's is a probe by order.
+    // Heads once, oldest first; every other read of the claim and the mark's is a probe by order or by id, with an
+    // index condition (a join planned on an empty table may otherwise read a whole index per row of the other side).
     expect(readyIndexReads(claim!['QUERY PLAN'][0].Plan)).toEqual(['Index Scan']);
     expect(readyIndexReads(mark!['QUERY PLAN'][0].Plan)).toEqual([]);
-    // The rows confirmed here are one hash table per claim, not a list searched once per earlier row.
-    expect(JSON.stringify(claim)).toContain('NOT (hashed SubPlan');
+    const unconditioned = (nodes: PlanNode[]) =>
+      nodes.filter((node) => node['Index Name'] !== undefined && node['Index Name'] !== 'outbox_ready_idx' && !node['Index Cond']).map((node) => node['Index Name']);
+    expect(unconditioned(claimNodes)).toEqual([]);
+    expect(unconditioned(markNodes)).toEqual([]);
     // And they were planned generically: by name, not again per call.
     const { rows } = await relayDatabase.pool.query<{ name: string; generic: string; custom: string }>(
       'SELECT name, generic_plans AS generic, custom_plans AS custom FROM pg_prepared_statements ORDER BY name',
