@@ -28,8 +28,6 @@ describe('SQL as data', () => {
     expect(statement.toQuery(true)).toEqual({ name: 'order-by-id', text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
     expect(statement.toQuery(false)).toEqual({ text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
     expect(statement.toQuery()).toEqual({ text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
-    expect(statement.preparedName).toBe('order-by-id');
-    expect(sql`SELECT 1`.preparedName).toBeUndefined();
   });
 
   it('when a prepared statement is inlined into another, then the outer one is sent without its name', () => {

@@ -65,7 +65,6 @@ export class OrderRepository {
    * Everything creating an order reads, in one round trip: the fingerprint of an order already under this id, the
    * user's name, the delivery address, the products that exist among the ids, and a fresh serial number (a gap in
    * the sequence when the order turns out to exist already is harmless: serials are unique and increasing).
-   * Prepared: its text never changes, and planning it took longer than running it (0.29 against 0.15 ms an order).
    */
   async loadCreationContext(unit: UnitOfWork, input: { orderId: string; userId: string; addressId: string; productIds: string[] }): Promise<CreationContext> {
     const [row] = await unit.read(sql<CreationContextRow>`
@@ -74,7 +73,7 @@ export class OrderRepository {
              (SELECT ${ADDRESS_JSON} FROM addresses a WHERE a.id = ${input.addressId}::uuid) AS address,
              (SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'priceCents', price_cents, 'discount', discount)), '[]'::json)
                 FROM products WHERE id = ANY(${input.productIds}::uuid[])) AS products,
-             nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`.prepared('order-creation-context'));
+             nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`);
     return {
       existingFingerprint: row!.existingFingerprint ?? undefined,
       username: row!.username ?? undefined,
@@ -138,14 +137,13 @@ export class OrderRepository {
    * getForUpdate, with one data-modifying statement made in the same round trip (the inbox row of the message
    * being applied): its first returned row, if any, and the locked order, if it exists. The two parts touch
    * different rows; two deliveries of one message that take them in opposite orders deadlock, and the unit of work
-   * runs the loser again (src/platform/database/database.ts). Prepared when `write` is (one name per write).
+   * runs the loser again (src/platform/database/database.ts).
    */
   async getForUpdateWith<Written>(unit: UnitOfWork, orderId: string, write: Sql<Written>): Promise<{ order: Order | undefined; written: Written | undefined }> {
-    const statement = sql<LockedOrderRow & { written: Written | null; id: string | null }>`
+    const [row] = await unit.write(sql<LockedOrderRow & { written: Written | null; id: string | null }>`
       WITH written AS (${write}), locked AS (${lockOrder(orderId)})
       SELECT (SELECT to_jsonb(w) FROM written w LIMIT 1) AS written, locked.*
-      FROM (VALUES (1)) AS one LEFT JOIN locked ON true`;
-    const [row] = await unit.write(write.preparedName ? statement.prepared(`order-lock-with-${write.preparedName}`) : statement);
+      FROM (VALUES (1)) AS one LEFT JOIN locked ON true`);
     return { order: row!.id === null ? undefined : restoreLocked(row!), written: row!.written ?? undefined };
   }
 

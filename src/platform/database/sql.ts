@@ -58,11 +58,6 @@ export class Sql<Row = unknown> {
     return new Sql<Row>(this.strings, this.parts, name);
   }
 
-  /** The name given by `prepared`, if any (a statement built around this one may be prepared under a name of its own). */
-  get preparedName(): string | undefined {
-    return this.name;
-  }
-
   /**
    * `text` with `$1..$n` and the values in that order, as pg's extended protocol takes them; with the statement's
    * name when it has one and `named` allows it (not behind a transaction pooler, where the next transaction may
