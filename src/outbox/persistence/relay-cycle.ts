@@ -54,15 +54,6 @@ export const RELAY_PLANNER_SETTINGS = { enable_bitmapscan: 'off', enable_seqscan
 
 const READY = sql.constant(OutboxStatus.Ready);
 
-/**
- * The most rows confirmed here that a claim passes over (the end of `confirmedHere`: the latest confirms). A generic
- * plan tests each earlier row against the whole list, element by element: with a drain's 2,500 ids a claim took
- * 61-68 ms against 26 ms (and hashing the list in a subquery inside the per-head probe rebuilt it per head: 400 ms).
- * The saga's lists are a few ids. Rows behind an older confirmed row wait for its batch's commit instead, which
- * then claims again (its mark sees them: markPublished's releasedBehind), as any other relay's rows do.
- */
-export const CLAIM_CONFIRMED_LIMIT = 64;
-
 /** Statuses of a row that is not finished (an order's later rows wait behind it), as outbox_unfinished_idx lists them. */
 const UNFINISHED = sql.join([OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked].map(sql.constant), sql`, `);
 
@@ -90,8 +81,10 @@ const readyByOrder = (alias: Sql) =>
  * other relay sees those rows Ready and waits, as before. They are never claimed again: their batch holds their
  * locks (SKIP LOCKED passes over them as heads, and a run never reaches one: its order's rows before it, the head
  * included, are confirmed too). So the ids go to the one test that needs them; testing every scanned row against
- * a drain's 2,500 ids also made PostgreSQL plan the runs as a scan of the whole table (48 -> 30 ms a claim). Only
- * the CLAIM_CONFIRMED_LIMIT most recent ones go (see there).
+ * a drain's 2,500 ids also made PostgreSQL plan the runs as a scan of the whole table (48 -> 30 ms a claim). A
+ * generic plan tests the list element by element (a claim passing over 2,500 such rows in a drain: 61-68 against
+ * 26 ms). Passing only the latest 64 made the fault suite's crash step time out 2,885-7,391 of 10,000 sagas
+ * (none with the whole list): rows behind an older confirmed row waited too long, so the whole list goes.
  *
  * That rule is what keeps an order's events in sequence with several relays. The head is taken with SKIP LOCKED;
  * while one relay holds it, it is still Ready in every other relay's view, so no other relay can take any later
@@ -124,7 +117,7 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
              WHERE earlier.aggregate_id = o.aggregate_id
                AND earlier.sequence < o.sequence
                AND earlier.status IN (${UNFINISHED})
-               AND earlier.id <> ALL(${integerArray(confirmedHere.slice(-CLAIM_CONFIRMED_LIMIT))}::bigint[])
+               AND earlier.id <> ALL(${integerArray(confirmedHere)}::bigint[])
              LIMIT 1) IS NULL
       ORDER BY o.id
       LIMIT ${sql.constant(limit)}
