@@ -47,7 +47,8 @@ export interface ClaimedRow extends TraceCarrier {
  * - the statuses that the partial indexes name, and the batch size, are constants in the text (a parameter's
  *   value is unknown to a generic plan, which then cannot use a partial index);
  * - a test of "Ready" that joins an order's rows is written so that only the per-order indexes serve it (see
- *   readyByOrder): outbox_ready_idx would be read whole for each order.
+ *   readyByOrder): outbox_ready_idx would be read whole for each order;
+ * - every probe by order is a correlated subquery, not a join (see claimRows).
  * A backlog is planned as an index scan of outbox_ready_idx anyway (oldest first, stopping at the limit).
  */
 export const RELAY_PLANNER_SETTINGS = { enable_bitmapscan: 'off', enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' } as const;
@@ -58,9 +59,9 @@ const READY = sql.constant(OutboxStatus.Ready);
 const UNFINISHED = sql.join([OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus.Parked].map(sql.constant), sql`, `);
 
 /**
- * "Ready", for a row the statement finds through its order (by its alias): unfinished, but neither held nor parked. It means the same
- * as status = 'Ready', but PostgreSQL cannot prove outbox_ready_idx's predicate from it, so the plan probes
- * outbox_unfinished_idx by order instead of reading the Ready rows of every order once per order.
+ * "Ready", for a row the statement finds through its order (by its alias): unfinished, but neither held nor parked.
+ * It means the same as status = 'Ready', but PostgreSQL cannot prove outbox_ready_idx's predicate from it, so the
+ * plan probes outbox_unfinished_idx by order instead of reading the Ready rows of every order once per order.
  */
 const readyByOrder = (alias: Sql) =>
   sql`${alias}.status IN (${UNFINISHED}) AND ${alias}.status NOT IN (${sql.constant(OutboxStatus.Held)}, ${sql.constant(OutboxStatus.Parked)})`;
