@@ -17,14 +17,28 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-let test: Awaited<ReturnType<typeof createTestDatabase>>;
+/** A migrated database of its own: a plain client to set it up, the service's Database on it, and the way to drop it. */
+async function openTestDatabase(poolSize: number): Promise<{ client: pg.Client; database: Database; close(): Promise<void> }> {
+  const test = await createTestDatabase();
+  const client = await connectPg(test.url);
+  const database = new Database({ url: test.url, poolSize, timeoutMs: 2_000 });
+  return {
+    client,
+    database,
+    async close() {
+      await database.close();
+      await client.end();
+      await test.drop();
+    },
+  };
+}
+
 let client: pg.Client;
 let database: Database;
+let closeDatabase: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  test = await createTestDatabase();
-  client = await connectPg(test.url);
-  database = new Database({ url: test.url, poolSize: 2, timeoutMs: 2_000 });
+  ({ client, database, close: closeDatabase } = await openTestDatabase(2));
   // A relay's outbox before autovacuum first analyzed it (a new deployment, every bench run): rows published since
   // (each left an entry in outbox_ready_idx that no longer matches), one Ready, no statistics. Autovacuum is off
   // for this table so that it cannot analyze it in the middle of the test.
@@ -37,9 +51,7 @@ beforeAll(async () => {
   await insertOutboxRows(client, [{ orderId: randomUUID(), sequence: 1 }]);
 });
 afterAll(async () => {
-  await database?.close();
-  await client?.end();
-  await test?.drop();
+  await closeDatabase?.();
 });
 
 /** The claim's plan, run (ANALYZE) in a transaction with these settings, as the relay runs it. */
@@ -82,20 +94,16 @@ describe("the relay's claim plan", () => {
 });
 
 describe("the relay's prepared statements", () => {
-  let fresh: Awaited<ReturnType<typeof createTestDatabase>>;
   let freshClient: pg.Client;
   /** One connection, so that every statement below runs where the relay's were prepared. */
   let relayDatabase: Database;
+  let closeFresh: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    fresh = await createTestDatabase();
-    freshClient = await connectPg(fresh.url);
-    relayDatabase = new Database({ url: fresh.url, poolSize: 1, timeoutMs: 2_000 });
+    ({ client: freshClient, database: relayDatabase, close: closeFresh } = await openTestDatabase(1));
   });
   afterAll(async () => {
-    await relayDatabase?.close();
-    await freshClient?.end();
-    await fresh?.drop();
+    await closeFresh?.();
   });
 
   /** A statement in a transaction with the relay's settings, as the relay runs its claim and mark. */
