@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPg, createTestDatabase } from '../support/database.js';
-import { claimRows, markPublished, RELAY_PLANNER_SETTINGS } from '../../src/outbox/persistence/relay-cycle.js';
+import { claimRows, CONFIRMED_AS_PARAMETER_MAX, markPublished, RELAY_PLANNER_SETTINGS } from '../../src/outbox/persistence/relay-cycle.js';
 import { Database, type LocalSettings } from '../../src/platform/database/database.js';
 import { sql } from '../../src/platform/database/sql.js';
 import { insertOutboxRows } from './outbox-rows.js';
@@ -120,7 +120,7 @@ describe("the relay's prepared statements", () => {
     await freshClient.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE sequence < 3`);
     await insertOutboxRows(freshClient, [{ orderId: orders[0]!, sequence: 4, status: 'Sagas' }]);
 
-    const [claim] = await asRelay(sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`EXPLAIN (FORMAT JSON) EXECUTE "relay-claim-500"('{}')`);
+    const [claim] = await asRelay(sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`EXPLAIN (FORMAT JSON) EXECUTE "relay-claim-500"('{}', '{}')`);
     const [mark] = await asRelay(sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`EXPLAIN (FORMAT JSON) EXECUTE "relay-mark"('{1}', '{}', '{}')`);
     const claimNodes = nodesOf(claim!['QUERY PLAN'][0].Plan);
     const markNodes = nodesOf(mark!['QUERY PLAN'][0].Plan);
@@ -145,6 +145,23 @@ describe("the relay's prepared statements", () => {
     ]);
   });
 
+  it('when the claim is estimated to cost more than PostgreSQL compiles for, then the relay still runs it without JIT', async () => {
+    const explain = sql<{ 'QUERY PLAN': [Record<string, unknown>] }>`EXPLAIN (ANALYZE, FORMAT JSON) ${claimRows(500, [1, 2, 3])}`;
+    // Every plan is past the thresholds here, as the claim's is on a large outbox (about 640,000).
+    const planWith = (localSettings?: LocalSettings) =>
+      relayDatabase.run(
+        'transaction',
+        async (unit) => {
+          await unit.read(sql`SELECT set_config('jit_above_cost', '0', true), set_config('jit_optimize_above_cost', '0', true)`);
+          const [row] = await unit.read(explain);
+          return row!['QUERY PLAN'][0];
+        },
+        localSettings ? { localSettings } : {},
+      );
+    expect(await planWith()).toHaveProperty('JIT');
+    expect(await planWith(RELAY_PLANNER_SETTINGS)).not.toHaveProperty('JIT');
+  });
+
   it('when the claim runs from its generic plan, then it claims what a plan made for the rows would: the heads and their runs up to the first held row', async () => {
     await freshClient.query('DELETE FROM outbox');
     const [first, second] = [randomUUID(), randomUUID()];
@@ -161,6 +178,38 @@ describe("the relay's prepared statements", () => {
       [first, 1],
       [first, 2],
     ]);
+  });
+
+  it('when more rows were confirmed here than a parameter carries, then the list is written into the text and the rows behind them are claimed as with a short list', async () => {
+    await freshClient.query('DELETE FROM outbox');
+    const orders = Array.from({ length: CONFIRMED_AS_PARAMETER_MAX + 1 }, () => randomUUID());
+    await insertOutboxRows(freshClient, orders.flatMap((orderId) => [1, 2].map((sequence) => ({ orderId, sequence }))));
+    const { rows: heads } = await freshClient.query<{ id: string }>('SELECT id FROM outbox WHERE sequence = 1 ORDER BY id');
+    const confirmed = heads.map((row) => Number(row.id));
+    const secondRows = (claimed: { aggregateId: string; sequence: number }[]) =>
+      claimed.filter((row) => row.sequence === 2).map((row) => row.aggregateId).sort();
+    // The heads are held by the batch that published them (another connection's transaction), as in a relay.
+    const claimedBehind = async (list: number[]) => {
+      await freshClient.query('BEGIN');
+      try {
+        await freshClient.query('SELECT id FROM outbox WHERE id = ANY($1::bigint[]) FOR UPDATE', [confirmed]);
+        return await asRelay(claimRows(500, list));
+      } finally {
+        await freshClient.query('ROLLBACK');
+      }
+    };
+    const long = claimRows(500, confirmed).toQuery(true);
+    const short = claimRows(500, confirmed.slice(0, CONFIRMED_AS_PARAMETER_MAX)).toQuery(true);
+    expect([long.name, long.values]).toEqual([undefined, []]);
+    expect(long.text).toContain(`'{${confirmed.join(',')}}'::bigint[]`);
+    const shortList = `{${confirmed.slice(0, CONFIRMED_AS_PARAMETER_MAX).join(',')}}`;
+    expect([short.name, short.values]).toEqual(['relay-claim-500', [shortList, shortList]]);
+
+    // Only the rows behind the heads can be claimed, and only where the head counts as confirmed.
+    expect(secondRows(await claimedBehind(confirmed))).toEqual([...orders].sort());
+    expect(secondRows(await claimedBehind(confirmed.slice(0, CONFIRMED_AS_PARAMETER_MAX)))).toEqual(
+      orders.filter((orderId) => orderId !== orders[CONFIRMED_AS_PARAMETER_MAX]).sort(),
+    );
   });
 });
 

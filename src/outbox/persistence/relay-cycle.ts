@@ -48,10 +48,15 @@ export interface ClaimedRow extends TraceCarrier {
  *   value is unknown to a generic plan, which then cannot use a partial index);
  * - a test of "Ready" that joins an order's rows is written so that only the per-order indexes serve it (see
  *   readyByOrder): outbox_ready_idx would be read whole for each order;
- * - every probe by order is a correlated subquery, not a join (see claimRows).
+ * - every probe by order is a correlated subquery, not a join (see claimRows);
+ * - no JIT: the claim's estimated cost (about 640,000, its per-row probes counted for every row the planner thinks it
+ *   may scan) is past jit_optimize_above_cost, so PostgreSQL compiled it with inlining and optimization first: about
+ *   300 ms for a claim that runs in 15 (relay-throughput, pg_stat_statements: the prepared claim spent half its
+ *   time in a drain compiling, one planned per call 3,761 of its 4,279 ms). The relay's statements never run long
+ *   enough to gain from it.
  * A backlog is planned as an index scan of outbox_ready_idx anyway (oldest first, stopping at the limit).
  */
-export const RELAY_PLANNER_SETTINGS = { enable_bitmapscan: 'off', enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' } as const;
+export const RELAY_PLANNER_SETTINGS = { enable_bitmapscan: 'off', enable_seqscan: 'off', jit: 'off', plan_cache_mode: 'force_generic_plan' } as const;
 
 const READY = sql.constant(OutboxStatus.Ready);
 
@@ -65,6 +70,12 @@ const UNFINISHED = sql.join([OutboxStatus.Ready, OutboxStatus.Held, OutboxStatus
  */
 const readyByOrder = (alias: Sql) =>
   sql`${alias}.status IN (${UNFINISHED}) AND ${alias}.status NOT IN (${sql.constant(OutboxStatus.Held)}, ${sql.constant(OutboxStatus.Parked)})`;
+
+/**
+ * The longest list of rows confirmed here that the claim takes as a parameter, with its prepared generic plan. A
+ * longer one (a drain: the other batch's 2,500) is written into the claim's text instead, which is planned per call.
+ */
+export const CONFIRMED_AS_PARAMETER_MAX = 64;
 
 /**
  * Locks the publishable rows of up to `limit` orders until the transaction ends: the heads oldest first, then the
@@ -81,10 +92,12 @@ const readyByOrder = (alias: Sql) =>
  * slowest confirm chain of every other order in that batch. Only the relay that saw the confirms may do this; any
  * other relay sees those rows Ready and waits, as before. They are never claimed again: their batch holds their
  * locks (SKIP LOCKED passes over them as heads, and a run never reaches one: its order's rows before it, the head
- * included, are confirmed too). So the ids go to the one test that needs them; testing every scanned row against
- * a drain's 2,500 ids also made PostgreSQL plan the runs as a scan of the whole table (48 -> 30 ms a claim). A
- * generic plan tests the list element by element (a claim passing over 2,500 such rows in a drain: 61-68 against
- * 26 ms). Passing only the latest 64 made the fault suite's crash step time out 2,885-7,391 of 10,000 sagas
+ * included, are confirmed too). So the heads' scan passes over them before it probes their earlier rows (in a drain,
+ * the other batch's 2,500 rows, each probed in vain: 29-36 -> 21-23 ms a claim), and the runs never test them (doing
+ * so made PostgreSQL plan the runs as a scan of the whole table: 48 -> 30 ms a claim). A generic plan tests a list
+ * parameter element by element (a claim passing over 2,500 such rows: 57-68 against 29-36 ms), so a list longer than
+ * CONFIRMED_AS_PARAMETER_MAX is written into the text, where PostgreSQL hashes it, and that claim is planned for its
+ * call (1-3 ms). Passing only the latest 64 made the fault suite's crash step time out 2,885-7,391 of 10,000 sagas
  * (none with the whole list): rows behind an older confirmed row waited too long, so the whole list goes.
  *
  * That rule is what keeps an order's events in sequence with several relays. The head is taken with SKIP LOCKED;
@@ -108,17 +121,20 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
     round(date_part('epoch', ${alias}.created_at) * 1000) AS "createdAtMs",
     round(date_part('epoch', coalesce(${alias}.ready_at, ${alias}.created_at)) * 1000) AS "readyAtMs",
     ${alias}.trace_parent AS traceparent, ${alias}.trace_state AS tracestate, ${alias}.baggage`;
-  return sql<ClaimedRow>`
+  const asParameter = confirmedHere.length <= CONFIRMED_AS_PARAMETER_MAX;
+  const confirmed = asParameter ? integerArray(confirmedHere) : sql.constantIntegers(confirmedHere);
+  const claim = sql<ClaimedRow>`
     WITH heads AS (
       SELECT ${columns(sql`o`)}
       FROM outbox o
       WHERE o.status = ${READY}
         AND o.next_attempt_at <= now()
+        AND o.id <> ALL(${confirmed}::bigint[])
         AND (SELECT earlier.id FROM outbox earlier
              WHERE earlier.aggregate_id = o.aggregate_id
                AND earlier.sequence < o.sequence
                AND earlier.status IN (${UNFINISHED})
-               AND earlier.id <> ALL(${integerArray(confirmedHere)}::bigint[])
+               AND earlier.id <> ALL(${confirmed}::bigint[])
              LIMIT 1) IS NULL
       ORDER BY o.id
       LIMIT ${sql.constant(limit)}
@@ -146,7 +162,8 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
           AND (blocker.sequence IS NULL OR r.sequence < blocker.sequence)
         FOR UPDATE
       ) r
-    ) AS runs`.prepared(`relay-claim-${limit}`);
+    ) AS runs`;
+  return asParameter ? claim.prepared(`relay-claim-${limit}`) : claim;
 }
 
 export interface FailedRow {
