@@ -11,11 +11,11 @@ import type { InboxKey } from './inbox-key.js';
  * both see "new", and a reuse is seen whichever of the two commits first.
  */
 export function recordMessage(consumer: string, key: InboxKey): Sql<{ digests: number }> {
-  return sql`
+  return sql<{ digests: number }>`
     INSERT INTO inbox (consumer, message_id, payload_digests) VALUES (${consumer}, ${key.messageId}, ARRAY[${key.payloadDigest}])
     ON CONFLICT (consumer, message_id) DO UPDATE SET payload_digests = inbox.payload_digests || EXCLUDED.payload_digests
       WHERE NOT (EXCLUDED.payload_digests[1] = ANY (inbox.payload_digests))
-    RETURNING cardinality(payload_digests) AS digests`;
+    RETURNING cardinality(payload_digests) AS digests`.prepared('inbox-record');
 }
 
 /**

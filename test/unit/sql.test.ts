@@ -41,6 +41,21 @@ describe('SQL as data', () => {
     expect(statement.toQuery(true)).toEqual({ name: 'order-by-id', text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
     expect(statement.toQuery(false)).toEqual({ text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
     expect(statement.toQuery()).toEqual({ text: 'SELECT id FROM orders WHERE id = $1', values: ['a'] });
+    expect(statement.preparedName).toBe('order-by-id');
+    expect(sql`SELECT 1`.preparedName).toBeUndefined();
+  });
+
+  it('when a statement is prepared per text, then each shape of it gets a name of its own and the same shape the same name', () => {
+    const save = (traced: boolean, id: string) =>
+      sql`UPDATE outbox SET status = 'Ready'${traced ? sql`, trace_parent = ${'00-ab'}` : sql.empty} WHERE id = ${id}`.preparedPerText('order-save');
+    const [plain, plainAgain, traced] = [save(false, 'a').toQuery(true), save(false, 'b').toQuery(true), save(true, 'a').toQuery(true)];
+    expect(plain.name).toMatch(/^order-save-[0-9a-f]{16}$/);
+    expect(plainAgain.name).toBe(plain.name);
+    expect(traced.name).toMatch(/^order-save-[0-9a-f]{16}$/);
+    expect(traced.name).not.toBe(plain.name);
+    expect(save(false, 'a').toQuery(false).name).toBeUndefined();
+    expect(save(false, 'a').preparedName).toBeUndefined();
+    expect(() => sql`SELECT 1`.preparedPerText('Order Save')).toThrow(/is not a statement name/);
   });
 
   it('when a prepared statement is inlined into another, then the outer one is sent without its name', () => {

@@ -65,6 +65,7 @@ export class OrderRepository {
    * Everything creating an order reads, in one round trip: the fingerprint of an order already under this id, the
    * user's name, the delivery address, the products that exist among the ids, and a fresh serial number (a gap in
    * the sequence when the order turns out to exist already is harmless: serials are unique and increasing).
+   * Prepared: its text never changes, and planning it took longer than running it (0.29 against 0.15 ms an order).
    */
   async loadCreationContext(unit: UnitOfWork, input: { orderId: string; userId: string; addressId: string; productIds: string[] }): Promise<CreationContext> {
     const [row] = await unit.read(sql<CreationContextRow>`
@@ -73,7 +74,7 @@ export class OrderRepository {
              (SELECT ${ADDRESS_JSON} FROM addresses a WHERE a.id = ${input.addressId}::uuid) AS address,
              (SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'priceCents', price_cents, 'discount', discount)), '[]'::json)
                 FROM products WHERE id = ANY(${input.productIds}::uuid[])) AS products,
-             nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`);
+             nextval(pg_get_serial_sequence('orders', 'serial_number')) AS "serialNumber"`.prepared('order-creation-context'));
     return {
       existingFingerprint: row!.existingFingerprint ?? undefined,
       username: row!.username ?? undefined,
@@ -137,19 +138,21 @@ export class OrderRepository {
    * getForUpdate, with one data-modifying statement made in the same round trip (the inbox row of the message
    * being applied): its first returned row, if any, and the locked order, if it exists. The two parts touch
    * different rows; two deliveries of one message that take them in opposite orders deadlock, and the unit of work
-   * runs the loser again (src/platform/database/database.ts).
+   * runs the loser again (src/platform/database/database.ts). Prepared when `write` is (one name per write).
    */
   async getForUpdateWith<Written>(unit: UnitOfWork, orderId: string, write: Sql<Written>): Promise<{ order: Order | undefined; written: Written | undefined }> {
-    const [row] = await unit.write(sql<LockedOrderRow & { written: Written | null; id: string | null }>`
+    const statement = sql<LockedOrderRow & { written: Written | null; id: string | null }>`
       WITH written AS (${write}), locked AS (${lockOrder(orderId)})
       SELECT (SELECT to_jsonb(w) FROM written w LIMIT 1) AS written, locked.*
-      FROM (VALUES (1)) AS one LEFT JOIN locked ON true`);
+      FROM (VALUES (1)) AS one LEFT JOIN locked ON true`;
+    const [row] = await unit.write(write.preparedName ? statement.prepared(`order-lock-with-${write.preparedName}`) : statement);
     return { order: row!.id === null ? undefined : restoreLocked(row!), written: row!.written ?? undefined };
   }
 
   /**
    * Saves the changes of an order loaded with getForUpdate, in one statement; `alsoWrite` is one more data-modifying
-   * part for that statement (the saga reply's record), so that it costs no round trip of its own.
+   * part for that statement (the saga reply's record), so that it costs no round trip of its own. Its text must be
+   * one of a few shapes: a save without new events is a prepared statement, one per shape and connection.
    */
   async save(unit: UnitOfWork, order: Order, alsoWrite?: Sql): Promise<void> {
     const s = order.snapshot;
@@ -167,7 +170,10 @@ export class OrderRepository {
     if (fate === 'release') parts.push(sql`held AS (${releaseHeldRows(s.id, now, currentTraceCarrier())})`);
     if (fate === 'discard') parts.push(sql`held AS (${discardHeldRows(s.id)})`);
     if (alsoWrite) parts.push(sql`also AS (${alsoWrite})`);
-    await unit.write(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+    const statement = sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`;
+    // Prepared when it writes no new event rows (an approval's save: planning it took longer than running it); with
+    // them, its text grows with their number.
+    await unit.write(events.length === 0 ? statement.preparedPerText('order-save') : statement);
     if (fate === 'release') unit.afterCommit(() => this.outboxSignal.readyRowsCommitted());
     else this.wakeRelayIfReady(unit, events);
   }

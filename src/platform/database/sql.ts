@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * SQL as data: a tagged template that keeps the text and the values apart, so no value is ever written into SQL
  * text. `${value}` becomes a `$n` parameter; `${sql`...`}` (a fragment) is inlined with its own parameters
@@ -18,8 +20,12 @@ export class Sql<Row = unknown> {
     /** The text between values, one more than values. */
     private readonly strings: readonly string[],
     private readonly parts: readonly unknown[],
-    /** A prepared statement's name (see `prepared`); ignored where the statement is inlined into another. */
+    /**
+     * A prepared statement's name (see `prepared`), or its prefix when the name ends in a digest of the text (see
+     * `preparedPerText`); ignored where the statement is inlined into another.
+     */
     private readonly name?: string,
+    private readonly nameFromText = false,
   ) {}
 
   /** A fragment that adds nothing, for a part that is not there (`${condition ? sql`...` : sql.empty}`). */
@@ -73,6 +79,20 @@ export class Sql<Row = unknown> {
   }
 
   /**
+   * The same statement, prepared under `prefix` and a digest of its text: for a statement whose text takes one of a
+   * few shapes (an optional part, a part per case), each shape prepared once per connection under a name of its own.
+   * Never for a text that grows with the input (a part per element of a list): each length would stay prepared.
+   */
+  preparedPerText(prefix: string): Sql<Row> {
+    return new Sql<Row>(this.strings, this.parts, this.prepared(prefix).name, true);
+  }
+
+  /** The name given by `prepared`, if any (a statement built around this one may be prepared under a name of its own). */
+  get preparedName(): string | undefined {
+    return this.nameFromText ? undefined : this.name;
+  }
+
+  /**
    * `text` with `$1..$n` and the values in that order, as pg's extended protocol takes them; with the statement's
    * name when it has one and `named` allows it (not behind a transaction pooler, where the next transaction may
    * run on a server connection that never saw it prepared).
@@ -80,7 +100,8 @@ export class Sql<Row = unknown> {
   toQuery(named = false): { name?: string; text: string; values: unknown[] } {
     const values: unknown[] = [];
     const text = this.render(values);
-    return named && this.name !== undefined ? { name: this.name, text, values } : { text, values };
+    if (!named || this.name === undefined) return { text, values };
+    return { name: this.nameFromText ? `${this.name}-${createHash('sha1').update(text).digest('hex').slice(0, 16)}` : this.name, text, values };
   }
 
   private render(values: unknown[]): string {
