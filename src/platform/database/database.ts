@@ -37,7 +37,8 @@ export interface DatabaseOptions {
 export class Database {
   readonly pool: pg.Pool;
   private readonly unitTimeoutMs: number;
-  private readonly begin: string;
+  /** The statements that open a transaction. */
+  private readonly opening: readonly string[];
   /** Whether prepared statements go by name (session pool mode). */
   private readonly named: boolean;
   private toldPoolMode = false;
@@ -46,7 +47,7 @@ export class Database {
     this.pool = createPool(options);
     this.unitTimeoutMs = statementTimeoutOf(options);
     this.named = options.poolMode !== 'transaction';
-    this.begin = this.named ? 'BEGIN' : beginWithTimeouts(this.unitTimeoutMs);
+    this.opening = this.named ? ['BEGIN'] : openingWithTimeouts(this.unitTimeoutMs);
   }
 
   /** One statement outside any unit: a read (a query's, a job's, a tool's). */
@@ -61,14 +62,14 @@ export class Database {
 
   /**
    * Runs work as a unit of the given kind; its afterCommit callbacks run once it committed. A transaction may carry
-   * planner settings of its own (SET LOCAL, sent with its BEGIN: no round trip of their own).
+   * planner settings of its own (SET LOCAL, sent with its BEGIN and first statement: no round trip of their own).
    */
   async run<T>(kind: UnitOfWorkKind, work: (unit: UnitOfWork) => Promise<T>, options: { localSettings?: LocalSettings } = {}): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 3;
-    const begin = options.localSettings ? this.begin + setLocal(options.localSettings) : this.begin;
+    const opening = options.localSettings ? [...this.opening, ...setLocal(options.localSettings)] : this.opening;
     for (let attempt = 1; ; attempt++) {
       try {
-        const { result, callbacks } = kind === 'transaction' ? await this.inTransaction(work, begin) : await this.inStatement(work);
+        const { result, callbacks } = kind === 'transaction' ? await this.inTransaction(work, opening) : await this.inStatement(work);
         for (const callback of callbacks) callback();
         return result;
       } catch (error) {
@@ -105,9 +106,9 @@ export class Database {
     return { result, callbacks: unit.callbacks };
   }
 
-  private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, begin: string) {
+  private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, opening: readonly string[]) {
     const connection = await this.pool.connect();
-    const unit = new TransactionUnit(connection, begin, this.named);
+    const unit = new TransactionUnit(connection, opening, this.named);
     try {
       const result = await withTimeout(
         work(unit).then(async (value) => {
@@ -192,19 +193,17 @@ function sessionTimeouts(ms: number) {
  */
 export type LocalSettings = Readonly<Record<string, string>>;
 
-function setLocal(settings: LocalSettings): string {
-  return Object.entries(settings)
-    .map(([name, value]) => {
-      if (!/^[a-z_]+$/.test(name) || !/^[a-z_]+$/.test(value)) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
-      return `; SET LOCAL ${name} = ${value}`;
-    })
-    .join('');
+function setLocal(settings: LocalSettings): string[] {
+  return Object.entries(settings).map(([name, value]) => {
+    if (!/^[a-z_]+$/.test(name) || !/^[a-z_]+$/.test(value)) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
+    return `SET LOCAL ${name} = ${value}`;
+  });
 }
 
-/** The same bounds for one transaction only: one simple-protocol round trip, as a bare BEGIN is. */
-function beginWithTimeouts(ms: number): string {
+/** The same bounds for one transaction only, opened with it (no round trip of their own). */
+function openingWithTimeouts(ms: number): string[] {
   const bound = Math.trunc(ms);
-  return `BEGIN; SET LOCAL statement_timeout = ${bound}; SET LOCAL idle_in_transaction_session_timeout = ${bound}`;
+  return ['BEGIN', `SET LOCAL statement_timeout = ${bound}`, `SET LOCAL idle_in_transaction_session_timeout = ${bound}`];
 }
 
 /**

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import type { Sql } from './sql.js';
+import { OpeningQuery } from './opening-query.js';
 
 /**
  * The one way a piece of work talks to PostgreSQL: the statements of one command, one relay cycle, one job run.
  * Its writes commit together or not at all, in one of two ways (UnitOfWorkKind):
  *
- * - `transaction`: BEGIN ... COMMIT on one connection (BEGIN goes out with the first statement; a unit that ran
- *   none sends nothing).
+ * - `transaction`: BEGIN ... COMMIT on one connection (BEGIN goes out with the first statement, in its round trip:
+ *   OpeningQuery; a unit that ran none sends nothing).
  * - `statement`: no transaction. The work may read, then makes all its writes in ONE statement, which PostgreSQL
  *   applies whole or not at all. A second write is refused (SingleStatementViolation) rather than silently made
  *   outside any transaction: a command that needs two writes must say `transaction`.
@@ -34,10 +35,18 @@ export interface Runner {
   query(text: string): Promise<pg.QueryResult>;
 }
 
+/** A pooled connection, which also takes a query that writes its own protocol messages. */
+export interface ConnectionRunner {
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult>;
+  query(text: string): Promise<pg.QueryResult>;
+  query<T extends pg.Submittable>(submittable: T): T;
+}
+
 /**
- * On one connection: BEGIN before the first statement; the runner commits or rolls back. `begin` is the text
- * that opens the transaction (behind a transaction pooler it also sets the transaction's timeouts). `named`: a
- * prepared statement (Sql.prepared) goes by its name (not behind a transaction pooler).
+ * On one connection: the transaction opened with the first statement, in its round trip; the runner commits or
+ * rolls back. `opening` is the statements that open the transaction (BEGIN, then SET LOCALs: behind a transaction
+ * pooler the transaction's timeouts, and the unit's planner settings). `named`: a prepared statement
+ * (Sql.prepared) goes by its name (not behind a transaction pooler).
  */
 export class TransactionUnit implements UnitOfWork {
   readonly kind = 'transaction';
@@ -45,8 +54,8 @@ export class TransactionUnit implements UnitOfWork {
   private begun = false;
 
   constructor(
-    private readonly connection: Runner,
-    private readonly begin = 'BEGIN',
+    private readonly connection: ConnectionRunner,
+    private readonly opening: readonly string[] = ['BEGIN'],
     private readonly named = false,
   ) {}
 
@@ -68,11 +77,12 @@ export class TransactionUnit implements UnitOfWork {
   }
 
   private async run<Row>(statement: Sql<Row>): Promise<Row[]> {
-    if (!this.begun) {
-      this.begun = true;
-      await this.connection.query(this.begin);
-    }
-    return (await this.connection.query(statement.toQuery(this.named))).rows as Row[];
+    if (this.begun) return (await this.connection.query(statement.toQuery(this.named))).rows as Row[];
+    this.begun = true;
+    const opened = await new Promise<pg.QueryResult>((resolve, reject) => {
+      this.connection.query(new OpeningQuery(this.opening, statement.toQuery(this.named), (error, result) => (error ? reject(error) : resolve(result))));
+    });
+    return opened.rows as Row[];
   }
 }
 
