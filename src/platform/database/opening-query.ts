@@ -38,10 +38,11 @@ export interface StatementConfig {
  * pg's pipeline mode sends them, it would run and commit on its own). A BEGIN that ran stays open past the Sync,
  * as a BEGIN sent alone does: the unit commits or rolls back as usual.
  *
- * The opening statements are answered with CommandComplete only (no Describe is sent for them) and are not part of
- * the result. pg records a named statement as prepared on any ParseComplete while its query is active, and the
- * opening statements' Parses come first: the name is shown to pg only once they all completed, so that a failed
- * opening cannot leave the statement recorded as prepared when its own Parse never ran.
+ * The opening statements are commands that return no rows (BEGIN, SET LOCAL): they are answered with CommandComplete
+ * only (no Describe is sent for them) and are not part of the result. pg records a named statement as prepared on
+ * any ParseComplete while its query is active, and the opening statements' Parses come first: the name is shown to
+ * pg only once they all completed, so that a failed opening cannot leave the statement recorded as prepared when its
+ * own Parse never ran.
  */
 export class OpeningQuery extends PgQuery {
   private openingLeft: number;
