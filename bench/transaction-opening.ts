@@ -6,9 +6,10 @@
  * Prints figures; never fails. Settings by environment: BENCH_POSTGRES_URL (the server; its postgres database is
  * used, nothing is written), BENCH_TRANSACTIONS (5,000), BENCH_ROUNDS (2).
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { printLoad, printMachine, round } from './support/bench-env.js';
+import { cpuSeconds } from './support/proc-stats.js';
+import { setLocal } from '../src/platform/database/database.js';
 import { OpeningQuery } from '../src/platform/database/opening-query.js';
 import { RELAY_PLANNER_SETTINGS } from '../src/outbox/persistence/relay-cycle.js';
 
@@ -17,7 +18,7 @@ const TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STATEMENT = { name: 'bench-opening-probe', text: 'SELECT $1::int + 1 AS n', values: [1] };
 /** The relay's transaction opening (what Database sends for it), as statements. */
-const RELAY_OPENING = ['BEGIN', ...Object.entries(RELAY_PLANNER_SETTINGS).map(([name, value]) => `SET LOCAL ${name} = ${value}`)];
+const RELAY_OPENING = ['BEGIN', ...setLocal(RELAY_PLANNER_SETTINGS)];
 
 type Way = 'opening on its own' | 'opening with the statement';
 
@@ -56,12 +57,12 @@ async function measure(way: Way, opening: string[]): Promise<Figures> {
     const backend = rows[0]!.pid;
     const one = way === 'opening on its own' ? () => openingOnItsOwn(client, opening) : () => openingWithStatement(client, opening);
     for (let i = 0; i < 500; i++) await one();
-    const [backendBefore, started, cpuBefore] = [cpuMsOf(backend), performance.now(), process.cpuUsage()];
+    const [backendBefore, started, cpuBefore] = [cpuSeconds(backend), performance.now(), process.cpuUsage()];
     for (let i = 0; i < TRANSACTIONS; i++) await one();
     const cpu = process.cpuUsage(cpuBefore);
     return {
       wallUs: ((performance.now() - started) * 1000) / TRANSACTIONS,
-      backendUs: ((cpuMsOf(backend) - backendBefore) * 1000) / TRANSACTIONS,
+      backendUs: ((cpuSeconds(backend) - backendBefore) * 1e6) / TRANSACTIONS,
       clientUs: (cpu.user + cpu.system) / TRANSACTIONS,
     };
   } finally {
@@ -78,12 +79,6 @@ async function openingOnItsOwn(client: pg.Client, opening: string[]): Promise<vo
 async function openingWithStatement(client: pg.Client, opening: string[]): Promise<void> {
   await new Promise((resolve, reject) => client.query(new OpeningQuery(opening, STATEMENT, (error, result) => (error ? reject(error) : resolve(result)))));
   await client.query('COMMIT');
-}
-
-/** A process's CPU time so far, ms (utime + stime from /proc, in clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function average(all: Figures[]): Figures {

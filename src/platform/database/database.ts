@@ -193,7 +193,8 @@ function sessionTimeouts(ms: number) {
  */
 export type LocalSettings = Readonly<Record<string, string>>;
 
-function setLocal(settings: LocalSettings): string[] {
+/** A transaction's settings as the SET LOCAL statements that open it with its BEGIN. */
+export function setLocal(settings: LocalSettings): string[] {
   return Object.entries(settings).map(([name, value]) => {
     if (!/^[a-z_]+$/.test(name) || !/^[a-z_]+$/.test(value)) throw new Error(`not a setting this service sets: ${name} = ${String(value)}`);
     return `SET LOCAL ${name} = ${value}`;

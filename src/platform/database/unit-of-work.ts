@@ -36,11 +36,7 @@ export interface Runner {
 }
 
 /** A pooled connection, which also takes a query that writes its own protocol messages. */
-export interface ConnectionRunner {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult>;
-  query(text: string): Promise<pg.QueryResult>;
-  query<T extends pg.Submittable>(submittable: T): T;
-}
+export type ConnectionRunner = Runner & { query<T extends pg.Submittable>(submittable: T): T };
 
 /**
  * On one connection: the transaction opened with the first statement, in its round trip; the runner commits or
