@@ -1,5 +1,5 @@
 /**
- * What opening a transaction with its first statement saves (src/platform/database/opening-query.ts), against
+ * What opening a transaction with its first statement saves (src/platform/database/framed-query.ts), against
  * opening it on its own first as the service did before: on one connection, BENCH_TRANSACTIONS transactions of
  * opening + one prepared statement + COMMIT, each way in alternating rounds, with BEGIN alone and with the relay's
  * four SET LOCALs. Per transaction: wall time, the server backend's CPU (from /proc) and this process's CPU.
@@ -10,7 +10,7 @@ import pg from 'pg';
 import { printLoad, printMachine, round } from './support/bench-env.js';
 import { cpuSeconds } from './support/proc-stats.js';
 import { setLocal } from '../src/platform/database/database.js';
-import { OpeningQuery } from '../src/platform/database/opening-query.js';
+import { FramedQuery } from '../src/platform/database/framed-query.js';
 import { RELAY_PLANNER_SETTINGS } from '../src/outbox/persistence/relay-cycle.js';
 
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -25,7 +25,7 @@ type Way = 'opening on its own' | 'opening with the statement';
 printMachine('transaction opening (BEGIN with the first statement, under one Sync)', {
   transactions: `${TRANSACTIONS} per round and way, ${ROUNDS} rounds, one connection, after 500 to warm up`,
   statement: `${STATEMENT.text} (prepared), then COMMIT`,
-  ways: "'opening on its own': the opening as one simple query, then the statement (two round trips); 'opening with the statement': OpeningQuery (one)",
+  ways: "'opening on its own': the opening as one simple query, then the statement (two round trips); 'opening with the statement': FramedQuery (one)",
 });
 for (const opening of [['BEGIN'], RELAY_OPENING]) {
   console.log(`\n## opening: ${opening.join('; ')}`);
@@ -77,7 +77,7 @@ async function openingOnItsOwn(client: pg.Client, opening: string[]): Promise<vo
 }
 
 async function openingWithStatement(client: pg.Client, opening: string[]): Promise<void> {
-  await new Promise((resolve, reject) => client.query(new OpeningQuery(opening, STATEMENT, (error, result) => (error ? reject(error) : resolve(result)))));
+  await new Promise((resolve, reject) => client.query(new FramedQuery({ opening }, STATEMENT, (error, result) => (error ? reject(error) : resolve(result)))));
   await client.query('COMMIT');
 }
 

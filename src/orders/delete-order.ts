@@ -23,6 +23,6 @@ export class DeleteOrderHandler implements Handler<typeof DeleteOrder> {
     // Another user's order is "not found": whether an id exists is not theirs to learn.
     if (!order || !mayActForUser(actor, order.snapshot.client.id)) throw new NotFoundError('order not found', orderID);
     order.delete(this.clock());
-    await this.orders.save(unit, order);
+    await this.orders.save(unit, order, { andCommit: true });
   }
 }

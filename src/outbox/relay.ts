@@ -194,11 +194,12 @@ export class OutboxRelay {
       });
       const failed = this.failedRows(rows, outcomes);
       const failedAt = Date.now();
-      if (failed.length > 0) await unit.write(markFailed(failed));
       const published = rows.filter((row) => outcomes.get(row)?.ok).map((row) => row.id);
+      // The batch's last statement goes out with its COMMIT, in one round trip.
+      if (failed.length > 0) await (published.length > 0 ? unit.write(markFailed(failed)) : unit.writeAndCommit(markFailed(failed)));
       if (published.length === 0) return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
       const markedAt = ++this.ticks;
-      const [mark] = await unit.write(markPublished(published, runEnds(rows)));
+      const [mark] = await unit.writeAndCommit(markPublished(published, runEnds(rows)));
       return { rows, outcomes, failed, failedAt, markedAt, releasedBehind: mark?.releasedBehind === true };
     });
   }

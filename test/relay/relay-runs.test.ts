@@ -150,7 +150,10 @@ describe('rows released while the row before them is in another batch', () => {
     await client.query('DELETE FROM outbox WHERE aggregate_id = $1', [orderId]);
   });
 
-  /** The service's database, whose relay cycles run `hook` (once) after their mark statement and before their commit. */
+  /**
+   * The service's database, whose relay cycles run `hook` (once) before their mark statement, which goes out with
+   * the batch's commit: after the batch's confirms, before its commit.
+   */
   function databaseWithHookBeforeCommit(hook: { run?: () => Promise<void> }, cycles: { done: number }): Database {
     return {
       run: async (kind: Parameters<Database['run']>[0], work: (unit: UnitOfWork) => Promise<unknown>) => {
@@ -159,15 +162,15 @@ describe('rows released while the row before them is in another batch', () => {
             work({
               kind: unit.kind,
               read: (statement) => unit.read(statement),
+              write: (statement) => unit.write(statement),
               afterCommit: (callback) => unit.afterCommit(callback),
-              write: async (statement) => {
-                const rows = await unit.write(statement);
+              writeAndCommit: async (statement) => {
                 const run = hook.run;
                 if (run && statement.toQuery().text.includes('"releasedBehind"')) {
                   hook.run = undefined;
                   await run();
                 }
-                return rows;
+                return unit.writeAndCommit(statement);
               },
             }),
           );
@@ -187,7 +190,7 @@ describe('rows released while the row before them is in another batch', () => {
     const hook: { run?: () => Promise<void> } = {};
     const relay = new OutboxRelay(databaseWithHookBeforeCommit(hook, cycles), publisher, t.service.metrics, t.service.logger, RELAY_OPTIONS);
     hook.run = async () => {
-      // Sequence 1 is confirmed, marked but not committed (still Ready to everyone else) when the approval commits.
+      // Sequence 1 is confirmed but not marked nor committed (still Ready to everyone else) when the approval commits.
       await client.query(`UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND sequence > 1`, [orderId]);
       relay.wake();
       await eventually('the second batch to publish the released rows and commit', async () => cycles.done === 1);

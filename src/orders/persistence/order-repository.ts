@@ -153,8 +153,10 @@ export class OrderRepository {
    * Saves the changes of an order loaded with getForUpdate, in one statement; `alsoWrite` is one more data-modifying
    * part for that statement (the saga reply's record), so that it costs no round trip of its own. Its text must be
    * one of a few shapes: a save without new events is a prepared statement, one per shape and connection.
+   * `andCommit`: the save is the unit's last statement, and commits it in the same round trip (writeAndCommit).
    */
-  async save(unit: UnitOfWork, order: Order, alsoWrite?: Sql): Promise<void> {
+  async save(unit: UnitOfWork, order: Order, options: { alsoWrite?: Sql; andCommit?: boolean } = {}): Promise<void> {
+    const { alsoWrite, andCommit = false } = options;
     const s = order.snapshot;
     const events = order.takeEvents();
     const fate = order.heldEventsFate;
@@ -173,7 +175,8 @@ export class OrderRepository {
     const statement = sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`;
     // Prepared when it writes no new event rows (an approval's save: planning it took longer than running it); with
     // them, its text grows with their number.
-    await unit.write(events.length === 0 ? statement.preparedPerText('order-save') : statement);
+    const toSend = events.length === 0 ? statement.preparedPerText('order-save') : statement;
+    await (andCommit ? unit.writeAndCommit(toSend) : unit.write(toSend));
     if (fate === 'release') unit.afterCommit(() => this.outboxSignal.readyRowsCommitted());
     else this.wakeRelayIfReady(unit, events);
   }

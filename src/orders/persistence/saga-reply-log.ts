@@ -46,14 +46,17 @@ export class SagaReplyLog {
       WHERE (SELECT count(*) FROM saga_replies WHERE order_id = ${record.orderId}::uuid) < ${MAX_RECORDED_REPLIES}`;
   }
 
-  /** A reply that changed nothing (the saga had ended), in the reply's unit of work. */
+  /** A reply that changed nothing (the saga had ended): the last statement of the reply's unit of work, and its commit. */
   async recordIgnored(unit: UnitOfWork, record: ReplyRecord): Promise<void> {
-    await unit.write(this.insert(record));
+    await unit.writeAndCommit(this.insert(record));
   }
 
-  /** A redelivered copy of a recorded reply (the inbox knew it): counted on the reply's record, no new row. */
+  /**
+   * A redelivered copy of a recorded reply (the inbox knew it): counted on the reply's record, no new row. The last
+   * statement of the reply's unit of work, and its commit.
+   */
   async countDuplicate(unit: UnitOfWork, orderId: string, messageId: string): Promise<void> {
-    await unit.write(sql`UPDATE saga_replies SET duplicates = duplicates + 1 WHERE order_id = ${orderId}::uuid AND message_id = ${messageId}`);
+    await unit.writeAndCommit(sql`UPDATE saga_replies SET duplicates = duplicates + 1 WHERE order_id = ${orderId}::uuid AND message_id = ${messageId}`);
   }
 
   /**

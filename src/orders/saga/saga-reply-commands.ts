@@ -61,7 +61,7 @@ const ENDED_REASON: Record<Exclude<SagaStatus, 'Pending'>, string> = {
 
 /**
  * The handler of both replies: record the message in the inbox and lock the order (one statement), let the
- * aggregate decide, save.
+ * aggregate decide, save (one statement, sent with the unit's COMMIT: two round trips for the whole reply).
  * The inbox row and the order's changes commit together. The row lock taken by getForUpdate is what makes two
  * different replies racing for one order produce exactly one outcome: the second waits, then finds the saga ended
  * and is 'ignored'. A reply for an ended saga changes nothing.
@@ -101,7 +101,7 @@ export class SagaReplyHandler implements Handler<typeof ApproveOrder>, Handler<t
     const outcome = transition.apply(order, this.clock());
     const record: ReplyRecord = { orderId: orderID, messageId: inbox?.messageId ?? null, decision: transition.decision, outcome, reason: null, correlationId };
     if (outcome === 'applied') {
-      await this.orders.save(unit, order, this.replies.insert(record));
+      await this.orders.save(unit, order, { alsoWrite: this.replies.insert(record), andCommit: true });
       countSagaOutcomeAfterCommit(unit, this.metrics, order);
     } else {
       await this.replies.recordIgnored(unit, { ...record, reason: endedIn === SagaStatus.Pending ? null : ENDED_REASON[endedIn] });

@@ -112,7 +112,7 @@ export class Database {
     try {
       const result = await withTimeout(
         work(unit).then(async (value) => {
-          if (unit.started) await connection.query('COMMIT');
+          if (unit.started && !unit.committed) await connection.query('COMMIT');
           return value;
         }),
         this.unitTimeoutMs,
@@ -133,7 +133,8 @@ export class Database {
    */
   private async endFailed(connection: pg.PoolClient, unit: TransactionUnit, error: unknown): Promise<void> {
     if (error instanceof TimeoutError || isClientTimeout(error)) return connection.release(error as Error);
-    if (!unit.started) return connection.release();
+    // Nothing open: no statement ran, or the work failed after its writeAndCommit committed (a bug in the work).
+    if (!unit.started || unit.committed) return connection.release();
     const failed = await withTimeout(connection.query('ROLLBACK'), this.options.timeoutMs, 'rollback').then(
       () => undefined,
       (rollbackError: unknown) => rollbackError,

@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import type { Sql } from './sql.js';
-import { OpeningQuery } from './opening-query.js';
+import { FramedQuery, type Frame } from './framed-query.js';
 
 /**
  * The one way a piece of work talks to PostgreSQL: the statements of one command, one relay cycle, one job run.
  * Its writes commit together or not at all, in one of two ways (UnitOfWorkKind):
  *
- * - `transaction`: BEGIN ... COMMIT on one connection (BEGIN goes out with the first statement, in its round trip:
- *   OpeningQuery; a unit that ran none sends nothing).
+ * - `transaction`: BEGIN ... COMMIT on one connection. BEGIN goes out with the first statement, in its round trip
+ *   (FramedQuery; a unit that ran none sends nothing), and COMMIT with the last when the work says which one that
+ *   is (writeAndCommit); else on its own once the work is done.
  * - `statement`: no transaction. The work may read, then makes all its writes in ONE statement, which PostgreSQL
  *   applies whole or not at all. A second write is refused (SingleStatementViolation) rather than silently made
  *   outside any transaction: a command that needs two writes must say `transaction`.
@@ -20,6 +21,12 @@ export interface Reader {
 export interface UnitOfWork extends Reader {
   readonly kind: UnitOfWorkKind;
   write<Row>(statement: Sql<Row>): Promise<Row[]>;
+  /**
+   * The unit's last statement, which commits it: in a transaction, COMMIT goes out with it in its round trip (one
+   * fewer than writing, then committing), and its rows come back once the unit's writes are committed. Nothing runs
+   * in the unit after it (an error says so); the work then only registers afterCommit callbacks and returns.
+   */
+  writeAndCommit<Row>(statement: Sql<Row>): Promise<Row[]>;
   /** Runs once the unit's writes have committed (never if they roll back), e.g. to wake the relay. */
   afterCommit(callback: () => void): void;
 }
@@ -28,6 +35,9 @@ export type UnitOfWorkKind = 'transaction' | 'statement';
 
 /** A `statement` unit asked for a second write. A bug in the command, never a client's fault. */
 export class SingleStatementViolation extends Error {}
+
+/** A statement after the unit's writeAndCommit. A bug in the command, never a client's fault. */
+export class StatementAfterCommit extends Error {}
 
 /** Something that runs one statement: a pooled connection, or the pool itself. */
 export interface Runner {
@@ -48,6 +58,9 @@ export class TransactionUnit implements UnitOfWork {
   readonly kind = 'transaction';
   readonly callbacks: (() => void)[] = [];
   private begun = false;
+  /** Whether writeAndCommit was sent: the unit runs nothing after it. */
+  private closed = false;
+  private commitDone = false;
 
   constructor(
     private readonly connection: ConnectionRunner,
@@ -56,11 +69,17 @@ export class TransactionUnit implements UnitOfWork {
   ) {}
 
   read<Row>(statement: Sql<Row>): Promise<Row[]> {
-    return this.run(statement);
+    return this.run(statement, {});
   }
 
   write<Row>(statement: Sql<Row>): Promise<Row[]> {
-    return this.run(statement);
+    return this.run(statement, {});
+  }
+
+  async writeAndCommit<Row>(statement: Sql<Row>): Promise<Row[]> {
+    const rows = await this.run(statement, { closing: ['COMMIT'] });
+    this.commitDone = true;
+    return rows;
   }
 
   afterCommit(callback: () => void): void {
@@ -72,13 +91,21 @@ export class TransactionUnit implements UnitOfWork {
     return this.begun;
   }
 
-  private async run<Row>(statement: Sql<Row>): Promise<Row[]> {
-    if (this.begun) return (await this.connection.query(statement.toQuery(this.named))).rows as Row[];
+  /** Whether writeAndCommit committed the unit: nothing is left to commit, nor to roll back. */
+  get committed(): boolean {
+    return this.commitDone;
+  }
+
+  private async run<Row>(statement: Sql<Row>, frame: Frame): Promise<Row[]> {
+    if (this.closed) throw new StatementAfterCommit('a statement after writeAndCommit: the unit of work has ended');
+    if (frame.closing) this.closed = true;
+    const opening = this.begun ? undefined : this.opening;
+    if (!opening && !frame.closing) return (await this.connection.query(statement.toQuery(this.named))).rows as Row[];
     this.begun = true;
-    const opened = await new Promise<pg.QueryResult>((resolve, reject) => {
-      this.connection.query(new OpeningQuery(this.opening, statement.toQuery(this.named), (error, result) => (error ? reject(error) : resolve(result))));
+    const result = await new Promise<pg.QueryResult>((resolve, reject) => {
+      this.connection.query(new FramedQuery({ opening, ...frame }, statement.toQuery(this.named), (error, done) => (error ? reject(error) : resolve(done))));
     });
-    return opened.rows as Row[];
+    return result.rows as Row[];
   }
 }
 
@@ -103,6 +130,11 @@ export class StatementUnit implements UnitOfWork {
     }
     this.wrote = true;
     return (await this.pool.query(statement.toQuery(this.named))).rows as Row[];
+  }
+
+  /** A single statement commits as it runs: the same as write. */
+  writeAndCommit<Row>(statement: Sql<Row>): Promise<Row[]> {
+    return this.write(statement);
   }
 
   afterCommit(callback: () => void): void {
