@@ -49,8 +49,9 @@ export interface Runner {
 export type ConnectionRunner = Runner & { query<T extends pg.Submittable>(submittable: T): T };
 
 /**
- * On one connection: the transaction opened with the first statement, in its round trip; the runner commits or
- * rolls back. `opening` is the statements that open the transaction (BEGIN, then SET LOCALs: behind a transaction
+ * On one connection: the transaction opened with the first statement, in its round trip, and committed with the
+ * last when the work sends it with writeAndCommit; else the runner commits. The runner rolls back on an error.
+ * `opening` is the statements that open the transaction (BEGIN, then SET LOCALs: behind a transaction
  * pooler the transaction's timeouts, and the unit's planner settings). `named`: a prepared statement
  * (Sql.prepared) goes by its name (not behind a transaction pooler).
  */
