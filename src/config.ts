@@ -123,15 +123,17 @@ const settings = z.object({
   AUTH_ISSUER: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_AUDIENCE: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_DISABLED: flag,
-  AUTH_JWKS_COOLDOWN: duration,
+  // Compared with the time of the last fetch, not waited for by a timer; bounded all the same, at what the
+  // background refresh (at most 24h) makes the longest useful value.
+  AUTH_JWKS_COOLDOWN: durationWithin('0ms', '24h'),
   AUTH_JWKS_REFRESH: timerDuration('1s', '24h'),
   METRICS_HOST: host,
   METRICS_PORT: optional(port),
   RATE_LIMIT: wholeNumber(0, 1_000_000),
   // The in-memory fallback (Redis down) forgets a client's count with a timer of this length.
   RATE_LIMIT_WINDOW: timerDuration('1s', '24h'),
-  REQUEST_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
-  HEADERS_TIMEOUT: duration.refine((ms) => ms >= 1_000, 'must be at least 1s'),
+  REQUEST_TIMEOUT: timerDuration('1s', '1h'),
+  HEADERS_TIMEOUT: timerDuration('1s', '1h'),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000),
   // Where clients reach the API (behind a proxy, say), for /openapi.json's servers; without it, http://HOST:PORT.
   PUBLIC_URL: optional(url(['https', 'http']).transform((text) => text.replace(/\/+$/, ''))),

@@ -37,6 +37,7 @@ describe('configuration of the durations that timers wait', () => {
     ['RATE_LIMIT_WINDOW', '1s', '24h'],
     ['DEPENDENCY_TIMEOUT', '1ms', '5m'],
     ['SHUTDOWN_TIMEOUT', '1ms', '1h'],
+    ['AUTH_JWKS_COOLDOWN', '0ms', '24h'],
   ];
 
   it.each(BOUNDS)('when %s is longer than a timer can wait, or than its bound, then starting fails naming it and its range', (name, min, max) => {
@@ -50,7 +51,17 @@ describe('configuration of the durations that timers wait', () => {
   it.each(BOUNDS)('when %s is at either end of its range, then it is taken', (name, min, max) => {
     expect(parseConfig({ [name]: max })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(max));
     expect(parseConfig({ [name]: min })[name as 'AUTH_JWKS_REFRESH']).toBe(parseDuration(min));
-    expect(messageOf(() => parseConfig({ [name]: `${parseDuration(min)! - 1}ms` }))).toMatch(rangeMessage(name, min, max));
+    if (parseDuration(min)! > 0) expect(messageOf(() => parseConfig({ [name]: `${parseDuration(min)! - 1}ms` }))).toMatch(rangeMessage(name, min, max));
+  });
+
+  it.each(['REQUEST_TIMEOUT', 'HEADERS_TIMEOUT'])('when %s is outside 1s to 1h, then starting fails naming it and its range; at either end it is taken', (name) => {
+    // The other of the two at the same value: HEADERS_TIMEOUT may not be longer than REQUEST_TIMEOUT.
+    const both = (value: string) => ({ REQUEST_TIMEOUT: value, HEADERS_TIMEOUT: value });
+    for (const value of ['999ms', '3601s', '25d']) {
+      expect(messageOf(() => parseConfig(both(value)))).toMatch(rangeMessage(name, '1s', '1h'));
+    }
+    expect(parseConfig(both('1h'))[name as 'REQUEST_TIMEOUT']).toBe(3_600_000);
+    expect(parseConfig(both('1s'))[name as 'REQUEST_TIMEOUT']).toBe(1_000);
   });
 
   it('when a bound setting is not a duration at all, then the message says so once', () => {
