@@ -196,8 +196,11 @@ export class OutboxRelay {
       const failedAt = Date.now();
       const published = rows.filter((row) => outcomes.get(row)?.ok).map((row) => row.id);
       // The batch's last statement goes out with its COMMIT, in one round trip.
-      if (failed.length > 0) await (published.length > 0 ? unit.write(markFailed(failed)) : unit.writeAndCommit(markFailed(failed)));
-      if (published.length === 0) return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
+      if (published.length === 0) {
+        if (failed.length > 0) await unit.writeAndCommit(markFailed(failed));
+        return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
+      }
+      if (failed.length > 0) await unit.write(markFailed(failed));
       const markedAt = ++this.ticks;
       const [mark] = await unit.writeAndCommit(markPublished(published, runEnds(rows)));
       return { rows, outcomes, failed, failedAt, markedAt, releasedBehind: mark?.releasedBehind === true };

@@ -39,6 +39,10 @@ export class SingleStatementViolation extends Error {}
 /** A statement after the unit's writeAndCommit. A bug in the command, never a client's fault. */
 export class StatementAfterCommit extends Error {}
 
+/** What a statement of a transaction closes, if anything: shared, as every statement passes one. */
+const UNFRAMED: Frame = {};
+const COMMITTING: Frame = { closing: ['COMMIT'] };
+
 /** Something that runs one statement: a pooled connection, or the pool itself. */
 export interface Runner {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult>;
@@ -70,15 +74,15 @@ export class TransactionUnit implements UnitOfWork {
   ) {}
 
   read<Row>(statement: Sql<Row>): Promise<Row[]> {
-    return this.run(statement, {});
+    return this.run(statement, UNFRAMED);
   }
 
   write<Row>(statement: Sql<Row>): Promise<Row[]> {
-    return this.run(statement, {});
+    return this.run(statement, UNFRAMED);
   }
 
   async writeAndCommit<Row>(statement: Sql<Row>): Promise<Row[]> {
-    const rows = await this.run(statement, { closing: ['COMMIT'] });
+    const rows = await this.run(statement, COMMITTING);
     this.commitDone = true;
     return rows;
   }
