@@ -58,6 +58,7 @@ export async function startRelayRole(service: Service): Promise<RunningRelay> {
     logger,
   );
   relay.wake();
+  metrics.outboxRelaySlots.inc(BATCHES_IN_FLIGHT);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -69,6 +70,7 @@ export async function startRelayRole(service: Service): Promise<RunningRelay> {
         stopHearing();
         outboxNotifier.setLocalRelay(false);
         await relay.stop();
+        metrics.outboxRelaySlots.dec(BATCHES_IN_FLIGHT);
         await jobs.stop();
         await listener.close();
         await publisher.close();

@@ -146,9 +146,11 @@ export class OutboxRelay {
     this.batchesInFlight++;
     const batch: BatchConfirms = { ids: [], ended: false };
     let result: BatchResult;
+    const started = performance.now();
     try {
       result = await this.database.run('transaction', (unit) => this.claimPublishMark(unit, batch), { localSettings: RELAY_PLANNER_SETTINGS });
     } finally {
+      this.metrics.outboxRelayBusy.inc((performance.now() - started) / 1000);
       this.batchesInFlight--;
       // Committed (Published now) or rolled back (Ready again, to be claimed like any other row): no longer special.
       // A unit cut off by its bound leaves its work running: a confirm that comes after this must not count either.
@@ -184,7 +186,9 @@ export class OutboxRelay {
    * into the batch's ids, which the caller takes out of it again when the transaction ends.
    */
   private async claimPublishMark(unit: UnitOfWork, batch: BatchConfirms): Promise<BatchResult> {
+    const phase = this.phaseTimer();
     const rows = await unit.read(claimRows(this.options.batchSize, [...this.confirmedUnmarked]));
+    phase.ended('claim');
     if (rows.length === 0) return { rows, outcomes: new Map(), failed: [], failedAt: 0, markedAt: 0, releasedBehind: false };
     return inBatchSpan(rows, async () => {
       const outcomes = await this.publishTraced(rows, (row) => {
@@ -192,19 +196,34 @@ export class OutboxRelay {
         batch.ids.push(row.id);
         this.confirmedUnmarked.add(row.id);
       });
+      phase.ended('publish');
       const failed = this.failedRows(rows, outcomes);
       const failedAt = Date.now();
       const published = rows.filter((row) => outcomes.get(row)?.ok).map((row) => row.id);
       // The batch's last statement goes out with its COMMIT, in one round trip.
       if (published.length === 0) {
         if (failed.length > 0) await unit.writeAndCommit(markFailed(failed));
+        phase.ended('commit');
         return { rows, outcomes, failed, failedAt, markedAt: 0, releasedBehind: false };
       }
       if (failed.length > 0) await unit.write(markFailed(failed));
       const markedAt = ++this.ticks;
       const [mark] = await unit.writeAndCommit(markPublished(published, runEnds(rows)));
+      phase.ended('commit');
       return { rows, outcomes, failed, failedAt, markedAt, releasedBehind: mark?.releasedBehind === true };
     });
+  }
+
+  /** Times a batch's phases one after another (outbox_relay_batch_phase_seconds); a phase that throws is not recorded. */
+  private phaseTimer(): { ended(phase: 'claim' | 'publish' | 'commit'): void } {
+    let since = performance.now();
+    return {
+      ended: (phase) => {
+        const now = performance.now();
+        this.metrics.outboxRelayBatchPhase.observe({ phase }, (now - since) / 1000);
+        since = now;
+      },
+    };
   }
 
   /** Publishes in sequence, each row with its trace (a span of its own when tracing is on, ended at its confirm). */

@@ -160,4 +160,24 @@ describe('the relay publishes each event as CONTRACT.md says', () => {
     expect(text).toMatch(/^outbox_ready_backlog 0$/m);
     expect(text).toMatch(/^outbox_parked_rows 0$/m);
   });
+
+  it("when batches were published, then the relay's phase times and busy seconds account for them, and its slots show while it runs", async () => {
+    const text = await t.service.metrics.registry.metrics();
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const phase = (field: 'count' | 'sum', name: string) => sample(`outbox_relay_batch_phase_seconds_${field}\\{phase="${name}"\\}`);
+    // Every batch claims; those that claimed rows publish them and commit their mark (nothing failed here).
+    expect(phase('count', 'publish')).toBeGreaterThanOrEqual(1);
+    expect(phase('count', 'claim')).toBeGreaterThanOrEqual(phase('count', 'publish'));
+    expect(phase('count', 'commit')).toBe(phase('count', 'publish'));
+    // A batch's busy time runs from before its connection is taken to after its COMMIT: at least its phases.
+    const phases = phase('sum', 'claim') + phase('sum', 'publish') + phase('sum', 'commit');
+    expect(phases).toBeGreaterThan(0);
+    expect(sample('outbox_relay_busy_seconds_total')).toBeGreaterThanOrEqual(phases);
+    expect(sample('outbox_relay_batch_slots')).toBe(2);
+
+    const second = await startRelayRole(t.service);
+    expect(await t.service.metrics.outboxRelaySlots.get()).toMatchObject({ values: [{ value: 4 }] });
+    await second.stop();
+    expect(await t.service.metrics.outboxRelaySlots.get()).toMatchObject({ values: [{ value: 2 }] });
+  });
 });

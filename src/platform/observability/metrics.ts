@@ -47,6 +47,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Where a relay batch's time goes: the claim (with its BEGIN), publishing until the last confirm (the broker, and
+   * each order's rows one confirm after another), the mark with its COMMIT. Failed and retried batches count too.
+   */
+  readonly outboxRelayBatchPhase = new client.Histogram({
+    name: 'outbox_relay_batch_phase_seconds',
+    help: 'Time relay batches spent per phase: claim (PostgreSQL), publish (until the last broker confirm), commit (mark and COMMIT)',
+    labelNames: ['phase'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** With outbox_relay_batch_slots, the relay's utilisation: near 1, ready rows wait for a slot before their claim. */
+  readonly outboxRelayBusy = new client.Counter({
+    name: 'outbox_relay_busy_seconds_total',
+    help: 'Seconds of relay batch slots spent in batches (claim to commit); rate / outbox_relay_batch_slots is the relay utilisation',
+    registers: [this.registry],
+  });
+
+  readonly outboxRelaySlots = new client.Gauge({
+    name: 'outbox_relay_batch_slots',
+    help: 'Batches the relays of this process may have in flight at once (0 without the relay role)',
+    registers: [this.registry],
+  });
+
   /** Set by the relay role's outbox-gauges job from the outbox table (every 5 s); 0 in other processes. */
   readonly outboxReadyBacklog = new client.Gauge({
     name: 'outbox_ready_backlog',
