@@ -82,19 +82,12 @@ export function createApp(deps: AppDependencies): express.Express {
 
 /** Liveness, readiness, the AsyncAPI document and (unless it has a listener of its own) metrics: public, outside the API prefix. */
 function operationalRoutes(app: express.Express, deps: AppDependencies): OperationalRoute[] {
-  app.get('/healthcheck', (_req, res) => {
-    res.locals.route = '/healthcheck';
-    res.json({ status: 'OK' } satisfies z.output<typeof healthReport>);
-  });
+  app.get('/healthcheck', healthHandler());
   app.get('/asyncapi.json', (_req, res) => {
     res.locals.route = '/asyncapi.json';
     res.json(deps.asyncApi);
   });
-  app.get('/readyz', async (_req, res) => {
-    res.locals.route = '/readyz';
-    const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
-    res.status(report.status === 'ready' ? 200 : 503).json(report);
-  });
+  app.get('/readyz', readinessHandler(deps.readiness, deps.readinessTimeoutMs));
   const checks = Object.keys(deps.readiness).join(', ');
   const served: OperationalRoute[] = [
     { path: '/healthcheck', operationId: 'getHealth', summary: 'Liveness: 200 while the process runs', answers: { 200: { description: 'the process runs', schema: healthReport } } },
@@ -120,6 +113,23 @@ function operationalRoutes(app: express.Express, deps: AppDependencies): Operati
 
 /** An API document, as /openapi.json documents it: a JSON object (the document itself says the rest). */
 const API_DOCUMENT = z.looseObject({}).meta({ id: 'ApiDocument' });
+
+/** GET /healthcheck: 200 while the process runs. */
+export function healthHandler(): RequestHandler {
+  return (_req, res) => {
+    res.locals.route = '/healthcheck';
+    res.json({ status: 'OK' } satisfies z.output<typeof healthReport>);
+  };
+}
+
+/** GET /readyz: 200 when every dependency answers within the timeout, else 503; the report names each. */
+export function readinessHandler(readiness: ReadinessChecks, timeoutMs: number): RequestHandler {
+  return async (_req, res) => {
+    res.locals.route = '/readyz';
+    const report = await checkReadiness(readiness, timeoutMs);
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
+  };
+}
 
 export function metricsHandler(metrics: Metrics): RequestHandler {
   return async (_req, res) => {

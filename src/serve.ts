@@ -4,16 +4,19 @@ import type { Tracing } from './platform/observability/tracing.js';
 import { composeService } from './composition/service.js';
 import { amqpNodes } from './platform/messaging/amqp-url.js';
 import { ROLE_STARTERS, type RunningRole } from './composition/roles.js';
+import { startOperationsListener, type OperationsListener } from './composition/operations-listener.js';
 
 /**
  * What main.ts runs once tracing is in place: composes the service, starts the roles named in ROLES in one
- * process and stops them in reverse order on SIGTERM or SIGINT: the HTTP server stops accepting and finishes
- * in-flight requests, consumers and the relay finish their current message or batch, then connections close and
- * the last spans are exported. A second signal or the shutdown timeout exits at once.
+ * process (without the http role, also the listener for /metrics, /healthcheck and /readyz on METRICS_PORT) and stops them in
+ * reverse order on SIGTERM or SIGINT: the HTTP server stops accepting and finishes in-flight requests, consumers
+ * and the relay finish their current message or batch, then connections close and the last spans are exported.
+ * A second signal or the shutdown timeout exits at once.
  */
 export async function serve(config: Config, tracing: Tracing): Promise<void> {
   const service = composeService(config);
   const running: RunningRole[] = [];
+  let operations: OperationsListener | undefined;
   let stopping = false;
 
   const shutdown = async (signal: string, exitCode = 0) => {
@@ -28,6 +31,7 @@ export async function serve(config: Config, tracing: Tracing): Promise<void> {
     for (const role of [...running].reverse()) {
       await role.stop().catch((error) => service.logger.error('role failed to stop', { role: role.name, error: String(error) }));
     }
+    await operations?.close().catch((error) => service.logger.error('the operations listener failed to close', { error: String(error) }));
     await service.close();
     await tracing.shutdown().catch((error) => service.logger.warn('the last spans could not be exported', { error: String(error) }));
     service.logger.info('stopped');
@@ -55,6 +59,12 @@ export async function serve(config: Config, tracing: Tracing): Promise<void> {
     process.exit(1);
   }
   for (const role of config.ROLES) running.push(await ROLE_STARTERS[role](service));
+  // Without the API, metrics, liveness and readiness need a listener of their own: on METRICS_PORT, when set (a
+  // port of its own, so that several such processes on one host do not collide on PORT).
+  if (!config.ROLES.includes('http')) {
+    if (config.METRICS_PORT !== undefined) operations = await startOperationsListener(service);
+    else service.logger.info('no /metrics, /healthcheck or /readyz in this process: it runs no http role and METRICS_PORT is not set');
+  }
   started = true;
   if (service.rabbit.refused) void shutdown('refused', 1);
   service.logger.info('order service started', { roles: config.ROLES, pid: process.pid, tracing: tracing.enabled ? 'on' : 'off' });

@@ -1,11 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
+import type { Server } from 'node:http';
 import express from 'express';
 import { authModeOf, publicUrlOf, type Config } from '../config.js';
 import type { Service } from './service.js';
 import { createApp, metricsHandler } from '../app.js';
 import { rateLimit } from '../platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
+import { closeServer, listen, portOf } from './listener.js';
 import { buildAsyncApiDocument } from '../orders/messaging/asyncapi-document.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
@@ -54,7 +54,7 @@ export async function startHttpRole(service: Service): Promise<RunningRole> {
   return {
     name: 'http',
     async stop() {
-      await Promise.all([server, metricsServer].filter((s): s is Server => s !== undefined).map(close));
+      await Promise.all([server, metricsServer].filter((s): s is Server => s !== undefined).map(closeServer));
     },
   };
 }
@@ -65,38 +65,4 @@ function metricsApp(service: Service): express.Express {
   app.disable('x-powered-by');
   app.get('/metrics', metricsHandler(service.metrics));
   return app;
-}
-
-/**
- * A server with the abuse limits of config: a whole request (headers and body) must arrive within
- * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), and at most
- * MAX_CONNECTIONS sockets are open at once (more are closed on arrival).
- */
-async function listen(app: express.Express, host: string, port: number, config: Config): Promise<Server> {
-  const server = createServer(
-    {
-      requestTimeout: config.REQUEST_TIMEOUT,
-      headersTimeout: config.HEADERS_TIMEOUT,
-      // Longer than a typical load balancer's idle timeout, so it closes idle connections first.
-      keepAliveTimeout: 65_000,
-      // How often the timeouts above are checked (Node's default, 30 s, would let a slow client stay twice as long).
-      connectionsCheckingInterval: 1_000,
-    },
-    app,
-  );
-  server.maxConnections = config.MAX_CONNECTIONS;
-  server.listen(port, host);
-  await once(server, 'listening');
-  return server;
-}
-
-function portOf(server: Server): number | undefined {
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : undefined;
-}
-
-async function close(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  await closed;
 }

@@ -1,0 +1,38 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type express from 'express';
+import type { Config } from '../config.js';
+
+/**
+ * A server with the abuse limits of config: a whole request (headers and body) must arrive within
+ * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), and at most
+ * MAX_CONNECTIONS sockets are open at once (more are closed on arrival).
+ */
+export async function listen(app: express.Express, host: string, port: number, config: Config): Promise<Server> {
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_TIMEOUT,
+      headersTimeout: config.HEADERS_TIMEOUT,
+      // Longer than a typical load balancer's idle timeout, so it closes idle connections first.
+      keepAliveTimeout: 65_000,
+      // How often the timeouts above are checked (Node's default, 30 s, would let a slow client stay twice as long).
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server;
+}
+
+export function portOf(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : undefined;
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+}
