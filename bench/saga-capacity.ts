@@ -116,11 +116,11 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
       const ok = sustained(result, P95_BOUND_MS);
       console.log(`step ${target.kind} ${rate}/s: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
       console.log(`step ${target.kind} ${rate}/s hops: ${hopLatencies(result)}`);
-      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}`);
+      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}${relayShare(result)}`);
       if (ok) highest.set(target.kind, rate);
       else {
         running.delete(target);
-        console.log(`step ${target.kind}: saturates first: ${saturated(result.usage)}`);
+        console.log(`step ${target.kind}: saturates first: ${saturated(result)}`);
         await target.drained();
       }
     }
@@ -144,16 +144,23 @@ function cpuShares(usage: Usage): string {
   return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%`;
 }
 
+/** The service's relay slots in use over the window (its metrics), for the cpu line; nothing for a floor. */
+function relayShare({ relayBusy }: WindowResult): string {
+  return relayBusy === undefined ? '' : `; relay batch slots ${Math.round(relayBusy * 100)}% busy`;
+}
+
 /**
- * What ran out: a node process (one event loop) near one core, else the machine's cores near full, else the disk
+ * What ran out: a node process (one event loop) near one core, else the machine's cores near full, else the
+ * service's relay (its batch slots nearly always busy: rows wait for a slot before their claim), else the disk
  * (iowait), else nothing on the CPU: then latency came from waiting (pool, locks, the broker), not from a full core.
  */
-function saturated(usage: Usage): string {
+function saturated({ usage, relayBusy }: WindowResult): string {
   const [group, seconds] = [...usage.cpu].sort((a, b) => b[1] - a[1])[0]!;
   const share = seconds / usage.seconds;
   const singleThreaded = /service|floor|simulator|redis/.test(group);
   if (singleThreaded && share >= 0.85) return `${group} at ${Math.round(share * 100)}% of one core (a single event loop)`;
   if (usage.machineBusy >= 0.9) return `the machine's CPUs (${Math.round(usage.machineBusy * 100)}% busy; largest: ${group} at ${Math.round(share * 100)}% of one core)`;
+  if (relayBusy !== undefined && relayBusy >= 0.85) return `the relay's batch slots (${Math.round(relayBusy * 100)}% busy, machine ${Math.round(usage.machineBusy * 100)}% busy): rows wait for a slot`;
   if (usage.machineIowait >= 0.2) return `the disk (iowait ${Math.round(usage.machineIowait * 100)}%)`;
   return `no CPU is full (largest: ${group} at ${Math.round(share * 100)}% of one core, machine ${Math.round(usage.machineBusy * 100)}% busy): waits (pool, locks, broker)`;
 }
@@ -178,6 +185,7 @@ function merge(parts: WindowResult[]): WindowResult {
     post: parts.flatMap((p) => p.post).sort((a, b) => a - b),
     hops: Object.fromEntries(HOPS.map((hop) => [hop, parts.flatMap((p) => p.hops[hop]).sort((a, b) => a - b)])) as WindowResult['hops'],
     messages: parts.reduce((n, p) => n + p.messages, 0),
+    relayBusy: parts.every((p) => p.relayBusy !== undefined) ? parts.reduce((n, p) => n + p.relayBusy! * p.usage.seconds, 0) / parts.reduce((n, p) => n + p.usage.seconds, 0) : undefined,
     usage: {
       seconds: sum((u) => u.seconds),
       cpu,
@@ -201,7 +209,7 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
   console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
   console.log(`${target.kind}: hops ${hopLatencies(result)}`);
-  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%)`);
+  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${relayShare(result)})`);
   console.log(
     `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +
       `deleted ${per(usage.rowsWritten.deleted)}, WAL ${Math.round(usage.walBytes / orders)} bytes (server-wide), statements ${usage.statements === undefined ? 'n/a (pg_stat_statements not loaded)' : per(usage.statements)}`,

@@ -200,7 +200,8 @@ function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx):
     issue('AUTH_JWKS_URL', `is required when HOST (${config.HOST}) is not a loopback address: set it, or AUTH_DISABLED=true to serve without authentication`);
   }
   if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) issue('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
-  if (config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
+  // Only the http role listens on PORT.
+  if (config.ROLES.includes('http') && config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
 }
 
 /**

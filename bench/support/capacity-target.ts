@@ -44,6 +44,8 @@ export interface WindowResult {
   /** Messages the broker routed through the Orders exchange during the window (tap). */
   messages: number;
   usage: Usage;
+  /** Share of the service's relay batch slots busy in the window (outbox_relay_busy_seconds_total); undefined for a floor. */
+  relayBusy: number | undefined;
 }
 
 /**
@@ -66,14 +68,29 @@ export class CapacityTarget {
     private readonly tap: EventTap,
     private readonly watch: ProjectionWatch,
     readonly meter: ResourceMeter,
+    /** The service processes' /metrics ports (none for a floor). */
+    private readonly metricsPorts: number[],
   ) {}
 
+  /** A side ready for load; if it cannot start, what it started is stopped and its environment dropped. */
   static async start(kind: TargetKind): Promise<CapacityTarget> {
     const env = await createBenchEnvironment();
-    const fixture = await seed(env, USERS);
     const stops: { stop(): Promise<void> }[] = [];
+    try {
+      return await CapacityTarget.startIn(kind, env, stops);
+    } catch (error) {
+      for (const each of stops.reverse()) await each.stop().catch(() => undefined);
+      await deleteKeys(REDIS_URL, `${env.vhost}:`).catch(() => undefined);
+      await env.cleanup();
+      throw error;
+    }
+  }
+
+  private static async startIn(kind: TargetKind, env: BenchEnvironment, stops: { stop(): Promise<void> }[]): Promise<CapacityTarget> {
+    const fixture = await seed(env, USERS);
     const groups: Record<string, number[]> = {};
     let port: number;
+    const metricsPorts: number[] = [];
     if (kind === 'floor' || kind === 'floor-in-order') {
       const floor = fork('bench/support/outbox-floor.ts', [], {
         execArgv: ['--import', 'tsx'],
@@ -97,6 +114,7 @@ export class CapacityTarget {
         processes.push(await spawnMain(env, { roles: role, distDir }));
         stops.push(processes.at(-1)!);
         groups[`service ${role}`] = [processes.at(-1)!.pid];
+        metricsPorts.push(processes.at(-1)!.port);
       }
       port = processes[0]!.port;
     }
@@ -104,6 +122,7 @@ export class CapacityTarget {
     stops.push(stopper(simulator));
     groups['customer simulator'] = [simulator.pid!];
     const tap = await EventTap.start(env.amqpUrl);
+    stops.push({ stop: () => tap.close() });
     const target = new CapacityTarget(
       kind,
       env,
@@ -113,8 +132,9 @@ export class CapacityTarget {
       tap,
       new ProjectionWatch(REDIS_URL, `${env.vhost}:`),
       await ResourceMeter.start(env.vhost, groups),
+      metricsPorts,
     );
-    target.stops.push(...stops, { stop: () => tap.close() });
+    target.stops.push(...stops);
     return target;
   }
 
@@ -131,6 +151,7 @@ export class CapacityTarget {
   /** `rate` orders/s for `seconds` (open loop); waits until each is listed or timed out, then one more second. */
   async window(rate: number, seconds: number): Promise<WindowResult> {
     const tapBefore = this.tap.received;
+    const relayBefore = await this.relaySlots();
     const before = await this.meter.snapshot();
     const { results, seconds: took } = await openLoop(rate, seconds, (_, sentAt) => this.oneOrder(sentAt));
     const hops = Object.fromEntries(HOPS.map((hop) => [hop, [] as number[]])) as Record<Hop, number[]>;
@@ -142,6 +163,7 @@ export class CapacityTarget {
     for (const hop of HOPS) hops[hop].sort((a, b) => a - b);
     await sleep(1_000); // pg_stat_database catches up; the last events' projector work is done
     const after = await this.meter.snapshot();
+    const relayAfter = await this.relaySlots();
     const visible = results.filter((r) => Number.isFinite(r.visibleMs)).map((r) => r.visibleMs).sort((a, b) => a - b);
     return {
       rate,
@@ -154,7 +176,21 @@ export class CapacityTarget {
       hops,
       messages: this.tap.received - tapBefore,
       usage: await this.meter.usage(before, after),
+      relayBusy: relayAfter && relayBefore && relayAfter.slots > 0 ? (relayAfter.busySeconds - relayBefore.busySeconds) / (relayAfter.slots * ((after.at - before.at) / 1000)) : undefined,
     };
+  }
+
+  /** The relay's busy slot-seconds and slots, summed over the service's processes (undefined for a floor). */
+  private async relaySlots(): Promise<{ busySeconds: number; slots: number } | undefined> {
+    if (this.metricsPorts.length === 0) return undefined;
+    let busySeconds = 0;
+    let slots = 0;
+    for (const port of this.metricsPorts) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      busySeconds += Number(/^outbox_relay_busy_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
+      slots += Number(/^outbox_relay_batch_slots (\S+)$/m.exec(text)?.[1] ?? 0);
+    }
+    return { busySeconds, slots };
   }
 
   /** After an overloaded step: until every order sent so far is listed (at most `maxSeconds`), so the next step starts clean. */

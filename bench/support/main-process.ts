@@ -76,7 +76,7 @@ function joinedNodeOptions(deployed: string): string {
 
 export interface MainProcess {
   pid: number;
-  /** The HTTP port (every process gets one; only role http listens on it). */
+  /** Where it answers /readyz and /metrics: the API's port with role http, else its METRICS_PORT. */
   port: number;
   /** When the process was spawned, on performance.now()'s clock: where its CPU profile starts. */
   spawnedAt: number;
@@ -107,6 +107,8 @@ export async function spawnMain(bench: BenchEnvironment, options: MainOptions): 
       REDIS_KEY_PREFIX: `${bench.vhost}:`,
       LOG_LEVEL: 'warn',
       PORT: String(port),
+      // Without role http, /metrics and /readyz are served on METRICS_PORT only.
+      ...(servesApi(options.roles) ? {} : { METRICS_PORT: String(port) }),
       ROLES: options.roles,
       ...options.env,
     },
@@ -114,9 +116,13 @@ export async function spawnMain(bench: BenchEnvironment, options: MainOptions): 
   });
   const exited = once(child, 'exit');
   await Promise.race([
-    whenReady(port, options.roles, options.readyTimeoutMs ?? 60_000),
+    whenReady(port, options.readyTimeoutMs ?? 60_000),
     exited.then(([code]) => Promise.reject(new Error(`the service (ROLES=${options.roles}) exited with ${code} before it was ready`))),
-  ]);
+  ]).catch((error: unknown) => {
+    // Not ready in time: nothing else would stop it.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  });
   return {
     pid: child.pid!,
     port,
@@ -141,10 +147,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** With role http: /readyz says PostgreSQL, Redis and RabbitMQ are reachable. Without it: a settle time. */
-async function whenReady(port: number, roles: string, timeoutMs: number): Promise<void> {
-  const http = roles === 'all' || roles.split(',').includes('http');
-  if (!http) return void (await sleep(5_000));
+const servesApi = (roles: string) => roles === 'all' || roles.split(',').includes('http');
+
+/** /readyz says PostgreSQL, Redis and RabbitMQ are reachable (on the API's port, or on METRICS_PORT without role http). */
+async function whenReady(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.ok, () => false);

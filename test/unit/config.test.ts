@@ -150,6 +150,8 @@ describe('configuration of authentication (fail closed)', () => {
   it('when server limits are inconsistent, then starting fails naming them', () => {
     expect(messageOf(() => parseConfig({ HEADERS_TIMEOUT: '60s', REQUEST_TIMEOUT: '30s' }))).toMatch(/HEADERS_TIMEOUT must not be longer than REQUEST_TIMEOUT/);
     expect(messageOf(() => parseConfig({ METRICS_PORT: '8000' }))).toMatch(/METRICS_PORT must differ from PORT/);
+    // Without the http role nothing listens on PORT, so METRICS_PORT may be the same number.
+    expect(parseConfig({ METRICS_PORT: '8000', ROLES: 'relay,consumers' }).METRICS_PORT).toBe(8000);
     expect(messageOf(() => parseConfig({ RATE_LIMIT: '-1', MAX_CONNECTIONS: '0' }))).toMatch(/RATE_LIMIT[\s\S]*MAX_CONNECTIONS/);
   });
 
