@@ -8,10 +8,10 @@ import { startOperationsListener, type OperationsListener } from './composition/
 
 /**
  * What main.ts runs once tracing is in place: composes the service, starts the roles named in ROLES in one
- * process (without the http role, also the listener for /metrics, /healthcheck and /readyz on METRICS_PORT) and stops them in
- * reverse order on SIGTERM or SIGINT: the HTTP server stops accepting and finishes in-flight requests, consumers
- * and the relay finish their current message or batch, then connections close and the last spans are exported.
- * A second signal or the shutdown timeout exits at once.
+ * process (without the http role, also the listener for /metrics, /healthcheck and /readyz on METRICS_PORT) and
+ * stops them in reverse order on SIGTERM or SIGINT: the HTTP server stops accepting and finishes in-flight
+ * requests, consumers and the relay finish their current message or batch, then connections close and the last
+ * spans are exported. A second signal or the shutdown timeout exits at once.
  */
 export async function serve(config: Config, tracing: Tracing): Promise<void> {
   const service = composeService(config);

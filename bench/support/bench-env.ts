@@ -8,6 +8,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { ensureDatabase, migrate } from '../../src/platform/database/migrate.js';
 import { benchAuthOn, startBenchAuth } from './bench-auth.js';
 import { rabbitmqctlCommand } from '../../test/support/rabbitmq-admin.js';
+import { cleanUpOnInterrupt } from './interrupt.js';
 
 const run = promisify(execFile);
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -57,6 +58,11 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
     throw error;
   }
   const amqpUrl = `${BROKER_URL}/${encodeURIComponent(name)}`;
+  const remove = async () => {
+    await rabbitmqctl('delete_vhost', name).catch(() => undefined);
+    await dropDatabase(name);
+  };
+  const forget = cleanUpOnInterrupt(remove);
   return {
     databaseUrl,
     amqpUrl,
@@ -69,8 +75,8 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
       return client;
     },
     async cleanup() {
-      await rabbitmqctl('delete_vhost', name).catch(() => undefined);
-      await dropDatabase(name);
+      forget();
+      await remove();
     },
   };
 }

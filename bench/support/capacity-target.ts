@@ -17,6 +17,7 @@ import { ensureBaselineBuild, spawnMain } from './main-process.js';
 import { deleteKeys, ProjectionWatch } from './projection-watch.js';
 import { ResourceMeter, type Usage } from './resource-meter.js';
 import { seed, spawnSimulator, stopper, type Fixture } from './saga-setup.js';
+import { cleanUpOnInterrupt, stopOnInterrupt } from './interrupt.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** An order not listed by then counts as not listed (and fails its step). */
@@ -58,6 +59,7 @@ export type Hop = (typeof HOPS)[number];
 
 export class CapacityTarget {
   private nextUser = 0;
+  private forgetKeys = () => {};
   private readonly stops: { stop(): Promise<void> }[] = [];
   private constructor(
     readonly kind: TargetKind,
@@ -76,9 +78,14 @@ export class CapacityTarget {
   static async start(kind: TargetKind): Promise<CapacityTarget> {
     const env = await createBenchEnvironment();
     const stops: { stop(): Promise<void> }[] = [];
+    // The environment and the processes see to themselves; the projection's keys are this side's to delete.
+    const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, `${env.vhost}:`));
     try {
-      return await CapacityTarget.startIn(kind, env, stops);
+      const target = await CapacityTarget.startIn(kind, env, stops);
+      target.forgetKeys = forgetKeys;
+      return target;
     } catch (error) {
+      forgetKeys();
       for (const each of stops.reverse()) await each.stop().catch(() => undefined);
       await deleteKeys(REDIS_URL, `${env.vhost}:`).catch(() => undefined);
       await env.cleanup();
@@ -103,6 +110,7 @@ export class CapacityTarget {
           BENCH_FLOOR_IN_ORDER: kind === 'floor-in-order' ? '1' : '0',
         },
       });
+      stopOnInterrupt(floor);
       stops.push(stopper(floor));
       [{ port }] = (await once(floor, 'message')) as [{ port: number }];
       groups['floor process'] = [floor.pid!];
@@ -215,6 +223,7 @@ export class CapacityTarget {
     this.watch.close();
     await this.meter.close();
     for (const each of this.stops.reverse()) await each.stop();
+    this.forgetKeys();
     await deleteKeys(REDIS_URL, `${this.env.vhost}:`);
     await this.env.cleanup();
   }

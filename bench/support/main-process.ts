@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { BenchEnvironment } from './bench-env.js';
+import { stopOnInterrupt } from './interrupt.js';
 
 export const DIST_DIR = 'bench/results/dist';
 const RUNTIME = process.env.BENCH_SERVICE_RUNTIME ?? 'dist';
@@ -114,6 +115,7 @@ export async function spawnMain(bench: BenchEnvironment, options: MainOptions): 
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  stopOnInterrupt(child);
   const exited = once(child, 'exit');
   await Promise.race([
     whenReady(port, options.readyTimeoutMs ?? 60_000),

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchEnvironment } from './bench-env.js';
 import { serviceCommand } from './main-process.js';
 import type { FloorProduct } from './raw-order.js';
+import { stopOnInterrupt } from './interrupt.js';
 
 export interface Fixture {
   addressId: string;
@@ -37,6 +38,7 @@ export async function spawnSimulator(env: BenchEnvironment): Promise<ChildProces
     env: { ...process.env, ...command.env, AMQP_URL: env.amqpUrl, DATABASE_URL: env.databaseUrl, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  stopOnInterrupt(child);
   await sleep(1_500); // connects and declares its topology; requests wait in OrderSaga until then anyway
   if (child.exitCode !== null) throw new Error(`customer-sim exited with ${child.exitCode}`);
   return child;

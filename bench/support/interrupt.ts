@@ -1,0 +1,51 @@
+/**
+ * What a benchmark started outside itself (databases, vhosts, child processes, Redis keys) is removed even when it
+ * is interrupted: on SIGINT, SIGTERM, or its stdout closing (`| head`: the next write fails with EPIPE), the
+ * registered cleanups run, newest first, each bounded, and the process exits with 130. A finished benchmark
+ * unregisters each cleanup as it runs it itself.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+type Cleanup = () => Promise<void>;
+
+const CLEANUP_BOUND_MS = 30_000;
+const cleanups = new Set<Cleanup>();
+let interrupted = false;
+
+// From the first import on: an EPIPE on a line printed before anything was started must not crash either.
+process.once('SIGINT', () => void interrupt('SIGINT'));
+process.once('SIGTERM', () => void interrupt('SIGTERM'));
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') void interrupt('stdout closed');
+});
+
+/** Runs `cleanup` if the benchmark is interrupted before the returned function is called. */
+export function cleanUpOnInterrupt(cleanup: Cleanup): () => void {
+  cleanups.add(cleanup);
+  return () => void cleanups.delete(cleanup);
+}
+
+/** A child of the benchmark: SIGTERM on interrupt, SIGKILL if it is still there 5 s later. */
+export function stopOnInterrupt(child: ChildProcess): void {
+  const forget = cleanUpOnInterrupt(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await Promise.race([new Promise((resolve) => child.once('exit', resolve)), sleep(5_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  child.once('exit', forget);
+}
+
+async function interrupt(why: string): Promise<void> {
+  if (interrupted) return;
+  interrupted = true;
+  console.error(`interrupted (${why}): removing what the benchmark started`);
+  // Connections the benchmark still holds fail as their database or vhost goes (PostgreSQL terminates them): what
+  // is left to remove matters more now than those errors.
+  process.on('uncaughtException', (error) => console.error('ignored while cleaning up:', String(error).slice(0, 200)));
+  for (const cleanup of [...cleanups].reverse()) {
+    await Promise.race([cleanup().catch((error) => console.error('a cleanup failed:', String(error))), sleep(CLEANUP_BOUND_MS)]);
+  }
+  process.exit(130);
+}
