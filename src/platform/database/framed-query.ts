@@ -11,7 +11,11 @@ interface ProtocolConnection {
   stream: { cork?(): void; uncork?(): void };
 }
 
-/** The parts of pg's Query (lib/query.js) this class builds on, which @types/pg leaves out. */
+/**
+ * The parts of pg's Query (lib/query.js) this class builds on, which @types/pg leaves out. They are pg's internals,
+ * so package.json pins pg to one exact version: an upgrade is a deliberate change, and
+ * test/persistence/framed-query.test.ts checks the round trips and failures an upgrade must keep.
+ */
 interface PgQuery {
   name?: string;
   text: string;
