@@ -162,6 +162,9 @@ describe('the relay publishes each event as CONTRACT.md says', () => {
   });
 
   it("when batches were published, then the relay's phase times and busy seconds account for them, and its slots show while it runs", async () => {
+    // Read with no batch in flight (the one-second sweep may start one): drain resolves when none is, and the
+    // registry is read before any timer can start another.
+    await relay.relay.drain();
     const text = await t.service.metrics.registry.metrics();
     const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     const phase = (field: 'count' | 'sum', name: string) => sample(`outbox_relay_batch_phase_seconds_${field}\\{phase="${name}"\\}`);
