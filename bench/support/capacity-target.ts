@@ -86,11 +86,18 @@ export class CapacityTarget {
       return target;
     } catch (error) {
       forgetKeys();
-      for (const each of stops.reverse()) await each.stop().catch(() => undefined);
-      await deleteKeys(REDIS_URL, `${env.vhost}:`).catch(() => undefined);
-      await env.cleanup();
+      await CapacityTarget.release(env, stops);
       throw error;
     }
+  }
+
+  /** Stops what a side started, newest first, deletes its projection's keys and drops its database and vhost. */
+  private static async release(env: BenchEnvironment, stops: { stop(): Promise<void> }[]): Promise<void> {
+    // One part that fails to stop must not leave the rest behind; it is said, not swallowed.
+    const said = (what: string) => (error: unknown) => console.error(`bench: could not ${what}:`, String(error));
+    for (const each of [...stops].reverse()) await each.stop().catch(said('stop a process or the tap'));
+    await deleteKeys(REDIS_URL, `${env.vhost}:`).catch(said('delete the projection keys'));
+    await env.cleanup();
   }
 
   private static async startIn(kind: TargetKind, env: BenchEnvironment, stops: { stop(): Promise<void> }[]): Promise<CapacityTarget> {
@@ -222,10 +229,8 @@ export class CapacityTarget {
     this.agent.destroy();
     this.watch.close();
     await this.meter.close();
-    for (const each of this.stops.reverse()) await each.stop();
     this.forgetKeys();
-    await deleteKeys(REDIS_URL, `${this.env.vhost}:`);
-    await this.env.cleanup();
+    await CapacityTarget.release(this.env, this.stops);
   }
 }
 

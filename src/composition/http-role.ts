@@ -2,10 +2,11 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { authModeOf, publicUrlOf, type Config } from '../config.js';
 import type { Service } from './service.js';
-import { createApp, metricsHandler } from '../app.js';
+import { createApp } from '../app.js';
 import { rateLimit } from '../platform/http/rate-limit.js';
 import type { RunningRole } from './roles.js';
 import { closeServer, listen, portOf } from './listener.js';
+import { operationsApp } from './operations-listener.js';
 import { buildAsyncApiDocument } from '../orders/messaging/asyncapi-document.js';
 
 /** The service's HTTP app as role `http` serves it (tests and benchmarks build it here too). */
@@ -42,7 +43,7 @@ const API_TAGS: Record<string, string> = {
 export async function startHttpRole(service: Service): Promise<RunningRole> {
   const { config, logger } = service;
   const server = await listen(createServiceApp(service), config.HOST, config.PORT, config);
-  const metricsServer = config.METRICS_PORT === undefined ? undefined : await listen(metricsApp(service), config.METRICS_HOST, config.METRICS_PORT, config);
+  const metricsServer = config.METRICS_PORT === undefined ? undefined : await listen(operationsApp(service, { probes: false }), config.METRICS_HOST, config.METRICS_PORT, config);
   const auth = authModeOf(config);
   logger.info('http listening', {
     host: config.HOST,
@@ -59,10 +60,3 @@ export async function startHttpRole(service: Service): Promise<RunningRole> {
   };
 }
 
-/** Just GET /metrics, for a listener that need not face clients. */
-function metricsApp(service: Service): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/metrics', metricsHandler(service.metrics));
-  return app;
-}

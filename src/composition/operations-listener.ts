@@ -19,17 +19,26 @@ export interface OperationsListener {
  */
 export async function startOperationsListener(service: Service): Promise<OperationsListener> {
   const { config, logger } = service;
+  if (config.METRICS_PORT === undefined) throw new Error('the operations listener needs METRICS_PORT');
+  const server: Server = await listen(operationsApp(service, { probes: true }), config.METRICS_HOST, config.METRICS_PORT, config);
+  logger.info('operations listening (metrics, health, readiness)', { host: config.METRICS_HOST, port: portOf(server) });
+  return { port: portOf(server), close: () => closeServer(server) };
+}
+
+/**
+ * GET /metrics for a listener that need not face clients; with `probes`, also /healthcheck and /readyz and a JSON
+ * 404 for anything else (a process without the API has no other port to be probed on).
+ */
+export function operationsApp(service: Service, { probes }: { probes: boolean }): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', metricsHandler(service.metrics));
+  if (!probes) return app;
   app.get('/healthcheck', healthHandler());
-  app.get('/readyz', readinessHandler(service.readiness, config.DEPENDENCY_TIMEOUT));
+  app.get('/readyz', readinessHandler(service.readiness, service.config.DEPENDENCY_TIMEOUT));
   app.use((req) => {
     throw new NotFoundError('route not found', `${req.method} ${req.path}`);
   });
-  app.use(errorHandler(logger));
-  if (config.METRICS_PORT === undefined) throw new Error('the operations listener needs METRICS_PORT');
-  const server: Server = await listen(app, config.METRICS_HOST, config.METRICS_PORT, config);
-  logger.info('operations listening (metrics, health, readiness)', { host: config.METRICS_HOST, port: portOf(server) });
-  return { port: portOf(server), close: () => closeServer(server) };
+  app.use(errorHandler(service.logger));
+  return app;
 }
