@@ -30,6 +30,7 @@ import { generateSigningKey, JWKS_PATH, mintToken, serveJwks, type SigningAlgori
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { getLoad, mergeLoads, withServerCpu, type GetLoadResult, type MeasuredLoad } from './support/http-load.js';
 import { deleteKeys } from './support/projection-watch.js';
+import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -59,6 +60,7 @@ async function measure(): Promise<void> {
   const env = await createBenchEnvironment();
   const prefix = `${env.vhost}:`;
   let server: ChildProcess | undefined;
+  const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, prefix));
   try {
     printMachine('the cost of checking a bearer token: GET /api/v1/orders/user/:userID with authentication off and on', {
       connections: CONNECTIONS,
@@ -69,6 +71,7 @@ async function measure(): Promise<void> {
     });
     const userId = await seed(env.config({ REDIS_KEY_PREFIX: prefix }));
     server = fork(process.argv[1]!, ['--serve'], { env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: prefix, BENCH_USER: userId } });
+    stopOnInterrupt(server);
     const [served] = (await once(server, 'message')) as [Served];
     let next = 0;
     const freshToken = () => ({ authorization: `Bearer ${served.fresh[next++ % served.fresh.length]}` });
@@ -100,6 +103,7 @@ async function measure(): Promise<void> {
   } finally {
     server?.kill('SIGTERM');
     if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
+    forgetKeys();
     await deleteKeys(REDIS_URL, prefix);
     await env.cleanup();
   }

@@ -27,6 +27,7 @@ import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } fro
 import { floorOrdersApp } from './support/floor-orders-app.js';
 import type { FloorProduct } from './support/raw-order.js';
 import { serveToParent } from './support/serve-to-parent.js';
+import { stopOnInterrupt } from './support/interrupt.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -66,6 +67,7 @@ async function measure(): Promise<void> {
       execArgv: [...process.execArgv, ...(process.env.BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_PRODUCTS: JSON.stringify(client.fixture.products) },
     });
+    stopOnInterrupt(floor);
     const [{ port: floorPort }] = (await once(floor, 'message')) as [{ port: number }];
     const sides: Side[] = [
       { name: 'floor', pid: floor.pid!, send: () => client.createOrderOn(floorPort), loads: [], rss: [], cpu: 0 },

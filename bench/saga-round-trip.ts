@@ -41,6 +41,7 @@ import { serviceRuntimeLabel, spawnMain } from './support/main-process.js';
 import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } from './support/proc-stats.js';
 import { deleteKeys, ProjectionWatch } from './support/projection-watch.js';
 import { seed, spawnSimulator, stopper, type Fixture } from './support/saga-setup.js';
+import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -101,6 +102,8 @@ async function measure(): Promise<void> {
     envs.push(serviceEnv);
     const floorEnv = await createBenchEnvironment();
     envs.push(floorEnv);
+    // The projections' keys, on an interrupt (the finally below deletes them otherwise).
+    for (const env of envs) cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, `${env.vhost}:`));
     const [serviceFixture, floorFixture] = [await seed(serviceEnv, orders), await seed(floorEnv, orders)];
 
     const services = [];
@@ -113,6 +116,7 @@ async function measure(): Promise<void> {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, BENCH_DATABASE_URL: floorEnv.databaseUrl, BENCH_AMQP_URL: floorEnv.amqpUrl, BENCH_PREFIX: `${floorEnv.vhost}:`, BENCH_PRODUCTS: JSON.stringify(floorFixture.products) },
     });
+    stopOnInterrupt(floor);
     children.push(stopper(floor));
     const [{ port: floorPort }] = (await once(floor, 'message')) as [{ port: number }];
     const serviceSim = await spawnSimulator(serviceEnv);

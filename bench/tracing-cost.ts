@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { mergeLoads, withServerCpu } from './support/http-load.js';
 import { postLoad, seedOrderCatalog, type PostLoadResult } from './support/post-load.js';
+import { stopOnInterrupt } from './support/interrupt.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -50,6 +51,7 @@ async function measure(): Promise<void> {
       const tracing = variant.env.OTEL_TRACES_SAMPLER ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, ...variant.env } : {};
       const child = fork(process.argv[1]!, ['--serve'], { env: { ...process.env, ...tracing, DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl, LOG_LEVEL: 'warn', PORT: '0' } });
       children.push(child);
+      stopOnInterrupt(child);
       const [ready] = (await once(child, 'message')) as [{ port: number }];
       ports.push(ready.port);
     }

@@ -30,6 +30,7 @@ import { sql } from '../src/platform/database/sql.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { deleteKeys } from './support/projection-watch.js';
+import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
 import { authHeaders, authSettings } from './support/bench-auth.js';
 import { getLoad, mergeLoads, withServerCpu, type GetLoadResult, type MeasuredLoad } from './support/http-load.js';
 
@@ -53,17 +54,16 @@ async function measure(): Promise<void> {
   const prefix = `${env.vhost}:`;
   const redis = new Redis(REDIS_URL, { keyPrefix: prefix });
   let server: ChildProcess | undefined;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      server?.kill('SIGTERM');
-      if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
-      await deleteKeys(REDIS_URL, prefix);
-      redis.disconnect();
-      await env.cleanup();
-    })());
-  // Interrupted (Ctrl-C, a timeout): still drop the database and the keys.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  // Interrupted (Ctrl-C, a timeout): the server child, the keys and the environment go all the same (interrupt.ts).
+  const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, prefix));
+  const cleanup = async () => {
+    server?.kill('SIGTERM');
+    if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
+    forgetKeys();
+    await deleteKeys(REDIS_URL, prefix);
+    redis.disconnect();
+    await env.cleanup();
+  };
   try {
     printMachine('GET /api/v1/orders/user/:userID (Redis projection) vs a one-string Redis floor', {
       users: USERS,
@@ -77,6 +77,7 @@ async function measure(): Promise<void> {
     });
     const userIds = await seed(env.config({ REDIS_KEY_PREFIX: prefix }));
     server = fork(process.argv[1]!, ['--serve'], { env: { ...process.env, BENCH_DATABASE_URL: env.databaseUrl, BENCH_AMQP_URL: env.amqpUrl, BENCH_PREFIX: prefix }, execArgv: [...process.execArgv, ...SERVER_NODE_ARGS] });
+    stopOnInterrupt(server);
     const [{ port, floorPort }] = (await once(server, 'message')) as [{ port: number; floorPort: number }];
     const base = `http://127.0.0.1:${port}`;
     const sample = await fetchText(`${base}/api/v1/orders/user/${userIds[0]}`, authHeaders());

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { BenchEnvironment } from './bench-env.js';
 import type { FromService, ToService } from './service-messages.js';
+import { stopOnInterrupt } from './interrupt.js';
 
 export interface ServiceProcess {
   /** The HTTP port, when the process runs the http role. */
@@ -21,6 +22,7 @@ export async function spawnService(env: BenchEnvironment, roles: string, extra: 
     env: { ...process.env, DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl, LOG_LEVEL: 'warn', PORT: '0', BENCH_ROLES: roles, ...extra },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  stopOnInterrupt(child);
   const [ready] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`service process (${roles}) exited with ${code}`))),
