@@ -144,9 +144,11 @@ function cpuShares(usage: Usage): string {
   return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%`;
 }
 
-/** The service's relay slots in use over the window (its metrics), for the cpu line; nothing for a floor. */
-function relayShare({ relayBusy }: WindowResult): string {
-  return relayBusy === undefined ? '' : `; relay batch slots ${Math.round(relayBusy * 100)}% busy`;
+/** The service's relay slots in use and its transactions' wait for a pooled connection over the window (its metrics), for the cpu line; nothing for a floor. */
+function relayShare({ relayBusy, poolWait }: WindowResult): string {
+  const relay = relayBusy === undefined ? '' : `; relay batch slots ${Math.round(relayBusy * 100)}% busy`;
+  const pool = poolWait === undefined || poolWait.transactions === 0 ? '' : `; pool wait ${round((poolWait.seconds / poolWait.transactions) * 1000, 2)} ms per transaction`;
+  return relay + pool;
 }
 
 /**
@@ -186,6 +188,7 @@ function merge(parts: WindowResult[]): WindowResult {
     hops: Object.fromEntries(HOPS.map((hop) => [hop, parts.flatMap((p) => p.hops[hop]).sort((a, b) => a - b)])) as WindowResult['hops'],
     messages: parts.reduce((n, p) => n + p.messages, 0),
     relayBusy: parts.every((p) => p.relayBusy !== undefined) ? parts.reduce((n, p) => n + p.relayBusy! * p.usage.seconds, 0) / parts.reduce((n, p) => n + p.usage.seconds, 0) : undefined,
+    poolWait: parts.every((p) => p.poolWait !== undefined) ? { seconds: parts.reduce((n, p) => n + p.poolWait!.seconds, 0), transactions: parts.reduce((n, p) => n + p.poolWait!.transactions, 0) } : undefined,
     usage: {
       seconds: sum((u) => u.seconds),
       cpu,

@@ -47,6 +47,13 @@ export interface WindowResult {
   usage: Usage;
   /** Share of the service's relay batch slots busy in the window (outbox_relay_busy_seconds_total); undefined for a floor. */
   relayBusy: number | undefined;
+  /** What the service's transactions waited for a pooled connection in the window (db_pool_wait_seconds); undefined for a floor. */
+  poolWait: PoolWait | undefined;
+}
+
+export interface PoolWait {
+  seconds: number;
+  transactions: number;
 }
 
 /**
@@ -166,7 +173,7 @@ export class CapacityTarget {
   /** `rate` orders/s for `seconds` (open loop); waits until each is listed or timed out, then one more second. */
   async window(rate: number, seconds: number): Promise<WindowResult> {
     const tapBefore = this.tap.received;
-    const relayBefore = await this.relaySlots();
+    const countersBefore = await this.serviceCounters();
     const before = await this.meter.snapshot();
     const { results, seconds: took } = await openLoop(rate, seconds, (_, sentAt) => this.oneOrder(sentAt));
     const hops = Object.fromEntries(HOPS.map((hop) => [hop, [] as number[]])) as Record<Hop, number[]>;
@@ -178,7 +185,7 @@ export class CapacityTarget {
     for (const hop of HOPS) hops[hop].sort((a, b) => a - b);
     await sleep(1_000); // pg_stat_database catches up; the last events' projector work is done
     const after = await this.meter.snapshot();
-    const relayAfter = await this.relaySlots();
+    const countersAfter = await this.serviceCounters();
     const visible = results.filter((r) => Number.isFinite(r.visibleMs)).map((r) => r.visibleMs).sort((a, b) => a - b);
     return {
       rate,
@@ -191,21 +198,27 @@ export class CapacityTarget {
       hops,
       messages: this.tap.received - tapBefore,
       usage: await this.meter.usage(before, after),
-      relayBusy: relayAfter && relayBefore && relayAfter.slots > 0 ? (relayAfter.busySeconds - relayBefore.busySeconds) / (relayAfter.slots * ((after.at - before.at) / 1000)) : undefined,
+      relayBusy: countersAfter && countersBefore && countersAfter.slots > 0 ? (countersAfter.busySeconds - countersBefore.busySeconds) / (countersAfter.slots * ((after.at - before.at) / 1000)) : undefined,
+      poolWait: countersAfter && countersBefore ? { seconds: countersAfter.poolWait.seconds - countersBefore.poolWait.seconds, transactions: countersAfter.poolWait.transactions - countersBefore.poolWait.transactions } : undefined,
     };
   }
 
-  /** The relay's busy slot-seconds and slots, summed over the service's processes (undefined for a floor). */
-  private async relaySlots(): Promise<{ busySeconds: number; slots: number } | undefined> {
+  /**
+   * The relay's busy slot-seconds and slots, and the pool's wait (seconds and transactions so far), summed over the
+   * service's processes (undefined for a floor).
+   */
+  private async serviceCounters(): Promise<{ busySeconds: number; slots: number; poolWait: PoolWait } | undefined> {
     if (this.metricsPorts.length === 0) return undefined;
-    let busySeconds = 0;
-    let slots = 0;
+    const counters = { busySeconds: 0, slots: 0, poolWait: { seconds: 0, transactions: 0 } };
     for (const port of this.metricsPorts) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-      busySeconds += Number(/^outbox_relay_busy_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
-      slots += Number(/^outbox_relay_batch_slots (\S+)$/m.exec(text)?.[1] ?? 0);
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      counters.busySeconds += value('outbox_relay_busy_seconds_total');
+      counters.slots += value('outbox_relay_batch_slots');
+      counters.poolWait.seconds += value('db_pool_wait_seconds_sum');
+      counters.poolWait.transactions += value('db_pool_wait_seconds_count');
     }
-    return { busySeconds, slots };
+    return counters;
   }
 
   /** After an overloaded step: until every order sent so far is listed (at most `maxSeconds`), so the next step starts clean. */

@@ -92,7 +92,9 @@ export function composeService(config: Config, options: ComposeOptions = {}): Se
     poolSize: config.DATABASE_POOL_SIZE,
     timeoutMs: config.DEPENDENCY_TIMEOUT,
     logger,
+    onPoolWait: (seconds) => metrics.databasePoolWait.observe(seconds),
   });
+  metrics.observeDatabasePool(() => database.poolUse());
   const redis = createRedis({
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { TimeoutError, withTimeout } from '../with-timeout.js';
 import type { Logger } from '../observability/logger.js';
+import type { DatabasePoolUse } from '../observability/metrics.js';
 import type { Sql } from './sql.js';
 import { StatementUnit, TransactionUnit, type UnitOfWork, type UnitOfWorkKind } from './unit-of-work.js';
 import { isDatabaseUnavailable, isRetryableConflict, toUnavailable } from './database-errors.js';
@@ -25,6 +26,8 @@ export interface DatabaseOptions {
   poolMode?: 'session' | 'transaction';
   /** Told (once) when the server refuses the session settings: a transaction pooler with poolMode session. */
   logger?: Logger;
+  /** Told how long each transaction waited for its pooled connection, in seconds (db_pool_wait_seconds). */
+  onPoolWait?: (seconds: number) => void;
 }
 
 /**
@@ -88,6 +91,12 @@ export class Database {
     await this.pool.end();
   }
 
+  /** The pool's connections now; a connection being opened counts as busy. */
+  poolUse(): DatabasePoolUse {
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return { busy: totalCount - idleCount, idle: idleCount, waiting: waitingCount, max: this.options.poolSize };
+  }
+
   /**
    * PgBouncer answers the connection's session settings with "unsupported startup parameter"; every request then
    * gets a 503, and the one line that says why is this.
@@ -107,7 +116,9 @@ export class Database {
   }
 
   private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, opening: readonly string[]) {
+    const asked = performance.now();
     const connection = await this.pool.connect();
+    this.options.onPoolWait?.((performance.now() - asked) / 1000);
     const unit = new TransactionUnit(connection, opening, this.named);
     try {
       const result = await withTimeout(

@@ -1,6 +1,14 @@
 import client from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A connection pool's state at one moment (Database.poolUse). */
+export interface DatabasePoolUse {
+  busy: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
 const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800];
 
 /**
@@ -170,7 +178,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * What a transaction waited for its PostgreSQL connection: the pool's queue, and opening a connection when the
+   * pool had room for one. Single-statement reads are not timed (pg-pool takes their connection inside its query).
+   */
+  readonly databasePoolWait = new client.Histogram({
+    name: 'db_pool_wait_seconds',
+    help: 'Time transactions waited for a connection from the PostgreSQL pool (the queue, and opening one)',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** The pool's connections, read at each scrape from what observeDatabasePool was given (none before it). */
+  readonly databasePool = new client.Gauge({
+    name: 'db_pool_connections',
+    help: 'PostgreSQL pool connections by state: busy (checked out or opening), idle, waiting (callers queued for one), max (DATABASE_POOL_SIZE)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const use = this.databasePoolUse?.();
+      if (use) for (const state of ['busy', 'idle', 'waiting', 'max'] as const) this.databasePool.set({ state }, use[state]);
+    },
+  });
+
+  private databasePoolUse: (() => DatabasePoolUse) | undefined;
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** db_pool_connections reads the pool through this at each scrape. */
+  observeDatabasePool(use: () => DatabasePoolUse): void {
+    this.databasePoolUse = use;
   }
 }

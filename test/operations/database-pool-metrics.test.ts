@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UnitOfWork } from '../../src/platform/database/unit-of-work.js';
+import { sql } from '../../src/platform/database/sql.js';
+import { startTestService, type TestService } from '../support/service.js';
+
+// An operator tells a pool that is too small from a PostgreSQL that is too slow by db_pool_connections (busy
+// against max, and callers waiting) and db_pool_wait_seconds (what transactions waited for a connection). These
+// tests hold the pool full on purpose and read what a scrape of /metrics says about it.
+
+let t: TestService;
+
+beforeAll(async () => {
+  t = await startTestService({ DATABASE_POOL_SIZE: '2' });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A sample of the service's registry, as a scrape would read it (0 when absent). */
+async function sample(name: string, labels = ''): Promise<number> {
+  const text = await t.service.metrics.registry.metrics();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+/** A transaction that holds its connection until `release` resolves. */
+function holdConnection(release: Promise<void>): Promise<void> {
+  return t.service.database.run('transaction', async (unit: UnitOfWork) => {
+    await unit.read(sql`SELECT 1`);
+    await release;
+  });
+}
+
+describe('the PostgreSQL pool in /metrics', () => {
+  it('when both connections are held and a third transaction asks for one, then busy is 2 of max 2 and one caller waits', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holders = [holdConnection(released), holdConnection(released)];
+    await expect.poll(() => sample('db_pool_connections', '{state="busy"}')).toBe(2);
+    const third = t.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
+    await expect.poll(() => sample('db_pool_connections', '{state="waiting"}')).toBe(1);
+    expect(await sample('db_pool_connections', '{state="max"}')).toBe(2);
+    release();
+    await Promise.all([...holders, third]);
+    expect(await sample('db_pool_connections', '{state="waiting"}')).toBe(0);
+    expect(await sample('db_pool_connections', '{state="busy"}')).toBe(0);
+    expect(await sample('db_pool_connections', '{state="idle"}')).toBe(2);
+  });
+
+  it('when a transaction waits 300 ms for a connection, then db_pool_wait_seconds counts it with at least that wait', async () => {
+    const countBefore = await sample('db_pool_wait_seconds_count');
+    const sumBefore = await sample('db_pool_wait_seconds_sum');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holders = [holdConnection(released), holdConnection(released)];
+    await expect.poll(() => sample('db_pool_connections', '{state="busy"}')).toBe(2);
+    const waiter = t.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
+    await expect.poll(() => sample('db_pool_connections', '{state="waiting"}')).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await Promise.all([...holders, waiter]);
+    expect(await sample('db_pool_wait_seconds_count')).toBe(countBefore + 3);
+    // The two holders found idle connections at once; the third waited out the 300 ms.
+    expect((await sample('db_pool_wait_seconds_sum')) - sumBefore).toBeGreaterThanOrEqual(0.3);
+    expect(await sample('db_pool_wait_seconds_bucket', '{le="0.25"}')).toBeLessThan(countBefore + 3);
+  });
+});
