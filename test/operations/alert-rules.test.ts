@@ -13,9 +13,9 @@ if (!hasPromtool) console.warn('alert-rules.test.ts: promtool not found (apt-get
 describe('configs/prometheus/alerts.yml', () => {
   const rules = readAlertRules();
 
-  it('when the rules are read, then the six signals of the issue each have an alert', () => {
+  it('when the rules are read, then the six signals of the issue and the pool each have an alert', () => {
     expect(rules.map((rule) => rule.alert).sort()).toEqual(
-      ['ConsumerNotConsuming', 'DeadLettersArriving', 'OutboxBacklogGrowing', 'OutboxRowsParked', 'ProjectionLagging', 'SagasPastTheirDeadline', 'SagasWaitingLong'].sort(),
+      ['ConsumerNotConsuming', 'DatabasePoolWaiting', 'DeadLettersArriving', 'OutboxBacklogGrowing', 'OutboxRowsParked', 'ProjectionLagging', 'SagasPastTheirDeadline', 'SagasWaitingLong'].sort(),
     );
   });
 
