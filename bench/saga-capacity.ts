@@ -116,7 +116,7 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
       const ok = sustained(result, P95_BOUND_MS);
       console.log(`step ${target.kind} ${rate}/s: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
       console.log(`step ${target.kind} ${rate}/s hops: ${hopLatencies(result)}`);
-      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}${relayShare(result)}`);
+      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}${relayAndPool(result)}`);
       if (ok) highest.set(target.kind, rate);
       else {
         running.delete(target);
@@ -145,7 +145,7 @@ function cpuShares(usage: Usage): string {
 }
 
 /** The service's relay slots in use and its transactions' wait for a pooled connection over the window (its metrics), for the cpu line; nothing for a floor. */
-function relayShare({ relayBusy, poolWait }: WindowResult): string {
+function relayAndPool({ relayBusy, poolWait }: WindowResult): string {
   const relay = relayBusy === undefined ? '' : `; relay batch slots ${Math.round(relayBusy * 100)}% busy`;
   const pool = poolWait === undefined || poolWait.transactions === 0 ? '' : `; pool wait ${round((poolWait.seconds / poolWait.transactions) * 1000, 2)} ms per transaction`;
   return relay + pool;
@@ -212,7 +212,7 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
   console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
   console.log(`${target.kind}: hops ${hopLatencies(result)}`);
-  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${relayShare(result)})`);
+  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${relayAndPool(result)})`);
   console.log(
     `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +
       `deleted ${per(usage.rowsWritten.deleted)}, WAL ${Math.round(usage.walBytes / orders)} bytes (server-wide), statements ${usage.statements === undefined ? 'n/a (pg_stat_statements not loaded)' : per(usage.statements)}`,
