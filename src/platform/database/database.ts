@@ -117,8 +117,8 @@ export class Database {
 
   private async inTransaction<T>(work: (unit: UnitOfWork) => Promise<T>, opening: readonly string[]) {
     const asked = performance.now();
-    const connection = await this.pool.connect();
-    this.options.onPoolWait?.((performance.now() - asked) / 1000);
+    // A wait that ends in the pool's timeout is counted too: it is the longest kind.
+    const connection = await this.pool.connect().finally(() => this.options.onPoolWait?.((performance.now() - asked) / 1000));
     const unit = new TransactionUnit(connection, opening, this.named);
     try {
       const result = await withTimeout(

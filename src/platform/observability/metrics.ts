@@ -1,6 +1,8 @@
 import client from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800];
+
 /** A connection pool's state at one moment (Database.poolUse). */
 export interface DatabasePoolUse {
   busy: number;
@@ -8,8 +10,6 @@ export interface DatabasePoolUse {
   waiting: number;
   max: number;
 }
-
-const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800];
 
 /**
  * Every metric the service exports, in one registry owned by one app instance (tests build several apps in
