@@ -64,4 +64,29 @@ describe('the PostgreSQL pool in /metrics', () => {
     expect((await sample('db_pool_wait_seconds_sum')) - sumBefore).toBeGreaterThanOrEqual(0.3);
     expect(await sample('db_pool_wait_seconds_bucket', '{le="0.25"}')).toBeLessThan(countBefore + 3);
   });
+
+  it('when a transaction waits until the pool gives up on it, then it fails as unavailable and its whole wait is counted', async () => {
+    const impatient = t.sibling({ DEPENDENCY_TIMEOUT: '500ms' });
+    try {
+      const metric = async (name: string) => {
+        const line = (await impatient.service.metrics.registry.metrics()).split('\n').find((candidate) => candidate.startsWith(`${name} `));
+        return Number(line?.split(' ')[1] ?? 0);
+      };
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const hold = () => impatient.service.database.run('transaction', async (unit) => {
+        await unit.read(sql`SELECT 1`);
+        await released;
+      });
+      const holders = [hold(), hold()];
+      const refused = impatient.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
+      await expect(refused).rejects.toThrow(/unavailable/i);
+      release();
+      await Promise.all(holders);
+      expect(await metric('db_pool_wait_seconds_count')).toBe(3);
+      expect(await metric('db_pool_wait_seconds_sum')).toBeGreaterThanOrEqual(0.5);
+    } finally {
+      await impatient.close();
+    }
+  });
 });
