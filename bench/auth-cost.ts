@@ -27,10 +27,9 @@ import { CreateOrder } from '../src/orders/create-order.js';
 import { ApproveOrder } from '../src/orders/saga/saga-reply-commands.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
 import { generateSigningKey, JWKS_PATH, mintToken, serveJwks, type SigningAlgorithm } from '../src/tools/dev-identity.js';
-import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { BENCH_REDIS_URL, createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { getLoad, mergeLoads, withServerCpu, type GetLoadResult, type MeasuredLoad } from './support/http-load.js';
-import { deleteKeys } from './support/projection-watch.js';
-import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
+import { stopOnInterrupt } from './support/interrupt.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -39,7 +38,6 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const VERIFY_COUNT = Number(process.env.BENCH_VERIFY_COUNT ?? 2000);
 /** More tokens than the service remembers (src/platform/auth/access-tokens.ts), so a token comes back only once forgotten. */
 const FRESH_TOKENS = 12_000;
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ISSUER = 'bench-identity';
 const AUDIENCE = 'order-service';
 
@@ -58,9 +56,8 @@ else await measure();
 
 async function measure(): Promise<void> {
   const env = await createBenchEnvironment();
-  const prefix = `${env.vhost}:`;
+  const prefix = env.redisPrefix;
   let server: ChildProcess | undefined;
-  const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, prefix));
   try {
     printMachine('the cost of checking a bearer token: GET /api/v1/orders/user/:userID with authentication off and on', {
       connections: CONNECTIONS,
@@ -103,8 +100,6 @@ async function measure(): Promise<void> {
   } finally {
     server?.kill('SIGTERM');
     if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
-    forgetKeys();
-    await deleteKeys(REDIS_URL, prefix);
     await env.cleanup();
   }
 }
@@ -132,7 +127,7 @@ async function seed(config: Parameters<typeof composeService>[0]): Promise<strin
 async function serve(): Promise<void> {
   const keys = [await generateSigningKey('ES256'), await generateSigningKey('RS256')];
   const jwks = await serveJwks(() => keys, '127.0.0.1', 0);
-  const settings = { DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: process.env.BENCH_PREFIX, LOG_LEVEL: 'warn', PORT: '0' };
+  const settings = { DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL: BENCH_REDIS_URL, REDIS_KEY_PREFIX: process.env.BENCH_PREFIX, LOG_LEVEL: 'warn', PORT: '0' };
   const auth = { AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as { port: number }).port}${JWKS_PATH}`, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE };
   const services = [parseConfig(settings), parseConfig({ ...settings, ...auth })].map((config) => composeService(config, { logger: createLogger({ level: 'warn' }), defaultMetrics: false }));
   const on = services[1]!;

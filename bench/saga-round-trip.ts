@@ -32,22 +32,21 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBenchEnvironment, percentile, printLoad, printMachine, round, type BenchEnvironment } from './support/bench-env.js';
+import { BENCH_REDIS_URL, createBenchEnvironment, percentile, printLoad, printMachine, round, type BenchEnvironment } from './support/bench-env.js';
 import { EventTap } from './support/event-tap.js';
 import { postJson } from './support/http-client.js';
 import { authHeaders } from './support/bench-auth.js';
 import { openLoop } from './support/load.js';
 import { serviceRuntimeLabel, spawnMain } from './support/main-process.js';
 import { cpuSeconds, memoryBreakdown, mergeRss, sampleRss, type RssSummary } from './support/proc-stats.js';
-import { deleteKeys, ProjectionWatch } from './support/projection-watch.js';
+import { ProjectionWatch } from './support/projection-watch.js';
 import { seed, spawnSimulator, stopper, type Fixture } from './support/saga-setup.js';
-import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
+import { stopOnInterrupt } from './support/interrupt.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ORDER_TIMEOUT_MS = 30_000;
 /** What-if: the roles in three processes (http | relay | consumers,scheduler), so they can use both cores. */
 const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
@@ -102,8 +101,6 @@ async function measure(): Promise<void> {
     envs.push(serviceEnv);
     const floorEnv = await createBenchEnvironment();
     envs.push(floorEnv);
-    // The projections' keys, on an interrupt (the finally below deletes them otherwise).
-    for (const env of envs) cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, `${env.vhost}:`));
     const [serviceFixture, floorFixture] = [await seed(serviceEnv, orders), await seed(floorEnv, orders)];
 
     const services = [];
@@ -114,7 +111,7 @@ async function measure(): Promise<void> {
     const service = services[0]!;
     const floor = fork('bench/support/saga-floor.ts', [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_DATABASE_URL: floorEnv.databaseUrl, BENCH_AMQP_URL: floorEnv.amqpUrl, BENCH_PREFIX: `${floorEnv.vhost}:`, BENCH_PRODUCTS: JSON.stringify(floorFixture.products) },
+      env: { ...process.env, BENCH_DATABASE_URL: floorEnv.databaseUrl, BENCH_AMQP_URL: floorEnv.amqpUrl, BENCH_PREFIX: floorEnv.redisPrefix, BENCH_PRODUCTS: JSON.stringify(floorFixture.products) },
     });
     stopOnInterrupt(floor);
     children.push(stopper(floor));
@@ -160,16 +157,13 @@ async function measure(): Promise<void> {
   } finally {
     agent.destroy();
     for (const child of children.reverse()) await child.stop();
-    for (const env of envs) {
-      await deleteKeys(REDIS_URL, `${env.vhost}:`);
-      await env.cleanup();
-    }
+    for (const env of envs) await env.cleanup();
   }
 }
 
 /** One slice at RATE for `seconds` against a target; when `record`, keeps the samples, RSS and CPU time. */
 async function run(target: Target, agent: http.Agent, seconds: number, record: boolean): Promise<void> {
-  const watch = new ProjectionWatch(REDIS_URL, `${target.env.vhost}:`);
+  const watch = new ProjectionWatch(BENCH_REDIS_URL, target.env.redisPrefix);
   const serverCpu = () => target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuBefore = [serverCpu(), cpuSeconds(target.simulatorPid)];
   const rss = target.pids.map((pid) => sampleRss(pid));

@@ -28,9 +28,8 @@ import { CreateOrder } from '../src/orders/create-order.js';
 import { ApproveOrder } from '../src/orders/saga/saga-reply-commands.js';
 import { sql } from '../src/platform/database/sql.js';
 import { ProjectionRebuild } from '../src/orders/projection/projection-rebuild.js';
-import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
-import { deleteKeys } from './support/projection-watch.js';
-import { cleanUpOnInterrupt, stopOnInterrupt } from './support/interrupt.js';
+import { BENCH_REDIS_URL, createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { stopOnInterrupt } from './support/interrupt.js';
 import { authHeaders, authSettings } from './support/bench-auth.js';
 import { getLoad, mergeLoads, withServerCpu, type GetLoadResult, type MeasuredLoad } from './support/http-load.js';
 
@@ -40,7 +39,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FLOOR_KEY = 'bench:floor';
 /** Extra node options for the server child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -51,16 +49,13 @@ else await measure();
 /** Parent: seed, build, start the server child, load both endpoints, print, clean up. */
 async function measure(): Promise<void> {
   const env = await createBenchEnvironment();
-  const prefix = `${env.vhost}:`;
-  const redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+  const prefix = env.redisPrefix;
+  const redis = new Redis(BENCH_REDIS_URL, { keyPrefix: prefix });
   let server: ChildProcess | undefined;
-  // Interrupted (Ctrl-C, a timeout): the server child, the keys and the environment go all the same (interrupt.ts).
-  const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, prefix));
+  // Interrupted (Ctrl-C, a timeout), the server child and the environment with its keys go all the same (interrupt.ts).
   const cleanup = async () => {
     server?.kill('SIGTERM');
     if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit').catch(() => undefined);
-    forgetKeys();
-    await deleteKeys(REDIS_URL, prefix);
     redis.disconnect();
     await env.cleanup();
   };
@@ -144,7 +139,7 @@ async function seed(config: Parameters<typeof composeService>[0]): Promise<strin
 async function serve(): Promise<void> {
   const prefix = process.env.BENCH_PREFIX!;
   const { parseConfig } = await import('../src/config.js');
-  const config = parseConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', ...authSettings() });
+  const config = parseConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, AMQP_URL: process.env.BENCH_AMQP_URL, REDIS_URL: BENCH_REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', ...authSettings() });
   const service: Service = composeService(config, { logger: createLogger({ level: 'warn' }) });
   await whenReady(service.redis);
   while (service.accessTokens && !service.accessTokens.keys.ready) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -9,10 +9,13 @@ import { ensureDatabase, migrate } from '../../src/platform/database/migrate.js'
 import { benchAuthOn, startBenchAuth } from './bench-auth.js';
 import { rabbitmqctlCommand } from '../../test/support/rabbitmq-admin.js';
 import { cleanUpOnInterrupt } from './interrupt.js';
+import { deleteKeys } from './projection-watch.js';
 
 const run = promisify(execFile);
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 const BROKER_URL = process.env.BENCH_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** The Redis every benchmark's service and floor write to, each under its environment's key prefix. */
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** The machine and runtime a figure was measured on, printed first by every benchmark. */
 export function printMachine(title: string, settings: Record<string, unknown>): void {
@@ -32,6 +35,8 @@ export interface BenchEnvironment {
   databaseUrl: string;
   amqpUrl: string;
   vhost: string;
+  /** `<vhost>:`, the prefix of the Redis keys written in this environment (cleanup() deletes them). */
+  redisPrefix: string;
   config(env?: Record<string, string>): Config;
   /** A plain pg client for seeding and ANALYZE. */
   sql(): Promise<pg.Client>;
@@ -39,7 +44,8 @@ export interface BenchEnvironment {
 }
 
 /**
- * A fresh migrated database bench_<random> and a RabbitMQ vhost of the same name; cleanup() removes both. With
+ * A fresh migrated database bench_<random> and a RabbitMQ vhost of the same name; cleanup() removes both, and the
+ * Redis keys under its prefix, also when the benchmark is interrupted. With
  * BENCH_AUTH=1, also the identity service that the service processes spawned afterwards check tokens against.
  */
 export async function createBenchEnvironment(): Promise<BenchEnvironment> {
@@ -58,7 +64,9 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
     throw error;
   }
   const amqpUrl = `${BROKER_URL}/${encodeURIComponent(name)}`;
+  const redisPrefix = `${name}:`;
   const remove = async () => {
+    await deleteKeys(BENCH_REDIS_URL, redisPrefix).catch((error) => console.error(`bench: could not delete the keys ${redisPrefix}*:`, String(error)));
     await rabbitmqctl('delete_vhost', name).catch(() => undefined);
     await dropDatabase(name);
   };
@@ -67,6 +75,7 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
     databaseUrl,
     amqpUrl,
     vhost: name,
+    redisPrefix,
     config: (env = {}) =>
       parseConfig({ DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, LOG_LEVEL: 'warn', PORT: '0', ...env }),
     async sql() {

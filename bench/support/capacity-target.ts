@@ -9,17 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBenchEnvironment, percentile, type BenchEnvironment } from './bench-env.js';
+import { BENCH_REDIS_URL, createBenchEnvironment, percentile, type BenchEnvironment } from './bench-env.js';
 import { EventTap } from './event-tap.js';
 import { postJson } from './http-client.js';
 import { openLoop } from './load.js';
 import { ensureBaselineBuild, spawnMain } from './main-process.js';
-import { deleteKeys, ProjectionWatch } from './projection-watch.js';
+import { ProjectionWatch } from './projection-watch.js';
 import { ResourceMeter, type Usage } from './resource-meter.js';
 import { seed, spawnSimulator, stopper, type Fixture } from './saga-setup.js';
-import { cleanUpOnInterrupt, stopOnInterrupt } from './interrupt.js';
+import { stopOnInterrupt } from './interrupt.js';
 
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** An order not listed by then counts as not listed (and fails its step). */
 const ORDER_TIMEOUT_MS = 10_000;
 /** Users seeded per side; orders cycle through them. */
@@ -66,7 +65,6 @@ export type Hop = (typeof HOPS)[number];
 
 export class CapacityTarget {
   private nextUser = 0;
-  private forgetKeys = () => {};
   private readonly stops: { stop(): Promise<void> }[] = [];
   private constructor(
     readonly kind: TargetKind,
@@ -85,25 +83,19 @@ export class CapacityTarget {
   static async start(kind: TargetKind): Promise<CapacityTarget> {
     const env = await createBenchEnvironment();
     const stops: { stop(): Promise<void> }[] = [];
-    // The environment and the processes see to themselves; the projection's keys are this side's to delete.
-    const forgetKeys = cleanUpOnInterrupt(() => deleteKeys(REDIS_URL, `${env.vhost}:`));
     try {
-      const target = await CapacityTarget.startIn(kind, env, stops);
-      target.forgetKeys = forgetKeys;
-      return target;
+      return await CapacityTarget.startIn(kind, env, stops);
     } catch (error) {
-      forgetKeys();
       await CapacityTarget.release(env, stops);
       throw error;
     }
   }
 
-  /** Stops what a side started, newest first, deletes its projection's keys and drops its database and vhost. */
+  /** Stops what a side started, newest first, then drops its environment (database, vhost, the projection's keys). */
   private static async release(env: BenchEnvironment, stops: { stop(): Promise<void> }[]): Promise<void> {
     // One part that fails to stop must not leave the rest behind; it is said, not swallowed.
     const said = (what: string) => (error: unknown) => console.error(`bench: could not ${what}:`, String(error));
     for (const each of [...stops].reverse()) await each.stop().catch(said('stop a process or the tap'));
-    await deleteKeys(REDIS_URL, `${env.vhost}:`).catch(said('delete the projection keys'));
     await env.cleanup();
   }
 
@@ -119,7 +111,7 @@ export class CapacityTarget {
           ...process.env,
           BENCH_DATABASE_URL: env.databaseUrl,
           BENCH_AMQP_URL: env.amqpUrl,
-          BENCH_PREFIX: `${env.vhost}:`,
+          BENCH_PREFIX: env.redisPrefix,
           BENCH_PRODUCTS: JSON.stringify(fixture.products),
           BENCH_FLOOR_IN_ORDER: kind === 'floor-in-order' ? '1' : '0',
         },
@@ -152,7 +144,7 @@ export class CapacityTarget {
       port,
       new http.Agent({ keepAlive: true, maxSockets: 512 }),
       tap,
-      new ProjectionWatch(REDIS_URL, `${env.vhost}:`),
+      new ProjectionWatch(BENCH_REDIS_URL, env.redisPrefix),
       await ResourceMeter.start(env.vhost, groups),
       metricsPorts,
     );
@@ -242,7 +234,6 @@ export class CapacityTarget {
     this.agent.destroy();
     this.watch.close();
     await this.meter.close();
-    this.forgetKeys();
     await CapacityTarget.release(this.env, this.stops);
   }
 }

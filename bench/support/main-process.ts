@@ -105,7 +105,7 @@ export async function spawnMain(bench: BenchEnvironment, options: MainOptions): 
       ...command.env,
       DATABASE_URL: bench.databaseUrl,
       AMQP_URL: bench.amqpUrl,
-      REDIS_KEY_PREFIX: `${bench.vhost}:`,
+      REDIS_KEY_PREFIX: bench.redisPrefix,
       LOG_LEVEL: 'warn',
       PORT: String(port),
       // Without role http, /metrics and /readyz are served on METRICS_PORT only.
