@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { request } from './http-client.js';
@@ -132,17 +131,19 @@ export interface ServiceSettings {
 export const EVERY_ROLE = 'http,relay,consumers,scheduler';
 
 /**
- * A service process with the given roles. With `http`, on its own port, up once /readyz says so; without it, it
- * has no listener, and is up once its log says the roles started (it logs at info for that line).
+ * A service process with the given roles, up once its /readyz on `port` says so: the API's port with `http`, the
+ * operations listener's (METRICS_PORT) without it.
  */
 export function serviceProcess(name: string, port: number, settings: ServiceSettings, logDir: string, roles = EVERY_ROLE): ManagedProcess {
   const http = roles.split(',').includes('http');
-  const managed: ManagedProcess = new ManagedProcess(
+  return new ManagedProcess(
     {
       name,
       args: ['src/main.ts'],
       env: {
         PORT: String(port),
+        // Without role http, /readyz (and /metrics) are served on METRICS_PORT only.
+        ...(http ? {} : { METRICS_PORT: String(port) }),
         ROLES: roles,
         DATABASE_URL: settings.databaseUrl,
         AMQP_URL: settings.amqpUrl,
@@ -150,28 +151,29 @@ export function serviceProcess(name: string, port: number, settings: ServiceSett
         REDIS_CLUSTER_NODES: settings.redisClusterNodes,
         REDIS_KEY_PREFIX: settings.redisPrefix,
         SAGA_TIMEOUT: settings.sagaTimeout,
-        LOG_LEVEL: http ? 'warn' : 'info',
+        LOG_LEVEL: 'warn',
         ...settings.auth,
         ...settings.brokerEnv,
       },
-      // Up once it answers and has the identity service's keys (other dependencies may be down on purpose;
-      // /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so).
+      // Up once it answers and, with the API, has the identity service's keys (other dependencies may be down on
+      // purpose; /readyz then takes up to DEPENDENCY_TIMEOUT, 2 s, to say so). A process without the API checks
+      // no tokens, and its operations listener serves no /openapi.json to hold the answer to (request() would).
       isUp: http
         ? async () => {
             const answer = await request(port, 'GET', '/readyz', undefined, 5_000);
             return answer.ok && (JSON.parse(answer.text) as { checks?: { auth?: string } }).checks?.auth === 'up';
           }
-        : () => startedSinceLastStart(managed.logFile),
+        : () => operationsReady(port),
     },
     logDir,
   );
-  return managed;
 }
 
-/** The log since the latest `--- start` line (ManagedProcess writes one per start) has serve.ts's start line. */
-async function startedSinceLastStart(logFile: string): Promise<boolean> {
-  const log = await readFile(logFile, 'utf8');
-  return log.slice(log.lastIndexOf('--- start')).includes('"order service started"');
+/** The operations listener of a process without the API (METRICS_PORT) says ready. */
+async function operationsReady(port: number): Promise<boolean> {
+  const answer = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+  await answer?.body?.cancel();
+  return answer?.status === 200;
 }
 
 /** The customer-service simulator: approves about `approvePercent`% of the orders, the same ones for a seed. */
