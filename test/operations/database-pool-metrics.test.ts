@@ -16,32 +16,36 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A sample of the service's registry, as a scrape would read it (0 when absent). */
-async function sample(name: string, labels = ''): Promise<number> {
-  const text = await t.service.metrics.registry.metrics();
+/** A sample of a service's registry, as a scrape would read it (0 when absent). */
+async function sample(name: string, labels = '', service: TestService = t): Promise<number> {
+  const text = await service.service.metrics.registry.metrics();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 }
 
-/** A transaction that holds its connection until `release` resolves. */
-function holdConnection(release: Promise<void>): Promise<void> {
-  return t.service.database.run('transaction', async (unit: UnitOfWork) => {
-    await unit.read(sql`SELECT 1`);
-    await release;
-  });
+/** Both connections of the service's pool held by transactions until `release()`; `done` when they have ended. */
+function holdPoolFull(service: TestService = t): { release(): void; done: Promise<void> } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const hold = () =>
+    service.service.database.run('transaction', async (unit: UnitOfWork) => {
+      await unit.read(sql`SELECT 1`);
+      await released;
+    });
+  return { release, done: Promise.all([hold(), hold()]).then(() => undefined) };
 }
+
+const oneTransaction = (service: TestService = t) => service.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
 
 describe('the PostgreSQL pool in /metrics', () => {
   it('when both connections are held and a third transaction asks for one, then busy is 2 of max 2 and one caller waits', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holders = [holdConnection(released), holdConnection(released)];
+    const pool = holdPoolFull();
     await expect.poll(() => sample('db_pool_connections', '{state="busy"}')).toBe(2);
-    const third = t.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
+    const third = oneTransaction();
     await expect.poll(() => sample('db_pool_connections', '{state="waiting"}')).toBe(1);
     expect(await sample('db_pool_connections', '{state="max"}')).toBe(2);
-    release();
-    await Promise.all([...holders, third]);
+    pool.release();
+    await Promise.all([pool.done, third]);
     expect(await sample('db_pool_connections', '{state="waiting"}')).toBe(0);
     expect(await sample('db_pool_connections', '{state="busy"}')).toBe(0);
     expect(await sample('db_pool_connections', '{state="idle"}')).toBe(2);
@@ -50,15 +54,13 @@ describe('the PostgreSQL pool in /metrics', () => {
   it('when a transaction waits 300 ms for a connection, then db_pool_wait_seconds counts it with at least that wait', async () => {
     const countBefore = await sample('db_pool_wait_seconds_count');
     const sumBefore = await sample('db_pool_wait_seconds_sum');
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holders = [holdConnection(released), holdConnection(released)];
+    const pool = holdPoolFull();
     await expect.poll(() => sample('db_pool_connections', '{state="busy"}')).toBe(2);
-    const waiter = t.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
+    const waiter = oneTransaction();
     await expect.poll(() => sample('db_pool_connections', '{state="waiting"}')).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    release();
-    await Promise.all([...holders, waiter]);
+    pool.release();
+    await Promise.all([pool.done, waiter]);
     expect(await sample('db_pool_wait_seconds_count')).toBe(countBefore + 3);
     // The two holders found idle connections at once; the third waited out the 300 ms.
     expect((await sample('db_pool_wait_seconds_sum')) - sumBefore).toBeGreaterThanOrEqual(0.3);
@@ -68,23 +70,12 @@ describe('the PostgreSQL pool in /metrics', () => {
   it('when a transaction waits until the pool gives up on it, then it fails as unavailable and its whole wait is counted', async () => {
     const impatient = t.sibling({ DEPENDENCY_TIMEOUT: '500ms' });
     try {
-      const metric = async (name: string) => {
-        const line = (await impatient.service.metrics.registry.metrics()).split('\n').find((candidate) => candidate.startsWith(`${name} `));
-        return Number(line?.split(' ')[1] ?? 0);
-      };
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      const hold = () => impatient.service.database.run('transaction', async (unit) => {
-        await unit.read(sql`SELECT 1`);
-        await released;
-      });
-      const holders = [hold(), hold()];
-      const refused = impatient.service.database.run('transaction', (unit) => unit.read(sql`SELECT 1`));
-      await expect(refused).rejects.toThrow(/unavailable/i);
-      release();
-      await Promise.all(holders);
-      expect(await metric('db_pool_wait_seconds_count')).toBe(3);
-      expect(await metric('db_pool_wait_seconds_sum')).toBeGreaterThanOrEqual(0.5);
+      const pool = holdPoolFull(impatient);
+      await expect(oneTransaction(impatient)).rejects.toThrow(/unavailable/i);
+      pool.release();
+      await pool.done;
+      expect(await sample('db_pool_wait_seconds_count', '', impatient)).toBe(3);
+      expect(await sample('db_pool_wait_seconds_sum', '', impatient)).toBeGreaterThanOrEqual(0.5);
     } finally {
       await impatient.close();
     }
