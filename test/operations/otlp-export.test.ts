@@ -7,6 +7,7 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../supp
 import { eventually } from '../support/polling.js';
 import { publishReplyTo } from '../support/workload.js';
 import { checkedFetch } from '../support/http-validation.js';
+import { deleteKeysWithPrefix } from '../support/test-redis.js';
 
 // The service as `npm start` runs it (main.ts under tsx), exporting over OTLP to a receiver in this test: what
 // OTEL_EXPORTER_OTLP_ENDPOINT turns on, with every official instrumentation patched as main.ts loads the service.
@@ -19,6 +20,8 @@ let api: string;
 /** fetch on the service's port, answers checked against its /openapi.json (no METRICS_PORT: /metrics is documented there). */
 let http: typeof fetch;
 const lines: Record<string, unknown>[] = [];
+/** The spawned service's Redis key prefix, deleted afterwards. */
+const redisPrefix = `os_test:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -29,7 +32,7 @@ beforeAll(async () => {
       ...process.env,
       DATABASE_URL: database.url,
       AMQP_URL: vhost.url,
-      REDIS_KEY_PREFIX: `os_test:${randomBytes(4).toString('hex')}:`,
+      REDIS_KEY_PREFIX: redisPrefix,
       PORT: '0',
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -60,6 +63,7 @@ afterAll(async () => {
     await exited;
   }
   await receiver?.close();
+  await deleteKeysWithPrefix(redisPrefix);
   await vhost?.delete();
   await database?.drop();
 });
