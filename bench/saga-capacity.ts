@@ -8,7 +8,9 @@
  *    step by step, each until a step is not sustained (p95 POST -> listed over BENCH_P95_BOUND_MS, an order not
  *    answered 204 or not listed within 10 s, or the load generator behind the rate). Per step: p95, and the CPU
  *    of every process involved as a share of one core, the machine's busy and iowait share: the first to
- *    saturate is named. The highest sustained rate of each side is printed.
+ *    saturate is named. Then each side runs one more step halfway between its last sustained step and its first
+ *    failed one, so that one step does not decide the rate's ratio alone. The highest sustained rate of each side
+ *    is printed.
  * 2. At half the floor's highest rate (BENCH_SECONDS per side, alternating in BENCH_ROUNDS slices): the round
  *    trip, and what one order costs: CPU ms per process group and in all, PostgreSQL transactions, rows written
  *    and WAL bytes, statements (pg_stat_statements, when loaded), RabbitMQ messages (routed through the Orders
@@ -49,9 +51,15 @@ const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
 const BASELINE = process.env.BENCH_BASELINE_REF;
 /** The order-keeping floor as another side: what the service's ordering promise costs when written bare. */
 const FLOOR_IN_ORDER = process.env.BENCH_FLOOR_IN_ORDER === '1';
+/**
+ * A mean wait for a pooled connection above this means the pool ran out. Measured: 0.1-0.5 ms per transaction at
+ * every sustained step of two runs on an AMD EPYC VM (2026-12-03), 9 and 146 ms at their first steps not sustained;
+ * on a Xeon VM 2.3 ms at 150/s and 14.2 ms at 200/s, the relay's slots 85% busy at both.
+ */
+const POOL_WAIT_SATURATED_MS = 5;
 
 printMachine('saga chain capacity (service vs a like-for-like bare outbox chain, same run)', {
-  steps: `${STEP_START}, ${STEP_START + STEP}, ... orders/s, ${STEP_SECONDS} s each, until p95 POST -> listed > ${P95_BOUND_MS} ms, after ${WARMUP_SECONDS} s of warm-up per side`,
+  steps: `${STEP_START}, ${STEP_START + STEP}, ... orders/s, ${STEP_SECONDS} s each, until p95 POST -> listed > ${P95_BOUND_MS} ms, then one step halfway back, after ${WARMUP_SECONDS} s of warm-up per side`,
   half_rate_window: `${SECONDS} s per side in ${ROUNDS} alternating slices`,
   service: `${serviceRuntimeLabel()}, ${SPLIT ? 'three processes: ROLES=http | relay | consumers,scheduler' : 'ROLES=all'}, default pool and batch sizes`,
   floor: 'bench/support/outbox-floor.ts: raw pg + amqplib + ioredis, one process, outbox with a bare claim-publish-mark relay (one wave of confirms per cycle)',
@@ -105,28 +113,56 @@ try {
   for (const each of targets) await each.stop();
 }
 
-/** Steps both sides up, alternating, each until its first step that is not sustained; returns each side's highest. */
+/**
+ * Steps both sides up, alternating, each until its first step that is not sustained; then each side that failed a
+ * step right after a sustained one runs one more window halfway between the two (alternating again), so that one
+ * step of BENCH_STEP does not decide the ratio alone (100 against 150 is 0.67x; either may really be 125). Returns
+ * each side's highest sustained rate, halfway probe included.
+ */
 async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
   console.log(`\n## step load (p50 / p95 / p99 POST -> listed, ms; cpu as % of one core; machine busy and iowait % of ${'all cores'})`);
   const highest = new Map<string, number>();
+  const failedAt = new Map<string, number>();
   const running = new Set(all);
   for (let rate = STEP_START; running.size > 0 && rate <= STEP_MAX; rate += STEP) {
     for (const target of [...running]) {
       const result = await target.window(rate, STEP_SECONDS);
-      const ok = sustained(result, P95_BOUND_MS);
-      console.log(`step ${target.kind} ${rate}/s: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
-      console.log(`step ${target.kind} ${rate}/s hops: ${hopLatencies(result)}`);
-      console.log(`step ${target.kind} ${rate}/s cpu: ${cpuShares(result.usage)}${relayAndPool(result)}`);
+      const ok = printStep(target, rate, result, '');
       if (ok) highest.set(target.kind, rate);
       else {
         running.delete(target);
+        failedAt.set(target.kind, rate);
         console.log(`step ${target.kind}: saturates first: ${saturated(result)}`);
         await target.drained();
       }
     }
   }
-  for (const target of all) console.log(`highest sustained rate, ${target.label}: ${highest.get(target.kind) ?? 0} orders/s (p95 <= ${P95_BOUND_MS} ms)`);
+  const stepHighest = new Map(highest);
+  for (const target of all) {
+    const [below, above] = [highest.get(target.kind), failedAt.get(target.kind)];
+    if (below === undefined || above === undefined || above - below < 10) continue;
+    const halfway = Math.round((below + above) / 2);
+    const result = await target.window(halfway, STEP_SECONDS);
+    if (printStep(target, halfway, result, ' (halfway)')) highest.set(target.kind, halfway);
+    else await target.drained();
+  }
+  for (const target of all) {
+    const steps = stepHighest.get(target.kind) ?? 0;
+    const found = highest.get(target.kind) ?? 0;
+    const how = found === steps ? `steps of ${STEP}` : `${steps} at steps of ${STEP}, ${found} halfway to the next`;
+    console.log(`highest sustained rate, ${target.label}: ${found} orders/s (p95 <= ${P95_BOUND_MS} ms; ${how})`);
+  }
   return highest;
+}
+
+/** Prints one step's lines; returns whether the step was sustained. */
+function printStep(target: CapacityTarget, rate: number, result: WindowResult, note: string): boolean {
+  const ok = sustained(result, P95_BOUND_MS);
+  const step = `step ${target.kind} ${rate}/s${note}`;
+  console.log(`${step}: ${latencies(result)}, ${result.failed} not 204, ${result.listed} of ${result.sent} listed, sent at ${round(result.sentRate, 1)}/s; ${ok ? 'sustained' : 'NOT sustained'}`);
+  console.log(`${step} hops: ${hopLatencies(result)}`);
+  console.log(`${step} cpu: ${cpuShares(result.usage)}${relayAndPool(result)}`);
+  return ok;
 }
 
 function latencies(result: WindowResult): string {
@@ -153,18 +189,23 @@ function relayAndPool({ relayBusy, poolWait }: WindowResult): string {
 
 /**
  * What ran out: a node process (one event loop) near one core, else the machine's cores near full, else the
- * service's relay (its batch slots nearly always busy: rows wait for a slot before their claim), else the disk
- * (iowait), else nothing on the CPU: then latency came from waiting (pool, locks, the broker), not from a full core.
+ * service's database pool (transactions wait for a connection; a relay batch waiting for one counts as a busy
+ * slot, so the pool comes before the slots), else the service's relay (its batch slots nearly always busy: rows
+ * wait for a slot before their claim), else the disk (iowait), else nothing on the CPU: then latency came from
+ * waiting (locks, the broker, a floor's pool), not from a full core.
  */
-function saturated({ usage, relayBusy }: WindowResult): string {
+function saturated({ usage, relayBusy, poolWait }: WindowResult): string {
   const [group, seconds] = [...usage.cpu].sort((a, b) => b[1] - a[1])[0]!;
   const share = seconds / usage.seconds;
   const singleThreaded = /service|floor|simulator|redis/.test(group);
+  const waitMs = poolWait && poolWait.transactions > 0 ? (poolWait.seconds / poolWait.transactions) * 1000 : 0;
+  const machine = `machine ${Math.round(usage.machineBusy * 100)}% busy`;
   if (singleThreaded && share >= 0.85) return `${group} at ${Math.round(share * 100)}% of one core (a single event loop)`;
   if (usage.machineBusy >= 0.9) return `the machine's CPUs (${Math.round(usage.machineBusy * 100)}% busy; largest: ${group} at ${Math.round(share * 100)}% of one core)`;
-  if (relayBusy !== undefined && relayBusy >= 0.85) return `the relay's batch slots (${Math.round(relayBusy * 100)}% busy, machine ${Math.round(usage.machineBusy * 100)}% busy): rows wait for a slot`;
+  if (waitMs >= POOL_WAIT_SATURATED_MS) return `the database pool (${round(waitMs, 1)} ms wait per transaction for a connection, ${machine}): transactions queue for a connection`;
+  if (relayBusy !== undefined && relayBusy >= 0.85) return `the relay's batch slots (${Math.round(relayBusy * 100)}% busy, ${machine}): rows wait for a slot`;
   if (usage.machineIowait >= 0.2) return `the disk (iowait ${Math.round(usage.machineIowait * 100)}%)`;
-  return `no CPU is full (largest: ${group} at ${Math.round(share * 100)}% of one core, machine ${Math.round(usage.machineBusy * 100)}% busy): waits (pool, locks, broker)`;
+  return `no CPU is full (largest: ${group} at ${Math.round(share * 100)}% of one core, ${machine}): waits (pool, locks, broker)`;
 }
 
 /** The database's own counters (transactions, rows) from the whole phase; the rest from the windows. */
