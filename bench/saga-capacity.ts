@@ -177,7 +177,22 @@ function hopLatencies(result: WindowResult): string {
 
 function cpuShares(usage: Usage): string {
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${Math.round((seconds / usage.seconds) * 100)}%`);
-  return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%`;
+  return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%${loopWaits(usage)}`;
+}
+
+/** Each node process's event loop: its share of the window on a core, and waiting for one (runnable, every core taken). */
+function loopWaits(usage: Usage): string {
+  const loops = [...usage.loops].map(([group, { ran, waited }]) => `${group} ${percent(ran, usage)} / ${percent(waited, usage)}`);
+  return loops.length === 0 ? '' : `; event loops on a core / waiting for one: ${loops.join(', ')}`;
+}
+
+function percent(seconds: number, usage: Usage): string {
+  return `${Math.round((seconds / usage.seconds) * 100)}%`;
+}
+
+/** Of the side's own processes (the service's, or the floor), the event loop that waited longest for a core. */
+function mostDelayedLoop(usage: Usage): [string, { ran: number; waited: number }] | undefined {
+  return [...usage.loops].filter(([group]) => /^(service|floor)/.test(group)).sort((a, b) => b[1].waited - a[1].waited)[0];
 }
 
 /** The service's relay slots in use and its transactions' wait for a pooled connection over the window (its metrics), for the cpu line; nothing for a floor. */
@@ -191,8 +206,10 @@ function relayAndPool({ relayBusy, poolWait }: WindowResult): string {
  * What ran out: a node process (one event loop) near one core, else the machine's cores near full, else the
  * service's database pool (transactions wait for a connection; a relay batch waiting for one counts as a busy
  * slot, so the pool comes before the slots), else the service's relay (its batch slots nearly always busy: rows
- * wait for a slot before their claim), else the disk (iowait), else nothing on the CPU: then latency came from
- * waiting (locks, the broker, a floor's pool), not from a full core.
+ * wait for a slot before their claim), else the disk (iowait), else the cores that every process shares (the
+ * side's event loop waited as long for a core as it ran on one: no process fills a core and the machine is not 90%
+ * busy, yet the side runs at half speed or less), else nothing on the CPU: then latency came from waiting (locks,
+ * the broker, a floor's pool), not from a core.
  */
 function saturated({ usage, relayBusy, poolWait }: WindowResult): string {
   const [group, seconds] = [...usage.cpu].sort((a, b) => b[1] - a[1])[0]!;
@@ -205,6 +222,10 @@ function saturated({ usage, relayBusy, poolWait }: WindowResult): string {
   if (waitMs >= POOL_WAIT_SATURATED_MS) return `the database pool (${round(waitMs, 1)} ms wait per transaction for a connection, ${machine}): transactions queue for a connection`;
   if (relayBusy !== undefined && relayBusy >= 0.85) return `the relay's batch slots (${Math.round(relayBusy * 100)}% busy, ${machine}): rows wait for a slot`;
   if (usage.machineIowait >= 0.2) return `the disk (iowait ${Math.round(usage.machineIowait * 100)}%)`;
+  const loop = mostDelayedLoop(usage);
+  if (loop && loop[1].waited >= loop[1].ran) {
+    return `the machine's cores, shared (${loop[0]}'s event loop waited for a core ${percent(loop[1].waited, usage)} of the window and ran ${percent(loop[1].ran, usage)}; ${machine}): each step of an order waits its turn for a core`;
+  }
   return `no CPU is full (largest: ${group} at ${Math.round(share * 100)}% of one core, ${machine}): waits (pool, locks, broker)`;
 }
 
@@ -217,6 +238,13 @@ function merge(parts: WindowResult[]): WindowResult {
   const usage = parts.map((part) => part.usage);
   const cpu = new Map<string, number>();
   for (const each of usage) for (const [group, seconds] of each.cpu) cpu.set(group, (cpu.get(group) ?? 0) + seconds);
+  const loops = new Map<string, { ran: number; waited: number }>();
+  for (const each of usage) {
+    for (const [group, { ran, waited }] of each.loops) {
+      const sum = loops.get(group) ?? { ran: 0, waited: 0 };
+      loops.set(group, { ran: sum.ran + ran, waited: sum.waited + waited });
+    }
+  }
   const sum = (pick: (u: Usage) => number) => usage.reduce((n, u) => n + pick(u), 0);
   return {
     rate: parts[0]!.rate,
@@ -233,6 +261,7 @@ function merge(parts: WindowResult[]): WindowResult {
     usage: {
       seconds: sum((u) => u.seconds),
       cpu,
+      loops,
       machineBusy: sum((u) => u.machineBusy * u.seconds) / sum((u) => u.seconds),
       machineIowait: sum((u) => u.machineIowait * u.seconds) / sum((u) => u.seconds),
       xacts: sum((u) => u.xacts),
@@ -253,7 +282,7 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
   console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
   console.log(`${target.kind}: hops ${hopLatencies(result)}`);
-  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${relayAndPool(result)})`);
+  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${loopWaits(usage)}${relayAndPool(result)})`);
   console.log(
     `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +
       `deleted ${per(usage.rowsWritten.deleted)}, WAL ${Math.round(usage.walBytes / orders)} bytes (server-wide), statements ${usage.statements === undefined ? 'n/a (pg_stat_statements not loaded)' : per(usage.statements)}`,

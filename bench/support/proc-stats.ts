@@ -23,6 +23,26 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** Seconds a thread spent on a core and waiting for one (runnable, but every core busy with something else). */
+export interface ThreadSchedule {
+  ran: number;
+  waited: number;
+}
+
+/**
+ * The process's main thread's time on a core and in the run queue, in seconds since it started
+ * (/proc/<pid>/schedstat: both in nanoseconds); undefined where the kernel keeps no such count. A node process's
+ * main thread is its event loop: while it waits for a core, every callback due waits too.
+ */
+export function mainThreadSchedule(pid: number): ThreadSchedule | undefined {
+  try {
+    const [ran, waited] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return Number.isFinite(ran) && Number.isFinite(waited) ? { ran: ran! / 1e9, waited: waited! / 1e9 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RssSummary {
   maxMb: number;
   meanMb: number;
