@@ -52,8 +52,8 @@ const BASELINE = process.env.BENCH_BASELINE_REF;
 /** The order-keeping floor as another side: what the service's ordering promise costs when written bare. */
 const FLOOR_IN_ORDER = process.env.BENCH_FLOOR_IN_ORDER === '1';
 /**
- * A mean wait for a pooled connection above this means the pool ran out. Measured: 0.1-0.5 ms per transaction at
- * every sustained step of two runs on an AMD EPYC VM (2026-12-03), 9 and 146 ms at their first steps not sustained;
+ * A mean wait for a pooled connection above this means the pool ran out. Measured: 0.1-0.9 ms per transaction at
+ * every sustained step of six runs on an AMD EPYC VM (2026-12-03), 5.8-147 ms at their first steps not sustained;
  * on a Xeon VM 2.3 ms at 150/s and 14.2 ms at 200/s, the relay's slots 85% busy at both.
  */
 const POOL_WAIT_SATURATED_MS = 5;
