@@ -177,13 +177,16 @@ function hopLatencies(result: WindowResult): string {
 
 function cpuShares(usage: Usage): string {
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${Math.round((seconds / usage.seconds) * 100)}%`);
-  return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%${loopWaits(usage)}`;
+  return `${groups.join(', ')}; machine busy ${Math.round(usage.machineBusy * 100)}%, iowait ${Math.round(usage.machineIowait * 100)}%${scheduleShares(usage)}`;
 }
 
-/** Each node process's event loop: its share of the window on a core, and waiting for one (runnable, every core taken). */
-function loopWaits(usage: Usage): string {
-  const loops = [...usage.loops].map(([group, { ran, waited }]) => `${group} ${percent(ran, usage)} / ${percent(waited, usage)}`);
-  return loops.length === 0 ? '' : `; event loops on a core / waiting for one: ${loops.join(', ')}`;
+/**
+ * Each node process's event loop, and the PostgreSQL backends together: their share of the window on a core, and
+ * waiting for one (runnable, every core taken).
+ */
+function scheduleShares(usage: Usage): string {
+  const shares = [...usage.schedules].map(([group, { ran, waited }]) => `${group} ${percent(ran, usage)} / ${percent(waited, usage)}`);
+  return shares.length === 0 ? '' : `; on a core / waiting for one: ${shares.join(', ')}`;
 }
 
 function percent(seconds: number, usage: Usage): string {
@@ -192,7 +195,7 @@ function percent(seconds: number, usage: Usage): string {
 
 /** Of the side's own processes (the service's, or the floor), the event loop that waited longest for a core. */
 function mostDelayedLoop(usage: Usage): [string, { ran: number; waited: number }] | undefined {
-  return [...usage.loops].filter(([group]) => /^(service|floor)/.test(group)).sort((a, b) => b[1].waited - a[1].waited)[0];
+  return [...usage.schedules].filter(([group]) => /^(service|floor)/.test(group)).sort((a, b) => b[1].waited - a[1].waited)[0];
 }
 
 /** The service's relay slots in use and its transactions' wait for a pooled connection over the window (its metrics), for the cpu line; nothing for a floor. */
@@ -238,11 +241,11 @@ function merge(parts: WindowResult[]): WindowResult {
   const usage = parts.map((part) => part.usage);
   const cpu = new Map<string, number>();
   for (const each of usage) for (const [group, seconds] of each.cpu) cpu.set(group, (cpu.get(group) ?? 0) + seconds);
-  const loops = new Map<string, { ran: number; waited: number }>();
+  const schedules = new Map<string, { ran: number; waited: number }>();
   for (const each of usage) {
-    for (const [group, { ran, waited }] of each.loops) {
-      const sum = loops.get(group) ?? { ran: 0, waited: 0 };
-      loops.set(group, { ran: sum.ran + ran, waited: sum.waited + waited });
+    for (const [group, { ran, waited }] of each.schedules) {
+      const sum = schedules.get(group) ?? { ran: 0, waited: 0 };
+      schedules.set(group, { ran: sum.ran + ran, waited: sum.waited + waited });
     }
   }
   const sum = (pick: (u: Usage) => number) => usage.reduce((n, u) => n + pick(u), 0);
@@ -261,7 +264,7 @@ function merge(parts: WindowResult[]): WindowResult {
     usage: {
       seconds: sum((u) => u.seconds),
       cpu,
-      loops,
+      schedules,
       machineBusy: sum((u) => u.machineBusy * u.seconds) / sum((u) => u.seconds),
       machineIowait: sum((u) => u.machineIowait * u.seconds) / sum((u) => u.seconds),
       xacts: sum((u) => u.xacts),
@@ -282,7 +285,7 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   const groups = [...usage.cpu].map(([group, seconds]) => `${group} ${round((seconds * 1000) / orders, 3)}`).join(', ');
   console.log(`${target.kind}: round trip ${latencies(result)}; ${result.listed} of ${orders} listed, ${result.failed} not 204`);
   console.log(`${target.kind}: hops ${hopLatencies(result)}`);
-  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${loopWaits(usage)}${relayAndPool(result)})`);
+  console.log(`${target.kind}: cpu per order ${round(cpuMs, 2)} ms in all: ${groups} (ms; machine busy ${Math.round(usage.machineBusy * 100)}%${scheduleShares(usage)}${relayAndPool(result)})`);
   console.log(
     `${target.kind}: postgres per order: ${per(usage.xacts)} transactions, rows inserted ${per(usage.rowsWritten.inserted)}, updated ${per(usage.rowsWritten.updated)}, ` +
       `deleted ${per(usage.rowsWritten.deleted)}, WAL ${Math.round(usage.walBytes / orders)} bytes (server-wide), statements ${usage.statements === undefined ? 'n/a (pg_stat_statements not loaded)' : per(usage.statements)}`,

@@ -5,8 +5,9 @@
  *     simulator, the PostgreSQL backends connected to its database (pg_stat_activity), PostgreSQL's own
  *     processes (walwriter, checkpointer, background writer, autovacuum), RabbitMQ's beam and redis-server
  *     (found by the port they listen on); and the machine's busy and iowait share (/proc/stat);
- *   - the event loops of the target's node processes: time on a core and time waiting for one
- *     (/proc/<pid>/schedstat of the main thread), which tells cores that are contended from cores that are idle;
+ *   - the schedules of the single-threaded processes: the main thread (the event loop) of each of the target's
+ *     node processes and each PostgreSQL backend, time on a core and time waiting for one (/proc/<pid>/schedstat),
+ *     which tells cores that are contended from cores that are idle;
  *   - PostgreSQL: transactions committed and rows inserted, updated and deleted in its database
  *     (pg_stat_database), WAL bytes (pg_current_wal_lsn; server-wide), statements when the server preloads
  *     pg_stat_statements (shared_preload_libraries; the meter creates the extension in the run's database), else "n/a";
@@ -27,8 +28,8 @@ export interface Snapshot {
   at: number;
   /** group -> pid -> cpu seconds since the process started. */
   cpu: Map<string, Map<number, number>>;
-  /** node group -> pid -> its main thread's schedule since it started (absent where the kernel keeps none). */
-  loops: Map<string, Map<number, ThreadSchedule>>;
+  /** group -> pid -> its main thread's schedule since it started, for the node groups and the backends (absent where the kernel keeps none). */
+  schedules: Map<string, Map<number, ThreadSchedule>>;
   machine: { busy: number; iowait: number; total: number };
   pg: { xacts: number; inserted: number; updated: number; deleted: number; walLsn: string; statements: number | undefined };
   redisCommands: number;
@@ -38,8 +39,8 @@ export interface Usage {
   seconds: number;
   /** group -> cpu seconds used in the window. */
   cpu: Map<string, number>;
-  /** node group -> seconds its event loops spent on a core and waiting for one in the window. */
-  loops: Map<string, ThreadSchedule>;
+  /** group -> seconds its main threads (the node groups' event loops, the backends) spent on a core and waiting for one in the window. */
+  schedules: Map<string, ThreadSchedule>;
   /** Share of the machine's CPU time that was busy, and waiting on I/O (0..1). */
   machineBusy: number;
   machineIowait: number;
@@ -131,14 +132,14 @@ export class ResourceMeter {
       }
       cpu.set(group, byPid);
     }
-    const loops = new Map<string, Map<number, ThreadSchedule>>();
-    for (const [group, pids] of Object.entries(this.nodeGroups)) {
+    const schedules = new Map<string, Map<number, ThreadSchedule>>();
+    for (const [group, pids] of Object.entries({ ...this.nodeGroups, 'postgres backends': groups['postgres backends'] ?? [] })) {
       const byPid = new Map<number, ThreadSchedule>();
       for (const pid of pids) {
         const schedule = mainThreadSchedule(pid);
         if (schedule) byPid.set(pid, schedule);
       }
-      loops.set(group, byPid);
+      schedules.set(group, byPid);
     }
     const { rows } = await this.admin.query<{ xacts: string; inserted: string; updated: string; deleted: string; lsn: string }>(
       `SELECT xact_commit AS xacts, tup_inserted AS inserted, tup_updated AS updated, tup_deleted AS deleted, pg_current_wal_lsn()::text AS lsn
@@ -153,7 +154,7 @@ export class ResourceMeter {
     return {
       at: performance.now(),
       cpu,
-      loops,
+      schedules,
       machine: machineTimes(),
       pg: { xacts: Number(row.xacts), inserted: Number(row.inserted), updated: Number(row.updated), deleted: Number(row.deleted), walLsn: row.lsn, statements },
       redisCommands,
@@ -169,22 +170,22 @@ export class ResourceMeter {
   async usage(before: Snapshot, after: Snapshot): Promise<Usage> {
     const cpu = new Map<string, number>();
     for (const [group, pids] of after.cpu) cpu.set(group, cpuSecondsSince(before.cpu.get(group) ?? new Map(), pids));
-    const loops = new Map<string, ThreadSchedule>();
-    for (const [group, pids] of after.loops) {
+    const schedules = new Map<string, ThreadSchedule>();
+    for (const [group, pids] of after.schedules) {
       const since = { ran: 0, waited: 0 };
       for (const [pid, now] of pids) {
-        const then = before.loops.get(group)?.get(pid) ?? { ran: 0, waited: 0 };
+        const then = before.schedules.get(group)?.get(pid) ?? { ran: 0, waited: 0 };
         since.ran += now.ran - then.ran;
         since.waited += now.waited - then.waited;
       }
-      if (pids.size > 0) loops.set(group, since);
+      if (pids.size > 0) schedules.set(group, since);
     }
     const machineTotal = after.machine.total - before.machine.total;
     const { rows } = await this.admin.query<{ bytes: string }>(`SELECT pg_wal_lsn_diff($1, $2)::text AS bytes`, [after.pg.walLsn, before.pg.walLsn]);
     return {
       seconds: (after.at - before.at) / 1000,
       cpu,
-      loops,
+      schedules,
       machineBusy: (after.machine.busy - before.machine.busy) / machineTotal,
       machineIowait: (after.machine.iowait - before.machine.iowait) / machineTotal,
       xacts: after.pg.xacts - before.pg.xacts,
