@@ -32,6 +32,7 @@ import { percentile, printLoad, printMachine, round } from './support/bench-env.
 import { CapacityTarget, HOPS, sustained, type WindowResult } from './support/capacity-target.js';
 import { serviceRuntimeLabel } from './support/main-process.js';
 import { totalCpu, type Usage } from './support/resource-meter.js';
+import type { ThreadSchedule } from './support/proc-stats.js';
 
 const STEP_START = Number(process.env.BENCH_STEP_START ?? 50);
 const STEP = Number(process.env.BENCH_STEP ?? 50);
@@ -194,7 +195,7 @@ function percent(seconds: number, usage: Usage): string {
 }
 
 /** Of the side's own processes (the service's, or the floor), the event loop that waited longest for a core. */
-function mostDelayedLoop(usage: Usage): [string, { ran: number; waited: number }] | undefined {
+function mostDelayedLoop(usage: Usage): [string, ThreadSchedule] | undefined {
   return [...usage.schedules].filter(([group]) => /^(service|floor)/.test(group)).sort((a, b) => b[1].waited - a[1].waited)[0];
 }
 
@@ -241,7 +242,7 @@ function merge(parts: WindowResult[]): WindowResult {
   const usage = parts.map((part) => part.usage);
   const cpu = new Map<string, number>();
   for (const each of usage) for (const [group, seconds] of each.cpu) cpu.set(group, (cpu.get(group) ?? 0) + seconds);
-  const schedules = new Map<string, { ran: number; waited: number }>();
+  const schedules = new Map<string, ThreadSchedule>();
   for (const each of usage) {
     for (const [group, { ran, waited }] of each.schedules) {
       const sum = schedules.get(group) ?? { ran: 0, waited: 0 };
