@@ -52,7 +52,7 @@ const STEPS: Step[] = [
     name: 'saga-capacity',
     file: 'bench/saga-capacity.ts',
     env: { ...CAPACITY_ENV, BENCH_FLOOR_IN_ORDER: '1' },
-    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s (6 s each) until p95 > 250 ms; then cost per order at half the floor\'s highest rate (16 s per side); the floor keeping each order\'s events in sequence beside them as a reference',
+    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s (6 s each) until p95 > 250 ms, then one step halfway back; then cost per order at half the floor\'s highest rate (16 s per side); the floor keeping each order\'s events in sequence beside them as a reference',
   },
   {
     name: 'publish-latency',
