@@ -11,8 +11,8 @@
  * compiling of the code both use (amqplib, pg) alone (the relay, first in every round, used 2.9-3.3 s of CPU in
  * round 1 and 2.0-2.3 s in rounds 2 and 3). The two then alternate for BENCH_ROUNDS rounds (the broker,
  * PostgreSQL and the relay share 2 cores, so one drain swings by 10% either way), and the medians are compared.
- * Each drain prints what it cost each party in CPU (this process, PostgreSQL, RabbitMQ; from /proc) and this
- * process's time in garbage collection. Prints figures; never passes or fails. Targets: >= 8,700 rows/s, and
+ * Each drain prints what it cost each party in CPU (this process, PostgreSQL, RabbitMQ; from /proc), this
+ * process's time in garbage collection, and each side's mean time per batch in its claim, publish and commit. Prints figures; never passes or fails. Targets: >= 8,700 rows/s, and
  * (issue 17) the service's relay >= 0.85x the bare loop. BENCH_BARE=0 skips the bare loop.
  *
  * Settings by environment: BENCH_ROWS (50000), BENCH_EVENTS_PER_ORDER (5), BENCH_RELAYS (1; more relay
@@ -30,7 +30,8 @@ import { startRelayRole } from '../src/composition/relay-role.js';
 import { declareTopology, QUEUES } from '../src/platform/messaging/topology.js';
 import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { bareRelay } from './support/bare-relay.js';
+import { bareRelay, type PhaseTimes } from './support/bare-relay.js';
+import type { Metrics } from '../src/platform/observability/metrics.js';
 import { cpuSecondsByPid, cpuSecondsSince } from './support/proc-stats.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
@@ -114,11 +115,12 @@ async function drainService(first: boolean, rows = ROWS): Promise<number> {
   while ((await counted()) < rows) await new Promise((resolve) => setTimeout(resolve, 10));
   const seconds = (performance.now() - started) / 1000;
   const used = cpu.used();
+  const phases = await relayPhases(services.map((service) => service.metrics));
   for (const relay of relays) await relay.stop();
   for (const service of services) await service.close();
 
   const published = await publishedRows();
-  console.log(`drained: ${published} of ${rows} rows marked published in ${round(seconds, 2)} s; cpu: ${used}`);
+  console.log(`drained: ${published} of ${rows} rows marked published in ${round(seconds, 2)} s; cpu: ${used}; ${phaseLine(phases)}`);
   // Under node --cpu-prof (bench/run-all.ts profiles a missed target): the first drain's part of the profile.
   if (first && process.execArgv.includes('--cpu-prof')) {
     console.log(`profile window: relay pid ${process.pid}, from ${round(started / 1000, 1)} s to ${round((started + seconds * 1000) / 1000, 1)} s after start`);
@@ -139,11 +141,31 @@ async function drainBare(inOrder: boolean, rows = ROWS): Promise<number> {
   relay.wake();
   while (relay.published < rows) await new Promise((resolve) => setTimeout(resolve, 10));
   const seconds = (performance.now() - started) / 1000;
-  console.log(`drained by the bare loop${inOrder ? ' keeping order' : ''}: ${rows} rows in ${round(seconds, 2)} s; cpu: ${cpu.used()}`);
+  console.log(`drained by the bare loop${inOrder ? ' keeping order' : ''}: ${rows} rows in ${round(seconds, 2)} s; cpu: ${cpu.used()}; ${phaseLine(relay.phases)}`);
   await relay.stop();
   await connection.close();
   await pool.end();
   return rows / seconds;
+}
+
+/** The relays' own split of their batches (outbox_relay_batch_phase_seconds), summed over the relays, as the bare loop records it. */
+async function relayPhases(metrics: Metrics[]): Promise<PhaseTimes> {
+  const phases: PhaseTimes = { claim: { ms: 0, count: 0 }, publish: { ms: 0, count: 0 }, commit: { ms: 0, count: 0 } };
+  for (const { outboxRelayBatchPhase } of metrics) {
+    for (const { metricName, labels, value } of (await outboxRelayBatchPhase.get()).values) {
+      const phase = phases[labels.phase as keyof PhaseTimes];
+      if (!phase) continue;
+      if (metricName?.endsWith('_sum')) phase.ms += value * 1000;
+      if (metricName?.endsWith('_count')) phase.count += value;
+    }
+  }
+  return phases;
+}
+
+/** Mean time per phase: where a drain's batches spent their time (two batches overlap, so the means add up to about twice the drain's time per batch). */
+function phaseLine(phases: PhaseTimes): string {
+  const mean = ({ ms, count }: { ms: number; count: number }) => (count > 0 ? round(ms / count, 1) : 0);
+  return `per batch: claim ${mean(phases.claim)} ms (${phases.claim.count} claims), publish ${mean(phases.publish)} ms, commit ${mean(phases.commit)} ms (${phases.commit.count} batches)`;
 }
 
 /**

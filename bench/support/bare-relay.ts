@@ -35,10 +35,15 @@ interface ClaimedRow {
   sequence: number;
 }
 
+/** Time spent per phase of a cycle, in ms, and how many cycles each sum covers (the service's relay records the same three). */
+export type PhaseTimes = Record<'claim' | 'publish' | 'commit', { ms: number; count: number }>;
+
 export interface BareRelay {
   wake(): void;
   /** Rows published and marked so far. */
   readonly published: number;
+  /** Claim (with BEGIN), publish (to the last confirm) and commit (the mark and COMMIT), as the relay's outbox_relay_batch_phase_seconds splits a batch. */
+  readonly phases: PhaseTimes;
   stop(): Promise<void>;
 }
 
@@ -47,22 +52,27 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number,
   let stopped = false;
   let published = 0;
   const workers = new Set<Promise<void>>();
+  const phases: PhaseTimes = { claim: { ms: 0, count: 0 }, publish: { ms: 0, count: 0 }, commit: { ms: 0, count: 0 } };
 
   const cycle = async (): Promise<number> => {
     const client = await pool.connect();
+    const ended = phaseTimer(phases);
     try {
       const results = (await client.query(
         `BEGIN; SET LOCAL enable_bitmapscan = off; SELECT id, aggregate_id, event_id, routing_key, event_type, payload::text AS body, correlation_id, sequence FROM outbox
          WHERE status = 'Ready' ORDER BY id LIMIT ${Math.trunc(batch)} FOR UPDATE SKIP LOCKED`,
       )) as unknown as pg.QueryResult<ClaimedRow>[];
       const rows = results[2]!.rows;
+      ended('claim');
       let marked = 0;
       if (rows.length > 0) {
         const confirmed = options.inOrder ? await publishRunsInOrder(channel, rows) : await publishWave(channel, rows);
+        ended('publish');
         await client.query(`UPDATE outbox SET status = 'Published', published_at = now() WHERE id = ANY($1::bigint[])`, [confirmed]);
         marked = confirmed.length;
       }
       await client.query('COMMIT');
+      if (rows.length > 0) ended('commit');
       published += marked;
       return rows.length;
     } catch (error) {
@@ -99,11 +109,23 @@ export function bareRelay(pool: pg.Pool, channel: ConfirmChannel, batch: number,
     get published() {
       return published;
     },
+    phases,
     async stop() {
       stopped = true;
       clearInterval(sweep);
       while (workers.size > 0) await Promise.all(workers);
     },
+  };
+}
+
+/** Times one cycle's phases one after another into `phases` (two cycles run at once: each has its own). */
+function phaseTimer(phases: PhaseTimes): (phase: keyof PhaseTimes) => void {
+  let since = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    phases[phase].ms += now - since;
+    phases[phase].count++;
+    since = now;
   };
 }
 
