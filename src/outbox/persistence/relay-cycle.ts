@@ -72,12 +72,6 @@ const readyByOrder = (alias: Sql) =>
   sql`${alias}.status IN (${UNFINISHED}) AND ${alias}.status NOT IN (${sql.constant(OutboxStatus.Held)}, ${sql.constant(OutboxStatus.Parked)})`;
 
 /**
- * The longest list of rows confirmed here that the claim takes as a parameter, with its prepared generic plan. A
- * longer one (a drain: the other batch's 2,500) is written into the claim's text instead, which is planned per call.
- */
-export const CONFIRMED_AS_PARAMETER_MAX = 64;
-
-/**
  * Locks the publishable rows of up to `limit` orders until the transaction ends: the heads oldest first, then the
  * rows of their runs, in no promised order (the relay puts each order's rows in sequence; sorting 2,500 wide rows
  * here cost PostgreSQL 4-7 ms of a 25-30 ms claim).
@@ -94,11 +88,14 @@ export const CONFIRMED_AS_PARAMETER_MAX = 64;
  * locks (SKIP LOCKED passes over them as heads, and a run never reaches one: its order's rows before it, the head
  * included, are confirmed too). So the heads' scan passes over them before it probes their earlier rows (in a drain,
  * the other batch's 2,500 rows, each probed in vain: 29-36 -> 21-23 ms a claim), and the runs never test them (doing
- * so made PostgreSQL plan the runs as a scan of the whole table: 48 -> 30 ms a claim). A generic plan tests a list
- * parameter element by element (a claim passing over 2,500 such rows: 57-68 against 29-36 ms), so a list longer than
- * CONFIRMED_AS_PARAMETER_MAX is written into the text, where PostgreSQL hashes it, and that claim is planned for its
- * call (1-3 ms). Passing only the latest 64 made the fault suite's crash step time out 2,885-7,391 of 10,000 sagas
- * (none with the whole list): rows behind an older confirmed row waited too long, so the whole list goes.
+ * so made PostgreSQL plan the runs as a scan of the whole table: 48 -> 30 ms a claim). Passing only the latest 64
+ * made the fault suite's crash step time out 2,885-7,391 of 10,000 sagas (none with the whole list): rows behind an
+ * older confirmed row waited too long, so the whole list goes, as an array parameter of the prepared statement,
+ * tested as `NOT IN (SELECT unnest(list))`: a hashed subplan, built once per execution. The other ways cost more
+ * for a list of 2,500 (relay-throughput's drain; claims of 2,500 rows beside a batch holding 2,500, medians of 15):
+ * `<> ALL(list)` tests each row against the list element by element, 62-65 ms; the list written into the text as a
+ * constant is hashed, but the claim is then parsed and planned for each call, 23-28 ms; the hashed parameter 17-20
+ * ms, as fast as no list at all (18-21 ms).
  *
  * That rule is what keeps an order's events in sequence with several relays. The head is taken with SKIP LOCKED;
  * while one relay holds it, it is still Ready in every other relay's view, so no other relay can take any later
@@ -121,20 +118,19 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
     round(date_part('epoch', ${alias}.created_at) * 1000) AS "createdAtMs",
     round(date_part('epoch', coalesce(${alias}.ready_at, ${alias}.created_at)) * 1000) AS "readyAtMs",
     ${alias}.trace_parent AS traceparent, ${alias}.trace_state AS tracestate, ${alias}.baggage`;
-  const asParameter = confirmedHere.length <= CONFIRMED_AS_PARAMETER_MAX;
-  const confirmed = asParameter ? integerArray(confirmedHere) : sql.constantIntegers(confirmedHere);
+  const notConfirmed = (alias: Sql) => sql`${alias}.id NOT IN (SELECT unnest(${integerArray(confirmedHere)}::bigint[]))`;
   const claim = sql<ClaimedRow>`
     WITH heads AS (
       SELECT ${columns(sql`o`)}
       FROM outbox o
       WHERE o.status = ${READY}
         AND o.next_attempt_at <= now()
-        AND o.id <> ALL(${confirmed}::bigint[])
+        AND ${notConfirmed(sql`o`)}
         AND (SELECT earlier.id FROM outbox earlier
              WHERE earlier.aggregate_id = o.aggregate_id
                AND earlier.sequence < o.sequence
                AND earlier.status IN (${UNFINISHED})
-               AND earlier.id <> ALL(${confirmed}::bigint[])
+               AND ${notConfirmed(sql`earlier`)}
              LIMIT 1) IS NULL
       ORDER BY o.id
       LIMIT ${sql.constant(limit)}
@@ -163,7 +159,7 @@ export function claimRows(limit: number, confirmedHere: readonly number[] = []):
         FOR UPDATE
       ) r
     ) AS runs`;
-  return asParameter ? claim.prepared(`relay-claim-${limit}`) : claim;
+  return claim.prepared(`relay-claim-${limit}`);
 }
 
 export interface FailedRow {

@@ -55,20 +55,6 @@ export class Sql<Row = unknown> {
   }
 
   /**
-   * A list of non-negative safe integers in the text itself, as one array literal for the statement to cast
-   * (`${sql.constantIntegers(ids)}::bigint[]`): '{1,2,3}'. A generic plan sees a `$n` array only as a parameter and
-   * tests `x <> ALL($n)` element by element; written into the text, the array is a constant that PostgreSQL hashes
-   * once per execution. The text can hold nothing but digits, commas and the quotes and braces around them.
-   */
-  static constantIntegers(values: readonly number[]): Sql {
-    for (const value of values) {
-      if (Number.isSafeInteger(value) && value >= 0) continue;
-      throw new TypeError(`sql.constantIntegers: ${JSON.stringify(value)} is not a non-negative safe integer`);
-    }
-    return new Sql([`'{${values.join(',')}}'`], []);
-  }
-
-  /**
    * The same statement, to be prepared once per connection under `name` and executed by name after that: no parse
    * and, with a generic plan, no planning per execution. Only for a statement whose text never changes under that
    * name (its variable parts are all values); pg refuses a name reused for another text on the same connection.
@@ -127,4 +113,3 @@ export function sql<Row = unknown>(strings: TemplateStringsArray, ...values: unk
 sql.join = Sql.join;
 sql.empty = Sql.empty;
 sql.constant = Sql.constant;
-sql.constantIntegers = Sql.constantIntegers;
