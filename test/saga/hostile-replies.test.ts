@@ -107,6 +107,25 @@ describe('hostile and careless saga replies', () => {
     await expectEachAppliedOnce(before, orders.length, 1);
   });
 
+  it('when a malformed reply carries CC naming its own queue and another, then its copy reaches the dead queue once, routes nowhere else, and keeps the list as x-original-cc', async () => {
+    const orders = await pendingOrders();
+    const before = await tally();
+    const ordersBefore = await queueDepth(h.t.amqpUrl, 'Orders');
+    await publishReplies(h.t.amqpUrl, [approval(orders[0]!)]);
+    // Sender-selected distribution: the broker routes a message by its CC header too, on any exchange.
+    await publishRaw(h.t.amqpUrl, 'not json', { messageId: 'poison-cc', headers: { CC: ['CustomerSaga', 'Orders'] } });
+    await publishReplies(h.t.amqpUrl, orders.slice(1).map(approval));
+
+    const [dead] = await settle(orders, 1);
+    expect(dead!.properties.headers?.CC).toBeUndefined();
+    expect(dead!.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'malformed_json', 'x-original-cc': ['CustomerSaga', 'Orders'] });
+    // A copy that carried CC would come back to CustomerSaga (dead-lettered again, and again) and reach Orders.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await queueDepth(h.t.amqpUrl, 'CustomerSaga.dead')).toBe(0);
+    expect(await queueDepth(h.t.amqpUrl, 'Orders')).toBe(ordersBefore);
+    await expectEachAppliedOnce(before, orders.length, 1);
+  });
+
   it('when two approvals for two orders share a message id, then both are applied and the reuse is logged as a warning', async () => {
     const orders = await pendingOrders(2);
     const before = await tally();

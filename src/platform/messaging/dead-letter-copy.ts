@@ -49,8 +49,9 @@ export interface DeadLetterCopyInput {
  * The publish options of a dead-letter copy that the broker accepts whatever the original carried. The copy keeps
  * the original's harmless properties; user_id (the broker checks it against the publisher: the service's user
  * would be refused for a message another user published), expiration (the copy would expire in the dead queue)
- * and other routing properties move into `x-original-*` headers. Original headers are kept only while each and
- * all together stay small, so that the copy's header frame never passes amqplib's 64 KiB limit.
+ * and other routing properties move into `x-original-*` headers, as do the CC and BCC headers (isRoutingHeader).
+ * Original headers are kept only while each and all together stay small, so that the copy's header frame never
+ * passes amqplib's 64 KiB limit.
  */
 export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publish {
   const { properties } = input;
@@ -85,6 +86,17 @@ export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publi
   return options;
 }
 
+/**
+ * RabbitMQ's sender-selected distribution: a message whose CC or BCC header names routing keys is also routed by
+ * them, through whatever exchange it is published to (for the default exchange: to the queues of those names). A
+ * message the service publishes again (a dead-letter copy, a replay, a move) is meant for one queue only, so these
+ * never go along. Kept on a copy, a reply published with `CC: ["CustomerSaga"]` came back from its own dead-letter
+ * copy, whose copy came back too: twice as many each round, without end.
+ */
+export function isRoutingHeader(name: string): boolean {
+  return /^b?cc$/i.test(name);
+}
+
 /** Headers that dead-lettering added: the service's own, and the broker's (x-death and its summaries). A replay drops them. */
 export function isDeadLetterHeader(name: string): boolean {
   return isOwnDeadLetterHeader(name) || name === 'x-death' || /^x-(first|last)-death-/.test(name);
@@ -99,8 +111,10 @@ function boundedHeaders(headers: Record<string, unknown>): { kept: Record<string
   const kept: Record<string, unknown> = {};
   const dropped: string[] = [];
   let total = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    if (isOwnDeadLetterHeader(name)) continue;
+  for (const [given, value] of Object.entries(headers)) {
+    if (isOwnDeadLetterHeader(given)) continue;
+    // Kept for the record under a name that routes nothing (a replay drops it with the other x-original-* headers).
+    const name = isRoutingHeader(given) ? `x-original-${given.toLowerCase()}` : given;
     const size = Buffer.byteLength(name) + approximateSize(value, 0);
     if (Buffer.byteLength(name) > 128 || size > MAX_HEADER_BYTES || total + size > MAX_HEADERS_BYTES) {
       dropped.push(name.slice(0, 64));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChannelModel, GetMessage, Options } from 'amqplib';
 import { withTimeout } from '../with-timeout.js';
-import { DEAD_LETTER_HEADERS, ORIGINAL_PROPERTY_HEADERS, isDeadLetterHeader } from './dead-letter-copy.js';
+import { DEAD_LETTER_HEADERS, ORIGINAL_PROPERTY_HEADERS, isDeadLetterHeader, isRoutingHeader } from './dead-letter-copy.js';
 import { TOPOLOGY } from './topology.js';
 
 /** One message in a dead-letter queue, as the operator sees it. */
@@ -98,13 +98,15 @@ function inferredReason(message: GetMessage, death: Death | undefined, maxMessag
 
 /**
  * The publish options that give the message back its original properties: the service's copies keep moved ones in
- * x-original-* headers, the broker's own dead-lettering only takes the expiration. Dead-letter headers are dropped.
+ * x-original-* headers, the broker's own dead-lettering only takes the expiration. Dead-letter headers are dropped,
+ * and so are CC and BCC (isRoutingHeader).
  * user_id is restored only when it names the replaying user: RabbitMQ refuses any other, and a message must not
  * leave the dead queue vouched for by a user that did not publish it.
  */
 export function replayOptions(letter: DeadLetter, replayingUser: string): Options.Publish {
   const { properties } = letter.message;
-  const headers = Object.fromEntries(Object.entries(properties.headers ?? {}).filter(([name]) => !isDeadLetterHeader(name)));
+  // A copy made before CC and BCC were moved aside may still carry them: a replay goes to one queue only.
+  const headers = Object.fromEntries(Object.entries(properties.headers ?? {}).filter(([name]) => !isDeadLetterHeader(name) && !isRoutingHeader(name)));
   const original = (name: string): string | undefined => {
     const value = properties.headers?.[ORIGINAL_PROPERTY_HEADERS[name]!];
     return typeof value === 'string' && value !== '' ? value : undefined;

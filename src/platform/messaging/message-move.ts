@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
 import { withTimeout } from '../with-timeout.js';
-import { ORIGINAL_PROPERTY_HEADERS } from './dead-letter-copy.js';
+import { isRoutingHeader, ORIGINAL_PROPERTY_HEADERS } from './dead-letter-copy.js';
 import type { JournalBatch, MigrationJournal } from './migration-journal.js';
 
 /** Messages taken, copied and acknowledged together. */
@@ -140,13 +140,14 @@ function publishCopy(channel: ConfirmChannel, target: string, message: GetMessag
 }
 
 /**
- * The original's properties and headers, as they were. Two exceptions: the quorum queue's own delivery count (the
- * new queue counts afresh), and a user_id that is not the tool's user, which RabbitMQ would refuse: it goes into
+ * The original's properties and headers, as they were. Three exceptions: the quorum queue's own delivery count (the
+ * new queue counts afresh); CC and BCC, which would route the copy to other queues besides the target
+ * (isRoutingHeader); and a user_id that is not the tool's user, which RabbitMQ would refuse: it goes into
  * x-original-user-id, as on a dead-letter copy. An expiration starts again from the move.
  */
 export function copyOptions(message: GetMessage, user: string): Options.Publish {
   const { headers = {}, userId, ...properties } = message.properties;
-  const kept: Record<string, unknown> = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== BROKER_COUNT_HEADER));
+  const kept: Record<string, unknown> = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== BROKER_COUNT_HEADER && !isRoutingHeader(name)));
   const ownUser = userId === undefined || userId === user;
   if (!ownUser) kept[ORIGINAL_PROPERTY_HEADERS.userId!] = String(userId);
   const defined = Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined && value !== null));
