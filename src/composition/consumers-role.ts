@@ -1,6 +1,7 @@
 import type { Service } from './service.js';
 import type { RunningRole } from './roles.js';
 import { TOKENS } from '../tokens.js';
+import { amqpUser } from '../platform/messaging/amqp-url.js';
 import { RabbitConsumer, type ConsumerLimits, type ConsumerOptions } from '../platform/messaging/rabbitmq-consumer.js';
 
 /**
@@ -23,5 +24,5 @@ export async function startConsumersRole(service: Service): Promise<RunningRole>
 
 /** The limits every consumer applies before reading a message (see RabbitConsumer). */
 export function consumerLimits({ config }: Service): ConsumerLimits {
-  return { maxMessageBytes: config.MAX_MESSAGE_BYTES, timeoutMs: config.DEPENDENCY_TIMEOUT, queueType: config.QUEUE_TYPE };
+  return { maxMessageBytes: config.MAX_MESSAGE_BYTES, timeoutMs: config.DEPENDENCY_TIMEOUT, queueType: config.QUEUE_TYPE, userId: amqpUser(config.AMQP_URL) };
 }

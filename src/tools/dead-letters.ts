@@ -32,8 +32,9 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const queues = values.queue === undefined ? DEAD_LETTER_QUEUES : [checkedQueue(values.queue)];
   const model = await connectAnyNode(config.AMQP_URL, config.DEPENDENCY_TIMEOUT);
-  // The consumers' own limit, so that a body they rejected for its size is listed as too_large.
-  const limits: BrowseLimits = { timeoutMs: config.DEPENDENCY_TIMEOUT, maxMessageBytes: config.MAX_MESSAGE_BYTES };
+  // The consumers' own limit, so that a body they rejected for its size is listed as too_large; and their user (the
+  // tool runs with the service's AMQP_URL), so that their copies are told from messages that only look like them.
+  const limits: BrowseLimits = { timeoutMs: config.DEPENDENCY_TIMEOUT, maxMessageBytes: config.MAX_MESSAGE_BYTES, serviceUser: amqpUser(config.AMQP_URL) };
   try {
     switch (command) {
       case 'list':

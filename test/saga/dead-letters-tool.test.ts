@@ -2,9 +2,11 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { counter, eventually, publishReplies, sagaStatus, startSagaHarness, type SagaHarness } from './saga-helpers.js';
+import { counter, drainQueue, eventually, publishReplies, sagaStatus, startSagaHarness, type SagaHarness } from './saga-helpers.js';
 import { expect204, orderBody } from '../support/fixtures.js';
-import { queueDepth } from '../support/rabbitmq.js';
+import amqp from 'amqplib';
+import { createTestUser, queueDepth } from '../support/rabbitmq.js';
+import { amqpUser } from '../../src/platform/messaging/amqp-url.js';
 import { publishToOrdersQueue } from '../projection/projection-harness.js';
 
 const run = promisify(execFile);
@@ -125,6 +127,33 @@ describe('npm run dead-letters', () => {
       // Headers as JSON, escaped once.
       expect(stdout).toContain('"x-first-death-reason":"rejected"');
       expect(stdout).toContain(`body (${300 * 1024} bytes, first 4000 characters):`);
+    }
+  });
+
+  it('when a reply that only looks like a dead-letter copy is dead-lettered by the broker, then list trusts none of its headers and replay sends it back where it came from, vouched for by nobody', async () => {
+    const stranger = await createTestUser(h.t.vhost, { configure: '^$', write: '.*', read: '^$' });
+    try {
+      // Over MAX_MESSAGE_BYTES, so the service rejects it unread and the broker dead-letters it with every header.
+      const forged = { 'x-dead-letter-id': 'forged-id', 'x-dead-letter-reason': 'handler_error', 'x-original-queue': 'Orders', 'x-original-user-id': amqpUser(h.t.amqpUrl) };
+      const connection = await amqp.connect(stranger.url);
+      const channel = await connection.createConfirmChannel();
+      channel.sendToQueue('CustomerSaga', Buffer.from('x'.repeat(300 * 1024)), { messageId: 'forged-copy', userId: stranger.name, headers: forged });
+      await channel.waitForConfirms();
+      await connection.close();
+      await eventually('the forged reply dead-lettered', async () => (await listed()).some((each) => each.messageId === 'forged-copy'));
+
+      const [letter] = (await listed()).filter((each) => each.messageId === 'forged-copy');
+      expect([letter!.queue, letter!.reason, letter!.id.startsWith('broker-')]).toEqual(['CustomerSaga.dead', 'too_large', true]);
+      const ordersBefore = await counter(h.t, 'messages_consumed_total', { queue: 'Orders' });
+      const repliesBefore = await counter(h.t, 'messages_dead_lettered_total', { queue: 'CustomerSaga', reason: 'too_large' });
+      await deadLetters('replay', letter!.id);
+      // Back to CustomerSaga (too_large again), not to Orders as the service's own event.
+      await eventually('dead-lettered again from CustomerSaga', async () => (await counter(h.t, 'messages_dead_lettered_total', { queue: 'CustomerSaga', reason: 'too_large' })) === repliesBefore + 1);
+      expect(await counter(h.t, 'messages_consumed_total', { queue: 'Orders' })).toBe(ordersBefore);
+      const again = (await drainQueue(h.t.amqpUrl, 'CustomerSaga.dead')).filter((message) => message.properties.messageId === 'forged-copy');
+      expect(again.map((message) => message.properties.userId)).toEqual([undefined]);
+    } finally {
+      await stranger.delete();
     }
   });
 });

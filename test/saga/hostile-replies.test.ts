@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counter, drainQueue, eventually, publishReplies, sagaStatus, startSagaHarness, type SagaHarness } from './saga-helpers.js';
 import { createTestUser, queueDepth, type TestUser } from '../support/rabbitmq.js';
 import { captureLogs, type CapturedLogs } from '../support/log-capture.js';
+import { amqpUser } from '../../src/platform/messaging/amqp-url.js';
 
 // Each case of issue 11, published exactly as it was reproduced, between real approvals of other orders: the
 // hostile message must end where it belongs, and every approval around it must be applied exactly once.
@@ -87,7 +88,8 @@ describe('hostile and careless saga replies', () => {
 
     const [dead] = await settle(orders, 1);
     expect(dead!.properties.messageId).toBe('poison-user-id');
-    expect(dead!.properties.userId).toBeUndefined();
+    // The copy's own user_id is the service's (the broker vouches for it): the dead-letters tool trusts its headers by it.
+    expect(dead!.properties.userId).toBe(amqpUser(h.t.amqpUrl));
     expect(dead!.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'malformed_json', 'x-original-user-id': stranger.name, 'x-original-queue': 'CustomerSaga' });
     await expectEachAppliedOnce(before, orders.length, 1);
   });
@@ -123,6 +125,24 @@ describe('hostile and careless saga replies', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await queueDepth(h.t.amqpUrl, 'CustomerSaga.dead')).toBe(0);
     expect(await queueDepth(h.t.amqpUrl, 'Orders')).toBe(ordersBefore);
+    await expectEachAppliedOnce(before, orders.length, 1);
+  });
+
+  it('when a malformed reply carries forged dead-letter headers and one the copy cannot encode, then its copy goes without the original headers and names them', async () => {
+    const orders = await pendingOrders();
+    const before = await tally();
+    await publishReplies(h.t.amqpUrl, [approval(orders[0]!)]);
+    // A table holding a "!" key: amqplib reads it back as a typed value of no known type, and cannot encode it again.
+    // Were the copy refused for it, the broker would dead-letter the original with the forged headers intact.
+    const forged = { 'x-original-queue': 'Orders', 'x-original-user-id': amqpUser(h.t.amqpUrl), 'x-dead-letter-reason': 'handler_error' };
+    await publishRaw(stranger.url, 'not json', { messageId: 'poison-unencodable', headers: { ...forged, poison: { '!': 'object', value: { '!': 'bogus' } }, plain: 'p' } });
+    await publishReplies(h.t.amqpUrl, orders.slice(1).map(approval));
+
+    const [dead] = await settle(orders, 1);
+    const headers = dead!.properties.headers ?? {};
+    expect(dead!.properties.userId).toBe(amqpUser(h.t.amqpUrl));
+    expect(headers).toMatchObject({ 'x-dead-letter-reason': 'malformed_json', 'x-original-queue': 'CustomerSaga', 'x-dead-letter-dropped-headers': 'poison,plain' });
+    expect([headers.poison, headers.plain, headers['x-original-user-id']]).toEqual([undefined, undefined, undefined]);
     await expectEachAppliedOnce(before, orders.length, 1);
   });
 

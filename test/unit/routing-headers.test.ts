@@ -20,6 +20,7 @@ describe('CC and BCC headers on what the service publishes again', () => {
       detail: 'x',
       copyId: 'c-1',
       now: new Date(0),
+      userId: 'orders',
     });
     expect(options.headers).toMatchObject({ 'x-original-cc': 'Orders', 'x-original-bcc': ['Orders'], kept: 'yes' });
     expect(Object.keys(options.headers ?? {}).filter((name) => /^b?cc$/i.test(name))).toEqual([]);

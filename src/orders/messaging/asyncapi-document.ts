@@ -52,7 +52,7 @@ function messages(schemas: SchemaComponents): Record<string, object> {
     name: 'DeadLetter',
     title: 'Dead letter',
     summary: 'A message its queue could never handle, with why.',
-    description: `Either the service's copy (the original body and harmless properties, the reason headers, moved properties in x-original-* headers) or, when no copy could be made, the original as RabbitMQ dead-lettered it through ${DEAD_LETTER_EXCHANGE} with its x-death header. npm run dead-letters lists, shows and replays them.`,
+    description: `Either the service's copy (the original body and harmless properties, the reason headers, moved properties in x-original-* headers, user_id = the service's own user, which tells it from a look-alike) or, when no copy could be made, the original as RabbitMQ dead-lettered it through ${DEAD_LETTER_EXCHANGE} with its x-death header. npm run dead-letters lists, shows and replays them.`,
     headers: schemas.of(deadLetterHeaders, 'input'),
     payload: schemas.of(z.unknown().meta({ description: 'the original body, as it came (any content type)' }), 'input'),
   };

@@ -43,6 +43,10 @@ export interface DeadLetterCopyInput {
   detail: string;
   copyId: string;
   now: Date;
+  /** The consumer's own RabbitMQ user, set as the copy's user_id (see deadLetterCopyOptions). */
+  userId: string;
+  /** false: none of the original's headers go along (their names do, in x-dead-letter-dropped-headers). */
+  originalHeaders?: boolean;
 }
 
 /**
@@ -55,7 +59,9 @@ export interface DeadLetterCopyInput {
  */
 export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publish {
   const { properties } = input;
-  const options: Options.Publish = { persistent: true, mandatory: true };
+  // user_id: the broker refuses it from any other user, so it proves to the dead-letters tool that the x-dead-letter-*
+  // and x-original-* headers are the service's own, not forged by whoever published the original.
+  const options: Options.Publish = { persistent: true, mandatory: true, userId: input.userId };
   const moved: Record<string, unknown> = {};
   for (const name of KEPT_STRINGS) {
     const value: unknown = properties[name];
@@ -69,7 +75,7 @@ export function deadLetterCopyOptions(input: DeadLetterCopyInput): Options.Publi
     const value: unknown = (properties as unknown as Record<string, unknown>)[property];
     if (typeof value === 'string' && value !== '') moved[header] = value.slice(0, SHORT_STRING_BYTES);
   }
-  const { kept, dropped } = boundedHeaders(properties.headers ?? {});
+  const { kept, dropped } = boundedHeaders(properties.headers ?? {}, input.originalHeaders === false ? 0 : MAX_HEADERS_BYTES);
   const headers: DeadLetterCopyHeaders = {
     ...kept,
     ...moved,
@@ -107,7 +113,7 @@ function isOwnDeadLetterHeader(name: string): boolean {
   return name.startsWith('x-dead-letter') || name.startsWith('x-original-');
 }
 
-function boundedHeaders(headers: Record<string, unknown>): { kept: Record<string, unknown>; dropped: string[] } {
+function boundedHeaders(headers: Record<string, unknown>, maxBytes: number): { kept: Record<string, unknown>; dropped: string[] } {
   const kept: Record<string, unknown> = {};
   const dropped: string[] = [];
   let total = 0;
@@ -116,7 +122,7 @@ function boundedHeaders(headers: Record<string, unknown>): { kept: Record<string
     // Kept for the record under a name that routes nothing (a replay drops it with the other x-original-* headers).
     const name = isRoutingHeader(given) ? `x-original-${given.toLowerCase()}` : given;
     const size = Buffer.byteLength(name) + approximateSize(value, 0);
-    if (Buffer.byteLength(name) > 128 || size > MAX_HEADER_BYTES || total + size > MAX_HEADERS_BYTES) {
+    if (Buffer.byteLength(name) > 128 || size > MAX_HEADER_BYTES || total + size > maxBytes) {
       dropped.push(name.slice(0, 64));
       continue;
     }

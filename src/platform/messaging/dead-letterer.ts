@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from '../observability/logger.js';
 import { withTimeout } from '../with-timeout.js';
-import { DEAD_LETTER_HEADERS, deadLetterCopyOptions } from './dead-letter-copy.js';
+import { DEAD_LETTER_HEADERS, deadLetterCopyOptions, type DeadLetterCopyInput } from './dead-letter-copy.js';
 import { deadLetterQueue, declareDeadLetterQueue } from './topology.js';
 import type { QueueType } from './queue-type.js';
 
@@ -28,13 +28,19 @@ export class DeadLetterer {
   private channel: ConfirmChannel | undefined;
   private readonly returned = new Set<string>();
 
+  private readonly timeoutMs: number;
+  private readonly queueType: QueueType;
+  /** Set as each copy's user_id: the broker refuses it from any other user, so it proves the copy is the service's. */
+  private readonly userId: string;
+
   constructor(
     private readonly model: ChannelModel,
     private readonly queue: string,
-    private readonly timeoutMs: number,
-    private readonly queueType: QueueType,
+    limits: { timeoutMs: number; queueType: QueueType; userId: string },
     private readonly logger: Logger,
-  ) {}
+  ) {
+    ({ timeoutMs: this.timeoutMs, queueType: this.queueType, userId: this.userId } = limits);
+  }
 
   /**
    * Copies the message to the dead queue if it can; says what is left to do with the original. A body over
@@ -62,10 +68,19 @@ export class DeadLetterer {
   private async publishCopy(message: ConsumeMessage, reason: string, detail: string): Promise<boolean> {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const copyId = randomUUID();
-      const options = deadLetterCopyOptions({ properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date() });
+      const copy: DeadLetterCopyInput = { properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date(), userId: this.userId };
       const channel = await this.confirmChannel();
       const confirmed = new Promise<void>((resolve, reject) => {
-        channel.sendToQueue(deadLetterQueue(this.queue), message.content, options, (error: unknown) => (error ? reject(error) : resolve()));
+        const send = (options: Options.Publish) =>
+          channel.sendToQueue(deadLetterQueue(this.queue), message.content, options, (error: unknown) => (error ? reject(error) : resolve()));
+        try {
+          send(deadLetterCopyOptions(copy));
+        } catch (error) {
+          // amqplib could not encode an original header (a table with a "!" key reads as a typed value of an unknown
+          // type). Left to the broker, the original would reach the dead queue with every header its sender forged.
+          if (!(error instanceof TypeError)) throw error;
+          send(deadLetterCopyOptions({ ...copy, originalHeaders: false }));
+        }
       });
       await withTimeout(confirmed, this.timeoutMs, 'waiting for the dead-letter copy to be confirmed');
       // The broker sends a mandatory message's return before its confirm.

@@ -9,8 +9,14 @@ export interface DeadLetter {
   /** The copy's x-dead-letter-id, or for a message the broker dead-lettered itself a digest of it. */
   id: string;
   deadQueue: string;
-  /** The queue it came from, where a replay sends it. */
+  /** The queue it came from, where a replay sends it: the dead queue's name says (`<queue>.dead`), never a header. */
   originalQueue: string;
+  /**
+   * A copy the service made (its user_id is the service's, which the broker vouches for): only then are its
+   * x-dead-letter-* and x-original-* headers the service's own. Anyone may publish a message carrying such headers,
+   * and a message the broker dead-lettered keeps every header its sender set.
+   */
+  serviceCopy: boolean;
   /**
    * The service's reason, or the broker's (`rejected`) for a message rejected onto the dead-letter exchange; but
    * `too_large` for such a message whose body is over the limit (see reasonInferred).
@@ -32,6 +38,8 @@ export interface BrowseLimits {
   timeoutMs: number;
   /** The consumers' MAX_MESSAGE_BYTES: a body over it was dead-lettered as too_large (see inferredReason). */
   maxMessageBytes: number;
+  /** The consumers' RabbitMQ user, the user_id of the copies they make (see DeadLetter.serviceCopy). */
+  serviceUser: string;
 }
 
 /** The queues the service consumes: only their consumers reject messages onto the dead-letter exchange. */
@@ -53,7 +61,7 @@ export async function browse(model: ChannelModel, deadQueue: string, limits: Bro
     for (; seen < BROWSE_LIMIT; seen++) {
       const message = await withTimeout(channel.get(deadQueue), timeoutMs, `reading ${deadQueue}`);
       if (!message) break;
-      if ((await visit(describe(deadQueue, message, limits.maxMessageBytes))) === 'take') channel.ack(message);
+      if ((await visit(describe(deadQueue, message, limits))) === 'take') channel.ack(message);
     }
   } finally {
     await channel.close().catch(() => undefined);
@@ -61,18 +69,20 @@ export async function browse(model: ChannelModel, deadQueue: string, limits: Bro
   return seen;
 }
 
-function describe(deadQueue: string, message: GetMessage, maxMessageBytes: number): DeadLetter {
+function describe(deadQueue: string, message: GetMessage, { maxMessageBytes, serviceUser }: BrowseLimits): DeadLetter {
   const headers = message.properties.headers ?? {};
-  const death = firstDeath(headers);
-  const ownId = headers[DEAD_LETTER_HEADERS.id];
-  const inferred = inferredReason(message, death, maxMessageBytes);
+  const serviceCopy = message.properties.userId === serviceUser && typeof headers[DEAD_LETTER_HEADERS.id] === 'string';
+  const own = serviceCopy ? headers : {};
+  const death = lastDeath(headers);
+  const inferred = serviceCopy ? undefined : inferredReason(message, death, maxMessageBytes);
   return {
-    id: typeof ownId === 'string' ? ownId : brokerLetterId(message),
+    id: serviceCopy ? String(own[DEAD_LETTER_HEADERS.id]) : brokerLetterId(message),
     deadQueue,
-    originalQueue: String(headers[DEAD_LETTER_HEADERS.queue] ?? death?.queue ?? deadQueue.replace(/\.dead$/, '')),
-    reason: inferred?.reason ?? String(headers[DEAD_LETTER_HEADERS.reason] ?? death?.reason ?? 'unknown'),
+    originalQueue: deadQueue.replace(/\.dead$/, ''),
+    serviceCopy,
+    reason: inferred?.reason ?? String(own[DEAD_LETTER_HEADERS.reason] ?? death?.reason ?? 'unknown'),
     reasonInferred: inferred?.why,
-    deadLetteredAt: deadLetteredAt(headers[DEAD_LETTER_HEADERS.at], death?.time),
+    deadLetteredAt: deadLetteredAt(own[DEAD_LETTER_HEADERS.at], death?.time),
     messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
     bytes: message.content.length,
     message,
@@ -87,7 +97,6 @@ function describe(deadQueue: string, message: GetMessage, maxMessageBytes: numbe
  * refused as a copy for any reason: that one stays `rejected`, its reason in the service's log.
  */
 function inferredReason(message: GetMessage, death: Death | undefined, maxMessageBytes: number): { reason: string; why: string } | undefined {
-  if (message.properties.headers?.[DEAD_LETTER_HEADERS.reason] !== undefined) return undefined;
   if (death?.reason !== 'rejected' || !CONSUMED_QUEUES.includes(String(death.queue))) return undefined;
   if (message.content.length <= maxMessageBytes) return undefined;
   return {
@@ -98,23 +107,25 @@ function inferredReason(message: GetMessage, death: Death | undefined, maxMessag
 
 /**
  * The publish options that give the message back its original properties: the service's copies keep moved ones in
- * x-original-* headers, the broker's own dead-lettering only takes the expiration. Dead-letter headers are dropped,
- * and so are CC and BCC (isRoutingHeader).
+ * x-original-* headers (read on those copies only: see DeadLetter.serviceCopy), the broker's own dead-lettering
+ * only takes the expiration. Dead-letter headers are dropped, and so are CC and BCC (isRoutingHeader).
  * user_id is restored only when it names the replaying user: RabbitMQ refuses any other, and a message must not
- * leave the dead queue vouched for by a user that did not publish it.
+ * leave the dead queue vouched for by a user that did not publish it. A copy's own user_id is the service's, not
+ * the original's: only its x-original-user-id counts.
  */
 export function replayOptions(letter: DeadLetter, replayingUser: string): Options.Publish {
   const { properties } = letter.message;
   // A copy made before CC and BCC were moved aside may still carry them: a replay goes to one queue only.
   const headers = Object.fromEntries(Object.entries(properties.headers ?? {}).filter(([name]) => !isDeadLetterHeader(name) && !isRoutingHeader(name)));
   const original = (name: string): string | undefined => {
+    if (!letter.serviceCopy) return undefined;
     const value = properties.headers?.[ORIGINAL_PROPERTY_HEADERS[name]!];
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
   // A copy carries them in headers; a message the broker dead-lettered still has them (but its expiration).
-  const userId = original('userId') ?? properties.userId;
-  const replyTo = original('replyTo') ?? properties.replyTo;
-  const expiration = original('expiration') ?? firstDeath(properties.headers ?? {})?.['original-expiration'];
+  const userId = letter.serviceCopy ? original('userId') : properties.userId;
+  const replyTo = letter.serviceCopy ? original('replyTo') : properties.replyTo;
+  const expiration = original('expiration') ?? lastDeath(properties.headers ?? {})?.['original-expiration'];
   return {
     persistent: true,
     mandatory: true,
@@ -133,9 +144,13 @@ interface Death {
   'original-expiration'?: string;
 }
 
-function firstDeath(headers: Record<string, unknown>): Death | undefined {
+/**
+ * The broker's entry for the last time it dead-lettered the message: x-death lists the most recent first, and the
+ * broker puts its own entry there. The entries after it may be anyone's: a publisher can send an x-death of its own.
+ */
+function lastDeath(headers: Record<string, unknown>): Death | undefined {
   const deaths = headers['x-death'];
-  return Array.isArray(deaths) ? (deaths.at(-1) as Death | undefined) : undefined;
+  return Array.isArray(deaths) ? (deaths[0] as Death | undefined) : undefined;
 }
 
 function deadLetteredAt(own: unknown, brokerTime: unknown): Date | undefined {
@@ -146,7 +161,7 @@ function deadLetteredAt(own: unknown, brokerTime: unknown): Date | undefined {
 
 /** A stable name for a message the broker dead-lettered itself: the same message gets the same id in every listing. */
 function brokerLetterId(message: GetMessage): string {
-  const death = firstDeath(message.properties.headers ?? {});
+  const death = lastDeath(message.properties.headers ?? {});
   const time = (death?.time as { value?: unknown } | undefined)?.value ?? death?.time;
   const digest = createHash('sha256')
     .update(`${String(message.properties.messageId ?? '')}\0${String(time ?? '')}\0${death?.queue ?? ''}\0`)

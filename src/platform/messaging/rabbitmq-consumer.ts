@@ -78,6 +78,8 @@ export interface ConsumerLimits {
   timeoutMs: number;
   /** QUEUE_TYPE: how a missing dead queue is declared again, and whether the broker counts deliveries. */
   queueType: QueueType;
+  /** The connection's RabbitMQ user: each dead-letter copy's user_id, which the broker vouches for (see DeadLetterer). */
+  userId: string;
 }
 
 /** Deliveries of one message after which it is dead-lettered as delivery_limit, whatever kept bringing it back. */
@@ -144,7 +146,7 @@ export class RabbitConsumer<Decoded = unknown> {
     });
     await channel.prefetch(this.options.prefetch);
     if (this.deadLetterer) void this.deadLetterer.close();
-    this.deadLetterer = new DeadLetterer(model, this.options.queue, this.limits.timeoutMs, this.limits.queueType, this.logger);
+    this.deadLetterer = new DeadLetterer(model, this.options.queue, this.limits, this.logger);
     this.channel = channel;
     const { consumerTag } = await channel.consume(this.options.queue, (message) => {
       if (!message) return; // the broker cancelled the consumer; the next reconnection re-creates it
