@@ -48,4 +48,11 @@ describe('parsing a saga reply', () => {
   ])('when the body is %j, then it is refused as %s', (body, problem) => {
     expect(parseSagaReply(body)).toMatchObject({ ok: false, problem });
   });
+
+  it('when the orderType is an object whose toString is no function, or an array nested 20,000 deep, then it is unknown_order_type for that order, the value shown as far as it can be', () => {
+    expect(parseSagaReply(`{"orderID": "${id}", "orderType": {"toString": 0}}`)).toEqual({ ok: false, problem: 'unknown_order_type', detail: '{"toString":0}', orderId: id.toLowerCase() });
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    expect(parseSagaReply(`{"orderID": "${id}", "orderType": ${deep}}`)).toEqual({ ok: false, problem: 'unknown_order_type', detail: '(an array too deeply nested to show)', orderId: id.toLowerCase() });
+    expect(parseSagaReply(`{"orderID": {"toString": 0}, "orderType": "Approved"}`)).toMatchObject({ ok: false, problem: 'invalid_order_id', detail: '{"toString":0}' });
+  });
 });

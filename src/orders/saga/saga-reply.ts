@@ -55,7 +55,7 @@ export function parseSagaReply(body: Buffer | string): ParsedSagaReply {
   // The first issue is the first field's: orderID is judged before orderType, as the dead-letter reasons say.
   const field = parsed.error.issues[0]!.path[0] === 'orderID' ? 'orderID' : 'orderType';
   const given = reply[field];
-  const detail = given === undefined ? `${field} is missing` : preview(String(given));
+  const detail = given === undefined ? `${field} is missing` : preview(shown(given));
   if (field === 'orderID') return { ok: false, problem: 'invalid_order_id', detail };
   // The orderID was valid: the failure can be recorded on that order's history.
   return { ok: false, problem: 'unknown_order_type', detail, orderId: String(reply.orderID).toLowerCase() };
@@ -79,6 +79,20 @@ function lowerCaseKeys(object: Record<string, unknown>): Map<string, unknown> {
     if (!fields.has(lower) || key === 'orderID' || key === 'orderType') fields.set(lower, value);
   }
   return fields;
+}
+
+/**
+ * A value as the dead-letter detail shows it. Not String(): an object's own toString (`{"toString": 0}`) throws, and
+ * an array nested 20,000 deep overflows the stack (both seen); either made the reply a handler_error that lost its
+ * orderID. JSON.stringify reads no method of a parsed object, and what it cannot show is named by its kind.
+ */
+function shown(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Array.isArray(value) ? '(an array too deeply nested to show)' : '(an object too deeply nested to show)';
+  }
 }
 
 function preview(text: string): string {
