@@ -22,7 +22,8 @@ export interface AppDependencies {
   logger: Logger;
   readiness: ReadinessChecks;
   readinessTimeoutMs: number;
-  bodyLimit: string;
+  /** Bytes. */
+  bodyLimit: number;
   /** Verifies bearer tokens; without it the API runs without authentication (see config.ts, checkExposure). */
   verifyToken?: TokenVerifier;
   /** The per-client rate limit of the API routes, when one is set. */

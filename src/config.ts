@@ -48,7 +48,6 @@ const roles = z.string().transform((text, ctx) => {
   return [...new Set(names)] as Role[];
 });
 
-const bytes = z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 1mb or 512kb');
 const byteCount = (min: number, max: number) =>
   z.string().transform((text, ctx) => {
     const size = parseSize(text);
@@ -113,7 +112,8 @@ const settings = z.object({
   OUTBOX_RETENTION: sqlDuration('1m', '3650d'),
   INBOX_RETENTION: sqlDuration('1m', '3650d'),
   SAGA_REPLY_RETENTION: sqlDuration('1m', '3650d'),
-  BODY_LIMIT: bytes,
+  // Every request's body is read into memory up to this: bounded like any other input (0 would refuse every body).
+  BODY_LIMIT: byteCount(1024, 64 * 1024 ** 2),
   DATABASE_POOL_SIZE: wholeNumber(1, 200),
   // Some waits are a few of these (a connection's set-up, PostgreSQL's statement timeout is five): 5m keeps
   // them all far below the timers' limit.

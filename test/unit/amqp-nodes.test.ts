@@ -28,6 +28,14 @@ describe('AMQP_URL with several nodes', () => {
     expect(parseAmqpNodes('amqp://a:p@h1/x,amqp://a:p@h2/y')).toMatchObject({ ok: false });
   });
 
+  it('when a user or password holds a malformed %-escape, then the setting is refused naming the node, without the password', () => {
+    for (const text of ['amqp://%zz:pw@h1', 'amqp://u:p%4@h1', 'amqp://u:ok@h1,amqp://u:s3cret%@h2']) {
+      const result = parseAmqpNodes(text);
+      expect(result).toMatchObject({ ok: false, problem: expect.stringMatching(/^node [12] has a user or password with a malformed %-escape/) });
+      expect(JSON.stringify(result)).not.toMatch(/s3cret|pw|p%4/);
+    }
+  });
+
   it('when a part is not an amqp URL, or there are too many, then the setting is refused naming it', () => {
     expect(parseAmqpNodes('amqp://a@h1,http://h2')).toMatchObject({ ok: false });
     expect(parseAmqpNodes('rabbit-1:5672')).toMatchObject({ ok: false, problem: expect.stringContaining('node 1') });

@@ -14,6 +14,13 @@ describe('configuration', () => {
     expect(config).toMatchObject({ PORT: 9000, ROLES: ['http', 'relay'], SAGA_TIMEOUT: 1500, OUTBOX_RETENTION: 172_800_000 });
   });
 
+  it('when BODY_LIMIT is outside 1kb to 64mb, then starting fails naming its range; at either end it is taken', () => {
+    for (const bad of ['0', '1023', '65mb', '999999999mb', 'lots']) {
+      expect(messageOf(() => parseConfig({ BODY_LIMIT: bad }))).toMatch(/^  BODY_LIMIT must be a size from 1024 bytes to 64 MB/m);
+    }
+    expect([parseConfig({ BODY_LIMIT: '1kb' }).BODY_LIMIT, parseConfig({ BODY_LIMIT: '64mb' }).BODY_LIMIT]).toEqual([1024, 64 * 1024 ** 2]);
+  });
+
   it('when values are wrong, then starting fails with every problem named', () => {
     expect(() => parseConfig({ PORT: 'eighty', ROLES: 'http,web', SAGA_TIMEOUT: 'soon', DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
     const message = messageOf(() => parseConfig({ PORT: 'eighty', ROLES: 'http,web', SAGA_TIMEOUT: 'soon' }));

@@ -23,6 +23,10 @@ export function parseAmqpNodes(text: string): AmqpNodesResult {
   for (const [index, part] of parts.entries()) {
     const parsed = parseOne(part);
     if (!parsed) return { ok: false, problem: `node ${index + 1} is not an amqp:// or amqps:// URL with a host` };
+    // Said here, without the text (it holds the password): else decoding the login threw a bare URIError at start.
+    if (!decodable(parsed.username) || !decodable(parsed.password)) {
+      return { ok: false, problem: `node ${index + 1} has a user or password with a malformed %-escape (write a % as %25)` };
+    }
     logins.add(`${loginUser(parsed)}\0${parsed.pathname}`);
     nodes.push({ url: part, label: `${parsed.protocol}//${parsed.host}${parsed.pathname.length > 1 ? parsed.pathname : ''}` });
   }
@@ -64,6 +68,15 @@ function parseOne(text: string): URL | undefined {
     return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && host ? url : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function decodable(component: string): boolean {
+  try {
+    decodeURIComponent(component);
+    return true;
+  } catch {
+    return false;
   }
 }
 
