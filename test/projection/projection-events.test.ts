@@ -81,6 +81,10 @@ describe('projection events', () => {
     expect(reason(line!.body)).toBe('missing_sequence');
     expect(reason(line!.body, 0)).toBe('missing_sequence');
     expect(reason(line!.body, 'two')).toBe('missing_sequence');
+    // No order has more events than its products and three: a larger version would outrank all of them.
+    expect(parseProjectionEvent(message(line!.body, 103))).toMatchObject({ kind: 'line', line: { sequence: 103 } });
+    expect(reason(line!.body, 104)).toBe('missing_sequence');
+    expect(reason(line!.body, 1e300)).toBe('missing_sequence');
   });
 
   it('when a body is not JSON, names no order or no known type, or lacks fields, then it is poison with its reason', () => {

@@ -2,6 +2,7 @@ import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
 import { PoisonMessageError } from '../../platform/messaging/rabbitmq-consumer.js';
 import { SEQUENCE_HEADER } from '../../platform/messaging/message-headers.js';
+import { MAX_ORDER_PRODUCTS } from '../../kernel/schemas.js';
 import { ORDER_EVENT_BODIES, orderAddProductBody, orderCreatedBody } from '../domain/order-event-bodies.js';
 import type { OrderEventType } from '../domain/order-events.js';
 import { orderJsonFrame, productLineText } from '../order-json.js';
@@ -82,11 +83,17 @@ function check<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 }
 
 /** Without its sequence an event cannot be ordered or deduplicated against its order's other events. */
+/**
+ * The most events one order has: the saga request, a line per product, OrderCreated, then OrderDeleted. A larger
+ * sequence is no event of this service's; taken as a version, it would outrank every real event of the order for good.
+ */
+const MAX_SEQUENCE = MAX_ORDER_PRODUCTS + 3;
+
 function sequenceOf(message: ConsumeMessage): number {
   const raw: unknown = message.properties.headers?.[SEQUENCE_HEADER];
   const sequence = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
-  if (typeof sequence !== 'number' || !Number.isInteger(sequence) || sequence < 1) {
-    throw new PoisonMessageError('missing_sequence', `header ${SEQUENCE_HEADER} must be a positive integer`);
+  if (typeof sequence !== 'number' || !Number.isInteger(sequence) || sequence < 1 || sequence > MAX_SEQUENCE) {
+    throw new PoisonMessageError('missing_sequence', `header ${SEQUENCE_HEADER} must be an integer from 1 to ${MAX_SEQUENCE}`);
   }
   return sequence;
 }
