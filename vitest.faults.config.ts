@@ -8,7 +8,8 @@ export default defineConfig({
     include: ['test/faults/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
     exclude: ['node_modules/**'],
     globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['reflect-metadata'],
+    // The guard first, before any test loads amqplib (src/platform/messaging/amqp-header-guard.ts).
+    setupFiles: ['src/platform/messaging/amqp-header-guard.ts', 'reflect-metadata'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 600_000,

@@ -1,3 +1,5 @@
+// First of all: amqplib's modules keep the header decoder they find when they load (amqp-header-guard.ts).
+import './platform/messaging/amqp-header-guard.js';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config.js';
 import { startTracing } from './platform/observability/tracing.js';

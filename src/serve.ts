@@ -1,3 +1,4 @@
+import { guardIsActive } from './platform/messaging/amqp-header-guard.js';
 import 'reflect-metadata';
 import type { Config } from './config.js';
 import type { Tracing } from './platform/observability/tracing.js';
@@ -14,6 +15,8 @@ import { startOperationsListener, type OperationsListener } from './composition/
  * spans are exported. A second signal or the shutdown timeout exits at once.
  */
 export async function serve(config: Config, tracing: Tracing): Promise<void> {
+  // Fail closed: without the guard one message with deeply nested headers closes the RabbitMQ connection, again and again.
+  if (!guardIsActive()) throw new Error('amqplib was loaded before src/platform/messaging/amqp-header-guard.ts: import it first in the entry point');
   const service = composeService(config);
   const running: RunningRole[] = [];
   let operations: OperationsListener | undefined;

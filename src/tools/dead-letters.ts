@@ -1,3 +1,4 @@
+import '../platform/messaging/amqp-header-guard.js'; // before anything loads amqplib
 // First: the decorators of the service's classes (tsyringe) need it before any of them is loaded.
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';

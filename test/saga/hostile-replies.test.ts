@@ -1,10 +1,15 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import amqp, { type GetMessage, type Options } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counter, drainQueue, eventually, publishReplies, sagaStatus, startSagaHarness, type SagaHarness } from './saga-helpers.js';
 import { createTestUser, queueDepth, type TestUser } from '../support/rabbitmq.js';
 import { captureLogs, type CapturedLogs } from '../support/log-capture.js';
 import { amqpUser } from '../../src/platform/messaging/amqp-url.js';
+import { UNREADABLE_HEADERS } from '../../src/platform/messaging/amqp-header-guard.js';
+
+const run = promisify(execFile);
 
 // Each case of issue 11, published exactly as it was reproduced, between real approvals of other orders: the
 // hostile message must end where it belongs, and every approval around it must be applied exactly once.
@@ -51,6 +56,25 @@ async function publishRaw(url: string, body: Buffer | string, properties: Option
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Publishes on CustomerSaga a message whose headers nest `depth` tables deep, from a node process with a larger
+ * stack: amqplib encodes tables by recursion too, and this process's stack would not hold it.
+ */
+async function publishWithDeepHeaders(url: string, body: string, messageId: string, depth: number): Promise<void> {
+  const script = `
+    const amqp = require('amqplib');
+    (async () => {
+      let headers = {};
+      for (let level = 0; level < ${depth}; level++) headers = { a: headers };
+      const connection = await amqp.connect(process.env.URL);
+      const channel = await connection.createConfirmChannel();
+      channel.sendToQueue('CustomerSaga', Buffer.from(${JSON.stringify(body)}), { persistent: true, messageId: ${JSON.stringify(messageId)}, headers: { deep: headers } });
+      await channel.waitForConfirms();
+      await connection.close();
+    })().catch((error) => { console.error(error); process.exit(1); });`;
+  await run(process.execPath, ['--stack-size=6000', '-e', script], { env: { ...process.env, URL: url }, timeout: 30_000 });
 }
 
 /** Waits until every order is approved and, with deadCount > 0, takes that many messages from the dead queue. */
@@ -143,6 +167,21 @@ describe('hostile and careless saga replies', () => {
     expect(dead!.properties.userId).toBe(amqpUser(h.t.amqpUrl));
     expect(headers).toMatchObject({ 'x-dead-letter-reason': 'malformed_json', 'x-original-queue': 'CustomerSaga', 'x-dead-letter-dropped-headers': 'poison,plain' });
     expect([headers.poison, headers.plain, headers['x-original-user-id']]).toEqual([undefined, undefined, undefined]);
+    await expectEachAppliedOnce(before, orders.length, 1);
+  });
+
+  it('when a malformed reply\'s headers nest 6,000 tables deep, then the consumer reads it without them, its copy says so, and the replies around it are applied once', async () => {
+    const orders = await pendingOrders();
+    const before = await tally();
+    await publishReplies(h.t.amqpUrl, [approval(orders[0]!)]);
+    // amqplib decodes a table by recursion: unguarded, these headers overflow the stack in the socket's reader and
+    // close the whole connection, on every delivery of the message.
+    await publishWithDeepHeaders(stranger.url, 'not json', 'poison-deep', 6_000);
+    await publishReplies(h.t.amqpUrl, orders.slice(1).map(approval));
+
+    const [dead] = await settle(orders, 1);
+    expect(dead!.properties.messageId).toBe('poison-deep');
+    expect(dead!.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'malformed_json', ...UNREADABLE_HEADERS });
     await expectEachAppliedOnce(before, orders.length, 1);
   });
 
