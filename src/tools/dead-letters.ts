@@ -60,7 +60,7 @@ async function list(model: ChannelModel, queues: readonly string[], limits: Brow
   for (const queue of queues) {
     total += await browse(model, queue, limits, async (letter) => {
       const when = letter.deadLetteredAt?.toISOString() ?? '-';
-      console.log([letter.id.padEnd(37), queue.padEnd(18), letter.reason.slice(0, 20).padEnd(20), when.padEnd(24), String(letter.bytes).padStart(10), ` ${printable(letter.messageId ?? '-', 60)}`].join(' '));
+      console.log([letter.id.padEnd(37), queue.padEnd(18), printable(letter.reason, 20).padEnd(20), when.padEnd(24), String(letter.bytes).padStart(10), ` ${printable(letter.messageId ?? '-', 60)}`].join(' '));
       return 'keep';
     });
   }
@@ -74,7 +74,7 @@ async function show(model: ChannelModel, id: string, limits: BrowseLimits): Prom
     const { headers, ...rest } = properties;
     console.log(`id:             ${letter.id}`);
     console.log(`queue:          ${letter.deadQueue} (from ${letter.originalQueue})`);
-    console.log(`reason:         ${letter.reason}${letter.reasonInferred ? ` (${letter.reasonInferred})` : ''}`);
+    console.log(`reason:         ${printable(letter.reason, 200)}${letter.reasonInferred ? ` (${letter.reasonInferred})` : ''}`);
     console.log(`error:          ${printable(String(headers?.[DEAD_LETTER_HEADERS.error] ?? '-'), 500)}`);
     console.log(`dead-lettered:  ${letter.deadLetteredAt?.toISOString() ?? '-'}`);
     // JSON escapes quotes and C0 controls already (printable() would escape them a second time); terminalSafe the rest.

@@ -125,7 +125,9 @@ export function replayOptions(letter: DeadLetter, replayingUser: string): Option
   // A copy carries them in headers; a message the broker dead-lettered still has them (but its expiration).
   const userId = letter.serviceCopy ? original('userId') : properties.userId;
   const replyTo = letter.serviceCopy ? original('replyTo') : properties.replyTo;
-  const expiration = original('expiration') ?? lastDeath(properties.headers ?? {})?.['original-expiration'];
+  // An expiration is a number of ms; the broker's entry may be the publisher's own (see deadLetteredAt).
+  const brokerExpiration = lastDeath(properties.headers ?? {})?.['original-expiration'];
+  const expiration = original('expiration') ?? (typeof brokerExpiration === 'string' && /^\d{1,10}$/.test(brokerExpiration) ? brokerExpiration : undefined);
   return {
     persistent: true,
     mandatory: true,
@@ -153,11 +155,20 @@ function lastDeath(headers: Record<string, unknown>): Death | undefined {
   return Array.isArray(deaths) ? (deaths[0] as Death | undefined) : undefined;
 }
 
+/**
+ * When it was dead-lettered, if that is a time that can be true. RabbitMQ (3.10 to 3.12) keeps a publisher's own
+ * x-death entry when its queue and reason match the broker's, time included: a time of 10^20 s made list and show
+ * throw on toISOString(). A time that cannot be is no time: such a message is listed without one and never purged
+ * by age.
+ */
 function deadLetteredAt(own: unknown, brokerTime: unknown): Date | undefined {
-  if (typeof own === 'string' && !Number.isNaN(Date.parse(own))) return new Date(own);
   const seconds = typeof brokerTime === 'object' && brokerTime !== null ? (brokerTime as { value?: unknown }).value : brokerTime;
-  return typeof seconds === 'number' ? new Date(seconds * 1000) : undefined;
+  const at = typeof own === 'string' ? new Date(own) : typeof seconds === 'number' ? new Date(seconds * 1000) : undefined;
+  return at !== undefined && at.getTime() >= EARLIEST_TIME && at.getTime() <= Date.now() + 24 * 3_600_000 ? at : undefined;
 }
+
+/** 2000-01-01: no message of this service was dead-lettered before. */
+const EARLIEST_TIME = Date.UTC(2000, 0, 1);
 
 /** A stable name for a message the broker dead-lettered itself: the same message gets the same id in every listing. */
 function brokerLetterId(message: GetMessage): string {
