@@ -70,24 +70,28 @@ export class DeadLetterer {
       const copyId = randomUUID();
       const copy: DeadLetterCopyInput = { properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date(), userId: this.userId };
       const channel = await this.confirmChannel();
-      const confirmed = new Promise<void>((resolve, reject) => {
-        const send = (options: Options.Publish) =>
-          channel.sendToQueue(deadLetterQueue(this.queue), message.content, options, (error: unknown) => (error ? reject(error) : resolve()));
-        try {
-          send(deadLetterCopyOptions(copy));
-        } catch (error) {
-          // amqplib could not encode an original header (a table with a "!" key reads as a typed value of an unknown
-          // type). Left to the broker, the original would reach the dead queue with every header its sender forged.
-          if (!(error instanceof TypeError)) throw error;
-          send(deadLetterCopyOptions({ ...copy, originalHeaders: false }));
-        }
-      });
+      const confirmed = new Promise<void>((resolve, reject) => this.sendCopy(channel, message.content, copy, (error) => (error ? reject(error) : resolve())));
       await withTimeout(confirmed, this.timeoutMs, 'waiting for the dead-letter copy to be confirmed');
       // The broker sends a mandatory message's return before its confirm.
       if (!this.returned.delete(copyId)) return true;
       if (attempt === 1 && !(await this.ensureDeadQueue())) return false;
     }
     return false;
+  }
+
+  /**
+   * Sends the copy to the dead queue; `settled` hears of its confirm. When amqplib cannot encode one of the original
+   * headers (a table with a "!" key reads as a typed value of an unknown type), the copy goes without them: left to
+   * the broker, the original would reach the dead queue with every header its sender forged.
+   */
+  private sendCopy(channel: ConfirmChannel, content: Buffer, copy: DeadLetterCopyInput, settled: (error: unknown) => void): void {
+    const send = (options: Options.Publish) => channel.sendToQueue(deadLetterQueue(this.queue), content, options, settled);
+    try {
+      send(deadLetterCopyOptions(copy));
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      send(deadLetterCopyOptions({ ...copy, originalHeaders: false }));
+    }
   }
 
   /** Declares `<queue>.dead` (and its binding) again on a throwaway channel; false when the broker refuses. */
