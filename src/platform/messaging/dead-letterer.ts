@@ -28,19 +28,13 @@ export class DeadLetterer {
   private channel: ConfirmChannel | undefined;
   private readonly returned = new Set<string>();
 
-  private readonly timeoutMs: number;
-  private readonly queueType: QueueType;
-  /** Set as each copy's user_id: the broker refuses it from any other user, so it proves the copy is the service's. */
-  private readonly userId: string;
-
   constructor(
     private readonly model: ChannelModel,
     private readonly queue: string,
-    limits: { timeoutMs: number; queueType: QueueType; userId: string },
+    /** The consumer's; userId is set as each copy's user_id (the broker refuses it from any other user, so it proves the copy is the service's). */
+    private readonly limits: { timeoutMs: number; queueType: QueueType; userId: string },
     private readonly logger: Logger,
-  ) {
-    ({ timeoutMs: this.timeoutMs, queueType: this.queueType, userId: this.userId } = limits);
-  }
+  ) {}
 
   /**
    * Copies the message to the dead queue if it can; says what is left to do with the original. A body over
@@ -68,10 +62,10 @@ export class DeadLetterer {
   private async publishCopy(message: ConsumeMessage, reason: string, detail: string): Promise<boolean> {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const copyId = randomUUID();
-      const copy: DeadLetterCopyInput = { properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date(), userId: this.userId };
+      const copy: DeadLetterCopyInput = { properties: message.properties, fields: message.fields, queue: this.queue, reason, detail, copyId, now: new Date(), userId: this.limits.userId };
       const channel = await this.confirmChannel();
       const confirmed = new Promise<void>((resolve, reject) => this.sendCopy(channel, message.content, copy, (error) => (error ? reject(error) : resolve())));
-      await withTimeout(confirmed, this.timeoutMs, 'waiting for the dead-letter copy to be confirmed');
+      await withTimeout(confirmed, this.limits.timeoutMs, 'waiting for the dead-letter copy to be confirmed');
       // The broker sends a mandatory message's return before its confirm.
       if (!this.returned.delete(copyId)) return true;
       if (attempt === 1 && !(await this.ensureDeadQueue())) return false;
@@ -97,10 +91,10 @@ export class DeadLetterer {
   /** Declares `<queue>.dead` (and its binding) again on a throwaway channel; false when the broker refuses. */
   private async ensureDeadQueue(): Promise<boolean> {
     try {
-      const channel = await withTimeout(this.model.createChannel(), this.timeoutMs, 'opening a channel');
+      const channel = await withTimeout(this.model.createChannel(), this.limits.timeoutMs, 'opening a channel');
       channel.on('error', () => undefined);
       try {
-        await withTimeout(declareDeadLetterQueue(channel, this.queue, this.queueType), this.timeoutMs, 'declaring the dead-letter queue');
+        await withTimeout(declareDeadLetterQueue(channel, this.queue, this.limits.queueType), this.limits.timeoutMs, 'declaring the dead-letter queue');
       } finally {
         await channel.close().catch(() => undefined);
       }
@@ -113,7 +107,7 @@ export class DeadLetterer {
 
   private async confirmChannel(): Promise<ConfirmChannel> {
     if (this.channel) return this.channel;
-    const channel = await withTimeout(this.model.createConfirmChannel(), this.timeoutMs, 'opening the dead-letter channel');
+    const channel = await withTimeout(this.model.createConfirmChannel(), this.limits.timeoutMs, 'opening the dead-letter channel');
     channel.on('error', (error: Error) => this.logger.warn('dead-letter channel error', { queue: this.queue, error: error.message }));
     channel.on('close', () => {
       if (this.channel === channel) this.channel = undefined;
