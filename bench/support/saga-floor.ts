@@ -14,6 +14,7 @@ import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../../src/platform/mes
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { floorOrdersApp } from './floor-orders-app.js';
 import type { FloorEvent, FloorProduct } from './raw-order.js';
+import { approvalDigest } from './reply-digest.js';
 import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -50,7 +51,10 @@ async function serveFloor(): Promise<void> {
       let released: { routing_key: string; event_type: string; event_id: string; payload: Record<string, unknown>; sequence: number }[];
       try {
         await client.query('BEGIN');
-        await client.query(`INSERT INTO inbox (consumer, message_id) VALUES ('saga-reply', $1) ON CONFLICT DO NOTHING`, [message.properties.messageId]);
+        await client.query(
+          `INSERT INTO inbox (consumer, message_id, payload_digest) VALUES ('saga-reply', $1, $2) ON CONFLICT DO NOTHING`,
+          [message.properties.messageId, approvalDigest(orderID)],
+        );
         await client.query(`UPDATE orders SET saga_status = 'Approved', saga_ended_at = now() WHERE id = $1 AND saga_status = 'Pending'`, [orderID]);
         ({ rows: released } = await client.query(
           `UPDATE outbox SET status = 'Ready', ready_at = now() WHERE aggregate_id = $1 AND status = 'Sagas'

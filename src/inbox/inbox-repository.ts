@@ -5,7 +5,7 @@ import { recordMessage } from './inbox-statements.js';
 export interface InboxRecord {
   /** False when this very message (same id, same meaning) was recorded before: a redelivery. */
   recorded: boolean;
-  /** Another message with this id but a different meaning was recorded before: the publisher reuses ids. */
+  /** Another message with this id but a different meaning was recorded before: the publisher reuses ids (see recordMessage). */
   idReused: boolean;
 }
 
@@ -20,6 +20,6 @@ export async function recordInboxMessage(unit: UnitOfWork, consumer: string, key
 }
 
 /** What recordMessage's returned row (or its absence) says, when it ran as a part of another statement. */
-export function inboxRecordOf(row: { digests: number } | undefined): InboxRecord {
-  return row ? { recorded: true, idReused: row.digests > 1 } : { recorded: false, idReused: false };
+export function inboxRecordOf(row: { idReused: boolean } | undefined): InboxRecord {
+  return row ? { recorded: true, idReused: row.idReused } : { recorded: false, idReused: false };
 }

@@ -4,18 +4,23 @@ import type { InboxKey } from './inbox-key.js';
 /** Every statement on the `inbox` table. */
 
 /**
- * Records a message as applied (see inbox-key.ts for what "the same message" is). One row per message id lists
- * the digests seen under it. A digest already listed is a redelivery: nothing is written and nothing returned. A
- * new digest under a known id is added: a reused id, the returned count is above one. ON CONFLICT waits for a
- * concurrent transaction that inserted the same id and then sees its row, so two deliveries handled at once cannot
- * both see "new", and a reuse is seen whichever of the two commits first.
+ * Records a message as applied (see inbox-key.ts for what "the same message" is): one row per consumer, message
+ * id and digest. A message already recorded is a redelivery: nothing is written and nothing returned. ON CONFLICT
+ * waits for a concurrent transaction that inserted the same row and then sees it, so two deliveries of one message
+ * handled at once cannot both see "new".
+ * The returned `idReused` says another message was recorded under this id before. It sees messages committed
+ * before this statement began, so two messages sharing an id that are handled at the same instant both count as
+ * new: a warning missed, never a message lost. A shared row per id would see every reuse, but its lock would make
+ * a publisher that reuses one id for everything have its messages applied one at a time.
  */
-export function recordMessage(consumer: string, key: InboxKey): Sql<{ digests: number }> {
-  return sql<{ digests: number }>`
-    INSERT INTO inbox (consumer, message_id, payload_digests) VALUES (${consumer}, ${key.messageId}, ARRAY[${key.payloadDigest}])
-    ON CONFLICT (consumer, message_id) DO UPDATE SET payload_digests = inbox.payload_digests || EXCLUDED.payload_digests
-      WHERE NOT (EXCLUDED.payload_digests[1] = ANY (inbox.payload_digests))
-    RETURNING cardinality(payload_digests) AS digests`.prepared('inbox-record');
+export function recordMessage(consumer: string, key: InboxKey): Sql<{ idReused: boolean }> {
+  return sql<{ idReused: boolean }>`
+    INSERT INTO inbox AS recorded (consumer, message_id, payload_digest) VALUES (${consumer}, ${key.messageId}, ${key.payloadDigest})
+    ON CONFLICT DO NOTHING
+    RETURNING EXISTS (
+      SELECT FROM inbox AS earlier
+      WHERE (earlier.consumer, earlier.message_id) = (recorded.consumer, recorded.message_id) AND earlier.payload_digest <> recorded.payload_digest
+    ) AS "idReused"`.prepared('inbox-record');
 }
 
 /**
@@ -24,8 +29,8 @@ export function recordMessage(consumer: string, key: InboxKey): Sql<{ digests: n
  */
 export function deleteReceivedBefore(retentionMs: number, limit: number): Sql<{ id: string }> {
   return sql`
-    DELETE FROM inbox WHERE (consumer, message_id) IN (
-      SELECT consumer, message_id FROM inbox
+    DELETE FROM inbox WHERE (consumer, message_id, payload_digest) IN (
+      SELECT consumer, message_id, payload_digest FROM inbox
       WHERE received_at < now() - ${retentionMs}::float8 * interval '1 millisecond'
       ORDER BY received_at
       LIMIT ${limit}

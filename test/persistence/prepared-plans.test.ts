@@ -45,13 +45,14 @@ afterAll(async () => {
   await drop?.();
 });
 
-/** Adds `count` users, each with an address, and as many products and orders. */
+/** Adds `count` users, each with an address, and as many products, orders and inbox rows. */
 async function grow(count: number): Promise<{ userId: string; addressId: string; productId: string; orderId: string }> {
   const { rows } = await client.query<{ userId: string; addressId: string; productId: string; orderId: string }>(
     `WITH n AS (SELECT i, gen_random_uuid() AS address_id, gen_random_uuid() AS user_id, gen_random_uuid() AS product_id,
                        gen_random_uuid() AS order_id FROM generate_series(1, $1::int) AS i),
           a AS (INSERT INTO addresses (id, building_number, street_name, city, country) SELECT address_id, i, 'Main', 'Town', 'Land' FROM n),
           u AS (INSERT INTO users (id, username, address_id) SELECT user_id, 'user-' || user_id, address_id FROM n),
+          r AS (INSERT INTO inbox (consumer, message_id, payload_digest) SELECT 'plans-test', order_id::text, repeat('c', 64) FROM n),
           p AS (INSERT INTO products (id, name, description, price_cents, discount) SELECT product_id, 'product-' || product_id, '', 100, 0 FROM n),
           o AS (INSERT INTO orders (id, user_id, delivery_address_id, payment_method, order_status, saga_status, saga_deadline, total_cents,
                                     request_fingerprint, last_event_sequence, created_at)
@@ -72,7 +73,7 @@ async function planOf(name: string, values: string[]): Promise<PlanNode> {
 describe('prepared statements planned while the tables were small', () => {
   it('when the tables have grown and been analyzed since, then the creation context and the reply lock read them by key', async () => {
     const small = await grow(1);
-    await client.query('VACUUM ANALYZE addresses, users, products, orders');
+    await client.query('VACUUM ANALYZE addresses, users, products, orders, inbox');
     const inbox = { messageId: randomUUID(), payloadDigest: 'a'.repeat(64) };
     for (let call = 0; call < 8; call += 1) {
       await database.run('statement', (unit) =>
@@ -93,7 +94,7 @@ describe('prepared statements planned while the tables were small', () => {
     expect(scannedWhole(await planOf('order-creation-context', contextValues)).length + scannedWhole(await planOf('order-lock-with-inbox-record', lockValues)).length).toBeGreaterThan(0);
 
     await grow(20_000);
-    await client.query('ANALYZE addresses, users, products, orders');
+    await client.query('ANALYZE addresses, users, products, orders, inbox');
 
     expect(scannedWhole(await planOf('order-creation-context', contextValues))).toEqual([]);
     expect(scannedWhole(await planOf('order-lock-with-inbox-record', lockValues))).toEqual([]);

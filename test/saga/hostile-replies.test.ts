@@ -185,17 +185,34 @@ describe('hostile and careless saga replies', () => {
     await expectEachAppliedOnce(before, orders.length, 1);
   });
 
-  it('when two approvals for two orders share a message id, then both are applied and the reuse is logged as a warning', async () => {
+  it('when two approvals for two orders share a message id, then both are applied, each has its inbox row, and the reuse is logged as a warning', async () => {
     const orders = await pendingOrders(2);
     const before = await tally();
     const shared = `shared-${randomUUID()}`;
-    await publishReplies(h.t.amqpUrl, orders.map((orderId) => ({ body: { orderID: orderId, orderType: 'Approved' }, messageId: shared })));
+    // One after the other: the warning needs the first committed (two handled at the same instant are both applied,
+    // without it; see recordMessage).
+    await publishReplies(h.t.amqpUrl, [{ body: { orderID: orders[0], orderType: 'Approved' }, messageId: shared }]);
+    await settle([orders[0]!], 0);
+    await publishReplies(h.t.amqpUrl, [{ body: { orderID: orders[1], orderType: 'Approved' }, messageId: shared }]);
 
     await settle(orders, 0);
     await expectEachAppliedOnce(before, 2, 0);
-    const { rows } = await h.db.query('SELECT cardinality(payload_digests) AS digests FROM inbox WHERE message_id = $1', [shared]);
-    expect(rows).toEqual([{ digests: 2 }]);
+    const { rows } = await h.db.query('SELECT count(*)::int AS n FROM inbox WHERE message_id = $1', [shared]);
+    expect(rows).toEqual([{ n: 2 }]);
     expect(logs.entries.some((entry) => entry.level === 'warn' && /reuses the message id/.test(String(entry.message)) && entry.messageId === shared)).toBe(true);
+  });
+
+  it('when a publisher sends 40 approvals under one message id at once, then each is applied once, in an inbox row of its own', async () => {
+    const orders = await pendingOrders(40);
+    const before = await tally();
+    const shared = `everything-${randomUUID()}`;
+    await publishReplies(h.t.amqpUrl, orders.map((orderId) => ({ body: { orderID: orderId, orderType: 'Approved' }, messageId: shared })));
+
+    await settle(orders, 0);
+    await expectEachAppliedOnce(before, 40, 0);
+    // A row each, not one row listing 40 digests that every reply rewrote under its lock.
+    const { rows } = await h.db.query('SELECT count(*)::int AS n FROM inbox WHERE message_id = $1', [shared]);
+    expect(rows).toEqual([{ n: 40 }]);
   });
 
   it('when the same reply is published twice under one message id, then the second is a duplicate', async () => {

@@ -146,13 +146,17 @@ describe('saga replies on CustomerSaga', () => {
     expect((await h.t.http.delete(`/api/v1/orders/${orderId}`)).status).toBe(409);
   });
 
-  it('when inbox retention runs, then rows older than the retention go and newer ones stay', async () => {
+  it('when inbox retention runs, then rows older than the retention go and newer ones stay, each message by its own receipt', async () => {
     const old = [randomUUID(), randomUUID()];
     const recent = randomUUID();
-    await h.db.query(`INSERT INTO inbox (consumer, message_id, received_at) SELECT 'saga-reply', id, now() - interval '8 days' FROM unnest($1::text[]) AS id`, [old]);
-    await h.db.query(`INSERT INTO inbox (consumer, message_id, received_at) VALUES ('saga-reply', $1, now() - interval '6 days')`, [recent]);
-    expect(await deleteExpiredInboxRows(h.t.service.database, h.t.config.INBOX_RETENTION)).toBe(2);
-    const { rows } = await h.db.query('SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])', [[...old, recent]]);
-    expect(rows).toEqual([{ message_id: recent }]);
+    const reused = randomUUID();
+    const digest = (n: number) => String(n).repeat(64);
+    await h.db.query(`INSERT INTO inbox (consumer, message_id, payload_digest, received_at) SELECT 'saga-reply', id, $2, now() - interval '8 days' FROM unnest($1::text[]) AS id`, [old, digest(1)]);
+    await h.db.query(`INSERT INTO inbox (consumer, message_id, payload_digest, received_at) VALUES ('saga-reply', $1, $2, now() - interval '6 days')`, [recent, digest(1)]);
+    // One id, two messages: the first past the retention, the second not.
+    await h.db.query(`INSERT INTO inbox (consumer, message_id, payload_digest, received_at) VALUES ('saga-reply', $1, $2, now() - interval '8 days'), ('saga-reply', $1, $3, now() - interval '1 day')`, [reused, digest(1), digest(2)]);
+    expect(await deleteExpiredInboxRows(h.t.service.database, h.t.config.INBOX_RETENTION)).toBe(3);
+    const { rows } = await h.db.query('SELECT message_id, payload_digest FROM inbox WHERE message_id = ANY($1::text[]) ORDER BY message_id = $2', [[...old, recent, reused], reused]);
+    expect(rows).toEqual([{ message_id: recent, payload_digest: digest(1) }, { message_id: reused, payload_digest: digest(2) }]);
   });
 });
