@@ -123,6 +123,7 @@ const settings = z.object({
   AUTH_ISSUER: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_AUDIENCE: optional(z.string().max(500, 'must be at most 500 characters')),
   AUTH_DISABLED: flag,
+  AUTH_JWKS_ALLOW_HTTP: flag,
   // Compared with the time of the last fetch, not waited for by a timer; bounded all the same, at what the
   // background refresh (at most 24h) makes the longest useful value.
   AUTH_JWKS_COOLDOWN: durationWithin('0ms', '24h'),
@@ -174,6 +175,7 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   AUTH_ISSUER: '',
   AUTH_AUDIENCE: '',
   AUTH_DISABLED: 'false',
+  AUTH_JWKS_ALLOW_HTTP: 'false',
   AUTH_JWKS_COOLDOWN: '30s',
   AUTH_JWKS_REFRESH: '10m',
   METRICS_HOST: '127.0.0.1',
@@ -196,6 +198,9 @@ function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx):
     if (config.AUTH_DISABLED) issue('AUTH_DISABLED', 'cannot be true while AUTH_JWKS_URL is set: unset one of them');
     if (!config.AUTH_ISSUER) issue('AUTH_ISSUER', 'is required with AUTH_JWKS_URL (the iss claim tokens must carry)');
     if (!config.AUTH_AUDIENCE) issue('AUTH_AUDIENCE', 'is required with AUTH_JWKS_URL (the aud claim tokens must carry)');
+    if (!keysTravelSafely(config.AUTH_JWKS_URL, config.AUTH_JWKS_ALLOW_HTTP)) {
+      issue('AUTH_JWKS_URL', 'must be https unless its host is a loopback address: whoever can change the key set on its way can sign any token. On a private network you trust (docker compose\'s dev-jwks), AUTH_JWKS_ALLOW_HTTP=true allows http');
+    }
   } else if (config.ROLES.includes('http') && !config.AUTH_DISABLED && !isLoopback(config.HOST)) {
     issue('AUTH_JWKS_URL', `is required when HOST (${config.HOST}) is not a loopback address: set it, or AUTH_DISABLED=true to serve without authentication`);
   }
@@ -217,6 +222,12 @@ function checkDatabaseSessions(config: z.output<typeof settings>, ctx: z.Refinem
       message: 'must be set, to a direct connection to PostgreSQL (not the pooler of DATABASE_URL), with DATABASE_POOL_MODE=transaction: LISTEN needs a session of its own',
     });
   }
+}
+
+/** The key set comes over https, or over http from this machine, or over http where AUTH_JWKS_ALLOW_HTTP says so. */
+function keysTravelSafely(jwksUrl: string, allowHttp: boolean): boolean {
+  const { protocol, hostname } = new URL(jwksUrl);
+  return protocol === 'https:' || allowHttp || isLoopback(hostname);
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */

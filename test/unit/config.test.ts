@@ -154,6 +154,16 @@ describe('configuration of authentication (fail closed)', () => {
     expect(messageOf(() => parseConfig({ ...AUTH, AUTH_JWKS_URL: 'ftp://id.example/keys' }))).toMatch(/AUTH_JWKS_URL/);
   });
 
+  it('when AUTH_JWKS_URL is http to another machine, then starting fails unless AUTH_JWKS_ALLOW_HTTP=true; http to this machine is allowed', () => {
+    for (const AUTH_JWKS_URL of ['http://id.example/keys', 'http://10.0.0.5:8100/keys', 'http://127.0.0.1.example.com/keys']) {
+      expect(messageOf(() => parseConfig({ ...AUTH, AUTH_JWKS_URL })), AUTH_JWKS_URL).toMatch(/AUTH_JWKS_URL must be https unless its host is a loopback address[\s\S]*AUTH_JWKS_ALLOW_HTTP=true/);
+      expect(authModeOf(parseConfig({ ...AUTH, AUTH_JWKS_URL, AUTH_JWKS_ALLOW_HTTP: 'true' })), AUTH_JWKS_URL).toBe('jwt');
+    }
+    for (const AUTH_JWKS_URL of ['http://127.0.0.1:8100/keys', 'http://localhost/keys', 'http://[::1]:8100/keys']) {
+      expect(authModeOf(parseConfig({ ...AUTH, AUTH_JWKS_URL })), AUTH_JWKS_URL).toBe('jwt');
+    }
+  });
+
   it('when server limits are inconsistent, then starting fails naming them', () => {
     expect(messageOf(() => parseConfig({ HEADERS_TIMEOUT: '60s', REQUEST_TIMEOUT: '30s' }))).toMatch(/HEADERS_TIMEOUT must not be longer than REQUEST_TIMEOUT/);
     expect(messageOf(() => parseConfig({ METRICS_PORT: '8000' }))).toMatch(/METRICS_PORT must differ from PORT/);
