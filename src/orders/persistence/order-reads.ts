@@ -15,13 +15,27 @@ export interface StoredOrderView extends OrderView {
   createdAtMs: number;
 }
 
-/** The user's approved orders, visible and deleted, as one read saw them. */
+/** Some of a user's approved orders, visible and deleted: a page of them, or all of them. */
 export interface UserOrdersSnapshot {
   /** Not deleted, by createdAt then serialNumber, ascending: the user's list. */
   visible: StoredOrderView[];
   /** Deleted: a rebuild leaves a tombstone for each, so a late event never brings one back. */
   deleted: { orderId: string; serialNumber: number; createdAtMs: number; version: number }[];
 }
+
+/** Where a page of a user's orders ended: the next page starts after this order (createdAt, then serial number). */
+export interface UserOrdersCursor {
+  createdAt: Date;
+  serialNumber: number | string;
+}
+
+/** A page of a user's approved orders, and where the next page starts (none after the last page). */
+export interface UserOrdersPage extends UserOrdersSnapshot {
+  next: UserOrdersCursor | undefined;
+}
+
+/** Orders read per page by userOrdersPage's callers: a page with 100 products an order is a few MB at most. */
+export const USER_ORDERS_PAGE = 200;
 
 interface OrderViewRow extends AddressFields {
   orderId: string;
@@ -78,25 +92,53 @@ export class OrderReads {
   }
 
   /**
-   * Everything a projection rebuild of one user needs, in one read: every approved order of the user (deleted ones
-   * too, for their tombstones) with its version. Undefined when the user does not exist, so that random ids leave
-   * nothing behind in Redis.
+   * A page of what a projection rebuild of one user needs: the user's approved orders (deleted ones too, for their
+   * tombstones) with their versions, by createdAt then serial number, after `after`. Undefined when the user does
+   * not exist, so that random ids leave nothing behind in Redis. Each order is read at one moment with its version,
+   * which is all the rebuild's merge needs: pages read at different moments see an order deleted in between as
+   * deleted, and an order approved in between, or later, reaches Redis from the projector.
    */
-  async userSnapshot(userId: string): Promise<UserOrdersSnapshot | undefined> {
-    // From the user, so that a user without approved orders still gives one row (with no order in it).
+  async userOrdersPage(userId: string, after: UserOrdersCursor | undefined, limit: number): Promise<UserOrdersPage | undefined> {
+    // created_at >= lets the (user_id, created_at) index start at the cursor; the row comparison breaks ties.
+    const afterCursor = after
+      ? sql`AND o.created_at >= ${after.createdAt}::timestamptz AND (o.created_at, o.serial_number) > (${after.createdAt}::timestamptz, ${String(after.serialNumber)}::bigint)`
+      : sql.empty;
+    // From the user, so that a user without (more) approved orders still gives one row (with no order in it). The
+    // page is chosen inside the lateral join, so the lines of only its orders are aggregated, not of the whole rest.
     const rows = await this.database.read(sql<OrderViewRow>`
       SELECT ${VIEW_COLUMNS}
       FROM users u
-      LEFT JOIN orders o ON o.user_id = u.id AND ${APPROVED}
+      LEFT JOIN LATERAL (
+        SELECT * FROM orders o WHERE o.user_id = u.id AND ${APPROVED} ${afterCursor}
+        ORDER BY o.created_at, o.serial_number
+        LIMIT ${limit}) o ON true
       LEFT JOIN addresses a ON a.id = o.delivery_address_id
       WHERE u.id = ${userId}::uuid
       ORDER BY o.created_at, o.serial_number`);
     if (rows.length === 0) return undefined;
     const orders = rows.filter((row) => row.orderId !== null);
+    const last = orders.at(-1);
     return {
       visible: orders.filter((row) => !row.deleted).map((row) => ({ ...toView(row), version: row.version, createdAtMs: row.createdAt.getTime() })),
       deleted: orders.filter((row) => row.deleted).map((row) => ({ orderId: row.orderId, serialNumber: row.serialNumber, createdAtMs: row.createdAt.getTime(), version: row.version })),
+      next: last && orders.length === limit ? { createdAt: last.createdAt, serialNumber: last.serialNumber } : undefined,
     };
+  }
+
+  /**
+   * All of a user's approved orders, read a page at a time but held together: for the rebuild command's repair,
+   * which compares a whole user. Request paths page through userOrdersPage instead.
+   */
+  async userSnapshot(userId: string): Promise<UserOrdersSnapshot | undefined> {
+    let page = await this.userOrdersPage(userId, undefined, USER_ORDERS_PAGE);
+    if (!page) return undefined;
+    const snapshot: UserOrdersSnapshot = { visible: [...page.visible], deleted: [...page.deleted] };
+    while (page?.next) {
+      page = await this.userOrdersPage(userId, page.next, USER_ORDERS_PAGE);
+      snapshot.visible.push(...(page?.visible ?? []));
+      snapshot.deleted.push(...(page?.deleted ?? []));
+    }
+    return snapshot;
   }
 
   /** Whether any pending saga is past its deadline: the timeout job's cheap probe on the partial index. */

@@ -3,7 +3,7 @@ import { TOKENS } from '../../tokens.js';
 import type { Database } from '../../platform/database/database.js';
 import type { CustomerRepository } from '../../customers/customer-repository.js';
 import { orderJsonText } from '../order-json.js';
-import type { OrderReads, UserOrdersSnapshot } from '../persistence/order-reads.js';
+import { USER_ORDERS_PAGE, type OrderReads, type UserOrdersSnapshot } from '../persistence/order-reads.js';
 import type { ProjectionStore, RebuildEntry } from './projection-store.js';
 import type { ProjectionRepair } from './projection-repair.js';
 
@@ -25,6 +25,21 @@ export interface RebuildAllOptions {
   repair?: ProjectionRepair;
 }
 
+/** What a rebuild of one user wrote. */
+export interface RebuiltUser {
+  /** Orders now listed (approved, not deleted) as PostgreSQL had them. */
+  listed: number;
+  /** Every order written, listed or ended. */
+  orderIds: string[];
+}
+
+export interface RebuildUserOptions {
+  /** Orders read from PostgreSQL per page (USER_ORDERS_PAGE); each page is written before the next is read. */
+  pageSize?: number;
+  /** Called after each page is written, before the next is read: a reader renews its rebuild lock here. */
+  afterPage?(): Promise<void>;
+}
+
 /** Rebuilds users' projections from PostgreSQL: one user on a read that found none, every user by the command. */
 @injectable()
 export class ProjectionRebuild {
@@ -36,13 +51,25 @@ export class ProjectionRebuild {
   ) {}
 
   /**
-   * Rebuilds one user's projection and returns the snapshot it used (undefined: no such user, nothing written).
-   * Safe while the projector runs: see REBUILD_SCRIPT for how the two merge.
+   * Rebuilds one user's projection, a page of orders at a time, so a user with a long history costs a page of memory,
+   * not the whole history. The user is marked built with the last page: readers use the list only once it is whole.
+   * Undefined: no such user, nothing written. Safe while the projector runs: see REBUILD_SCRIPT for how the two merge.
    */
-  async rebuildUser(userId: string): Promise<UserOrdersSnapshot | undefined> {
-    const snapshot = await this.reads.userSnapshot(userId);
-    if (snapshot) await this.store.writeRebuild(userId, rebuildEntries(snapshot));
-    return snapshot;
+  async rebuildUser(userId: string, options: RebuildUserOptions = {}): Promise<RebuiltUser | undefined> {
+    const pageSize = options.pageSize ?? USER_ORDERS_PAGE;
+    const rebuilt: RebuiltUser = { listed: 0, orderIds: [] };
+    let page = await this.reads.userOrdersPage(userId, undefined, pageSize);
+    if (!page) return undefined;
+    for (;;) {
+      const entries = rebuildEntries(page);
+      await this.store.writeRebuild(userId, entries, { markBuilt: page.next === undefined });
+      rebuilt.listed += page.visible.length;
+      rebuilt.orderIds.push(...entries.map((entry) => entry.orderId));
+      if (!page.next) return rebuilt;
+      await options.afterPage?.();
+      // The user cannot go away (users are never deleted), so a later page is never undefined.
+      page = (await this.reads.userOrdersPage(userId, page.next, pageSize)) ?? { visible: [], deleted: [], next: undefined };
+    }
   }
 
   /** Rebuilds every user, paging through users by id; returns how many users and listed orders it wrote. */
@@ -53,9 +80,9 @@ export class ProjectionRebuild {
     options.onProgress?.(progress);
     for (let page = await this.customers.userIdsAfter(this.database, undefined, pageSize); page.length > 0; page = await this.customers.userIdsAfter(this.database, page.at(-1), pageSize)) {
       for (let start = 0; start < page.length; start += concurrency) {
-        const snapshots = await Promise.all(page.slice(start, start + concurrency).map((userId) => this.rebuildAndRepair(userId, progress, options.repair)));
-        progress.users += snapshots.length;
-        progress.orders += snapshots.reduce((sum, snapshot) => sum + (snapshot?.visible.length ?? 0), 0);
+        const rebuilt = await Promise.all(page.slice(start, start + concurrency).map((userId) => this.rebuildAndRepair(userId, progress, options.repair)));
+        progress.users += rebuilt.length;
+        progress.orders += rebuilt.reduce((sum, user) => sum + (user?.listed ?? 0), 0);
         // Users created after the count was taken can push the done count past it.
         progress.totalUsers = Math.max(progress.totalUsers, progress.users);
         options.onProgress?.(progress);
@@ -64,10 +91,10 @@ export class ProjectionRebuild {
     return progress;
   }
 
-  private async rebuildAndRepair(userId: string, progress: RebuildProgress, repair: ProjectionRepair | undefined): Promise<UserOrdersSnapshot | undefined> {
-    const snapshot = await this.rebuildUser(userId);
-    if (snapshot && repair) progress.repaired += await repair.repairUser(userId, [...snapshot.visible.map((view) => view.orderId), ...snapshot.deleted.map((order) => order.orderId)]);
-    return snapshot;
+  private async rebuildAndRepair(userId: string, progress: RebuildProgress, repair: ProjectionRepair | undefined): Promise<RebuiltUser | undefined> {
+    const rebuilt = await this.rebuildUser(userId);
+    if (rebuilt && repair) progress.repaired += await repair.repairUser(userId, rebuilt.orderIds);
+    return rebuilt;
   }
 }
 

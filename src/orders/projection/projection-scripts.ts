@@ -125,6 +125,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** KEYS lock. ARGV token, ttl (ms). Extends the rebuild lock only if this reader still holds it. */
+export const RENEW_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 /**
  * The repair of one order that PostgreSQL lists but Redis shows otherwise (a forged tombstone, a forged or stale
  * document, foreign fields in its hash). KEYS order, index, docs. ARGV user, member, score, json, version, then the

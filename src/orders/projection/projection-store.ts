@@ -3,7 +3,7 @@ import { TOKENS } from '../../tokens.js';
 import type { ListParams } from '../../kernel/schemas.js';
 import type { RedisClient } from '../../platform/cache/redis.js';
 import { orderMember, projectionKeys as keys } from './projection-keys.js';
-import { APPLY_SCRIPT, END_SCRIPT, READ_SCRIPT, REBUILD_SCRIPT, UNLOCK_SCRIPT } from './projection-scripts.js';
+import { APPLY_SCRIPT, END_SCRIPT, READ_SCRIPT, REBUILD_SCRIPT, RENEW_LOCK_SCRIPT, UNLOCK_SCRIPT } from './projection-scripts.js';
 
 /** What a script did with an event; the last two mean the event itself is wrong (see the projector). */
 export type ApplyStatus = 'applied' | 'duplicate' | 'ignored' | 'invalid_sequence' | 'user_mismatch';
@@ -52,6 +52,7 @@ interface ProjectionCommands {
   /** ioredis's Buffer variant of the read script: bulk replies stay bytes, never decoded to strings. */
   projectionReadBuffer(...args: (string | number)[]): Promise<(number | Buffer)[]>;
   projectionUnlock(...args: string[]): Promise<number>;
+  projectionRenewLock(...args: (string | number)[]): Promise<number>;
 }
 
 const defined = new WeakSet<RedisClient>();
@@ -64,13 +65,17 @@ function commands(redis: RedisClient): ProjectionCommands {
     redis.defineCommand('projectionRebuild', { lua: REBUILD_SCRIPT });
     redis.defineCommand('projectionRead', { numberOfKeys: 3, lua: READ_SCRIPT });
     redis.defineCommand('projectionUnlock', { numberOfKeys: 1, lua: UNLOCK_SCRIPT });
+    redis.defineCommand('projectionRenewLock', { numberOfKeys: 1, lua: RENEW_LOCK_SCRIPT });
     defined.add(redis);
   }
   return redis as unknown as ProjectionCommands;
 }
 
-/** A user's orders above this count are written in several script calls, so no single call blocks Redis for long. */
-const REBUILD_CHUNK = 1000;
+/**
+ * A rebuild writes at most this many orders, and about this many bytes of their JSON, per script call: a script
+ * blocks Redis while it runs, and its arguments are held whole by the client and by Redis.
+ */
+export const REBUILD_CHUNK = { orders: 1000, bytes: 1024 * 1024 };
 
 /** The Redis side of the projection: one script call (one round trip) per event, per page read, per rebuild chunk. */
 @injectable()
@@ -107,14 +112,18 @@ export class ProjectionStore {
     return { total: Number(total), docs: docs as Buffer[] };
   }
 
-  /** Merges a snapshot of the user's orders and then marks the user built (see REBUILD_SCRIPT). */
-  async writeRebuild(userId: string, entries: RebuildEntry[]): Promise<void> {
-    for (let start = 0; start === 0 || start < entries.length; start += REBUILD_CHUNK) {
-      const chunk = entries.slice(start, start + REBUILD_CHUNK);
-      const last = start + REBUILD_CHUNK >= entries.length;
+  /**
+   * Merges some of the user's orders, as PostgreSQL had them, into the projection (see REBUILD_SCRIPT), in chunks of
+   * REBUILD_CHUNK. `markBuilt`: these are the last, so the user is marked built with the last chunk (with no entries,
+   * the call only marks it): a reader finds the list only once every order of it is written.
+   */
+  async writeRebuild(userId: string, entries: RebuildEntry[], options: { markBuilt: boolean }): Promise<void> {
+    const chunks = rebuildChunks(entries);
+    for (const [index, chunk] of chunks.entries()) {
+      const markBuilt = options.markBuilt && index === chunks.length - 1;
       const orderKeys = chunk.map((entry) => keys.order(userId, entry.orderId));
       const args = chunk.flatMap((entry) => [entry.version, orderMember(entry.serialNumber), String(entry.createdAtMs), entry.json ?? '']);
-      await this.scripts.projectionRebuild(3 + chunk.length, keys.userIndex(userId), keys.userDocs(userId), keys.userBuilt(userId), ...orderKeys, userId, last ? '1' : '0', ...args);
+      await this.scripts.projectionRebuild(3 + chunk.length, keys.userIndex(userId), keys.userDocs(userId), keys.userBuilt(userId), ...orderKeys, userId, markBuilt ? '1' : '0', ...args);
     }
   }
 
@@ -123,7 +132,30 @@ export class ProjectionStore {
     return (await this.redis.set(keys.userLock(userId), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  /** Extends the lock by ttlMs if this caller still holds it; false when it expired (another reader may hold it now). */
+  async renewLock(userId: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.scripts.projectionRenewLock(keys.userLock(userId), token, ttlMs)) === 1;
+  }
+
   async unlock(userId: string, token: string): Promise<void> {
     await this.scripts.projectionUnlock(keys.userLock(userId), token);
   }
+}
+
+/** The script calls a rebuild of these entries makes, by REBUILD_CHUNK; always one, so that an empty write still marks. */
+export function rebuildChunks(entries: RebuildEntry[]): RebuildEntry[][] {
+  const chunks: RebuildEntry[][] = [[]];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry.json ?? '');
+    const current = chunks.at(-1)!;
+    if (current.length > 0 && (current.length >= REBUILD_CHUNK.orders || bytes + size > REBUILD_CHUNK.bytes)) {
+      chunks.push([entry]);
+      bytes = size;
+    } else {
+      current.push(entry);
+      bytes += size;
+    }
+  }
+  return chunks;
 }

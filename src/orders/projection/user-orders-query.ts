@@ -9,17 +9,20 @@ import { mayActForUser, SCOPES } from '../../kernel/actor.js';
 import type { JsonBytes } from '../../kernel/json-bytes.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
-import { toOrderJson, type OrderJson, type OrderView } from '../order-json.js';
+import { toOrderJson, type OrderJson } from '../order-json.js';
 import type { OrderReads } from '../persistence/order-reads.js';
 import type { ProjectionStore, StoredPage } from './projection-store.js';
-import { rebuildEntries } from './projection-rebuild.js';
+import type { ProjectionRebuild } from './projection-rebuild.js';
 
 /** Hits answer the stored JSON documents as they are (JsonBytes); rebuilds and degraded reads answer objects. */
 export const GetUserOrders = defineQuery('GetUserOrders', listParams.extend({ userID: uuid })).returning<ListPage<'orders', OrderJson> | JsonBytes>();
 type Params = PayloadOf<typeof GetUserOrders>;
 type Answer = ListPage<'orders', OrderJson> | JsonBytes;
 
-/** Long enough for a rebuild of a big user; short enough that a reader that died does not block others for long. */
+/**
+ * The rebuild lock's time to live, renewed after each page the rebuild writes: a rebuild of any length keeps it, and
+ * a reader that died holds it no longer than this.
+ */
 const REBUILD_LOCK_MS = 5_000;
 /** How long a reader waits for another reader's rebuild before it answers from PostgreSQL itself. */
 const REBUILD_WAIT_MS = 1_000;
@@ -40,6 +43,7 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
   constructor(
     @inject(TOKENS.ProjectionStore) private readonly store: ProjectionStore,
     @inject(TOKENS.OrderReads) private readonly reads: OrderReads,
+    @inject(TOKENS.ProjectionRebuild) private readonly rebuild: ProjectionRebuild,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
@@ -61,29 +65,33 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
     return this.rebuildThenRead(params);
   }
 
-  /** The reader that takes the lock rebuilds and answers from the snapshot it just wrote; the others wait for it. */
+  /**
+   * The reader that takes the lock rebuilds, a page of orders at a time, and then answers from Redis; the others
+   * wait for it. A rebuild that fails (Redis, or PostgreSQL) answers from PostgreSQL: a 503 if that fails too.
+   */
   private async rebuildThenRead(params: Params): Promise<Answer> {
+    const { userID } = params;
     const token = randomUUID();
     let locked: boolean;
     try {
-      locked = await this.store.tryLock(params.userID, token, REBUILD_LOCK_MS);
+      locked = await this.store.tryLock(userID, token, REBUILD_LOCK_MS);
     } catch (error) {
       return this.degraded(params, error);
     }
     if (!locked) return this.waitForRebuild(params);
     try {
-      // PostgreSQL failing here is a 503 like any other read; Redis failing only costs the write.
-      const snapshot = await this.reads.userSnapshot(params.userID);
-      if (snapshot) {
-        await this.store.writeRebuild(params.userID, rebuildEntries(snapshot)).then(
-          () => this.metrics.projectionRebuilds.inc({ trigger: 'read' }),
-          (error) => this.logger.warn('projection rebuild not written', { userId: params.userID, error: String(error?.message ?? error) }),
-        );
-      }
-      return pageOf(snapshot?.visible ?? [], params);
+      const rebuilt = await this.rebuild.rebuildUser(userID, { afterPage: () => this.store.renewLock(userID, token, REBUILD_LOCK_MS).then(() => undefined) });
+      // No such user: nothing was written, and the list is empty.
+      if (!rebuilt) return listPage('orders', [], 0, params);
+      this.metrics.projectionRebuilds.inc({ trigger: 'read' });
+      const page = await this.store.readPage(userID, params);
+      if (page) return listPageBytes('orders', page.docs, page.total, params);
+    } catch (error) {
+      this.logger.warn('projection rebuild not written', { userId: userID, error: String((error as Error)?.message ?? error) });
     } finally {
-      await this.store.unlock(params.userID, token).catch(() => undefined);
+      await this.store.unlock(userID, token).catch(() => undefined);
     }
+    return this.fromPostgres(params);
   }
 
   private async waitForRebuild(params: Params): Promise<Answer> {
@@ -113,10 +121,4 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
     const { views, total } = await this.reads.approvedPage(params, params.userID);
     return listPage('orders', views.map(toOrderJson), total, params);
   }
-}
-
-/** A page of a snapshot's listed orders (ascending), exactly as a projection read would answer it. */
-function pageOf(visible: OrderView[], params: Params): ListPage<'orders', OrderJson> {
-  const ordered = params.order === 'desc' ? [...visible].reverse() : visible;
-  return listPage('orders', ordered.slice(params.offset, params.offset + params.limit).map(toOrderJson), visible.length, params);
 }
