@@ -59,8 +59,18 @@ const byteCount = (min: number, max: number) =>
   });
 const url = (protocols: string[]) =>
   z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `must be a ${protocols.join(' or ')}:// URL`);
-/** A setting that may be left empty: '' becomes undefined. */
-const optional = <T extends z.ZodType>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]);
+/**
+ * A setting that may be left empty: '' becomes undefined. Anything else must pass `schema`, and a refusal keeps its
+ * sentence (a union of the two would only say "Invalid input").
+ */
+const optional = <T extends z.ZodType<unknown, string>>(schema: T) =>
+  z.string().transform((text, ctx): z.output<T> | undefined => {
+    if (text === '') return undefined;
+    const parsed = schema.safeParse(text);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
 const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((text) => text === 'true');
 /** A whole number written in digits, within a range, with a sentence that says so (not the validator's wording). */
 const wholeNumber = (min: number, max: number) =>
@@ -136,13 +146,32 @@ const settings = z.object({
   REQUEST_TIMEOUT: timerDuration('1s', '1h'),
   HEADERS_TIMEOUT: timerDuration('1s', '1h'),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000),
+  // Open connections from one client address, so that one client cannot hold every slot of MAX_CONNECTIONS.
+  // Empty: derived from MAX_CONNECTIONS (defaultConnectionsPerAddress). 0: no cap per address. The address is
+  // the connection's own: behind a proxy or load balancer every connection is the proxy's, and no
+  // X-Forwarded-For has arrived yet when a connection does, so a proxied deployment sets 0 and caps clients at
+  // the proxy (README, "Limits").
+  MAX_CONNECTIONS_PER_ADDRESS: optional(wholeNumber(0, 1_000_000)),
   // Where clients reach the API (behind a proxy, say), for /openapi.json's servers; without it, http://HOST:PORT.
   PUBLIC_URL: optional(url(['https', 'http']).transform((text) => text.replace(/\/+$/, ''))),
 });
 const schema = settings
   .superRefine(checkExposure)
   .superRefine(checkDatabaseSessions)
-  .transform((config) => ({ ...config, DATABASE_LISTEN_URL: config.DATABASE_LISTEN_URL ?? config.DATABASE_URL }));
+  .transform((config) => ({
+    ...config,
+    DATABASE_LISTEN_URL: config.DATABASE_LISTEN_URL ?? config.DATABASE_URL,
+    MAX_CONNECTIONS_PER_ADDRESS: config.MAX_CONNECTIONS_PER_ADDRESS ?? defaultConnectionsPerAddress(config.MAX_CONNECTIONS),
+  }));
+
+/**
+ * MAX_CONNECTIONS_PER_ADDRESS when it is not set: a quarter of MAX_CONNECTIONS (250 of 1000), so that filling the
+ * server takes four addresses; at least 8, since a browser alone opens up to 6 connections to one host; and never
+ * more than MAX_CONNECTIONS, so that lowering that one alone is never refused.
+ */
+function defaultConnectionsPerAddress(maxConnections: number): number {
+  return Math.min(maxConnections, Math.max(8, Math.ceil(maxConnections / 4)));
+}
 
 export type Config = Readonly<z.output<typeof schema>>;
 
@@ -185,6 +214,7 @@ const FALLBACKS: Record<keyof z.input<typeof settings>, string> = {
   REQUEST_TIMEOUT: '30s',
   HEADERS_TIMEOUT: '10s',
   MAX_CONNECTIONS: '1000',
+  MAX_CONNECTIONS_PER_ADDRESS: '',
   PUBLIC_URL: '',
 };
 
@@ -205,6 +235,9 @@ function checkExposure(config: z.output<typeof settings>, ctx: z.RefinementCtx):
     issue('AUTH_JWKS_URL', `is required when HOST (${config.HOST}) is not a loopback address: set it, or AUTH_DISABLED=true to serve without authentication`);
   }
   if (config.HEADERS_TIMEOUT > config.REQUEST_TIMEOUT) issue('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
+  if ((config.MAX_CONNECTIONS_PER_ADDRESS ?? 0) > config.MAX_CONNECTIONS) {
+    issue('MAX_CONNECTIONS_PER_ADDRESS', `must not be more than MAX_CONNECTIONS (${config.MAX_CONNECTIONS}): set at most that, or 0 for no cap per address`);
+  }
   // Only the http role listens on PORT.
   if (config.ROLES.includes('http') && config.METRICS_PORT !== undefined && config.METRICS_PORT === config.PORT && config.PORT !== 0) issue('METRICS_PORT', 'must differ from PORT');
 }

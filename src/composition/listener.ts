@@ -2,11 +2,13 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type express from 'express';
 import type { Config } from '../config.js';
+import { limitConnections } from './connection-limits.js';
 
 /**
  * A server with the abuse limits of config: a whole request (headers and body) must arrive within
- * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), and at most
- * MAX_CONNECTIONS sockets are open at once (more are closed on arrival).
+ * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), at most
+ * MAX_CONNECTIONS_PER_ADDRESS sockets are open from one client address, and at most MAX_CONNECTIONS in all, idle
+ * keep-alive ones closed to make room for a newcomer (connection-limits.ts).
  */
 export async function listen(app: express.Express, host: string, port: number, config: Config): Promise<Server> {
   const server = createServer(
@@ -20,7 +22,7 @@ export async function listen(app: express.Express, host: string, port: number, c
     },
     app,
   );
-  server.maxConnections = config.MAX_CONNECTIONS;
+  limitConnections(server, { max: config.MAX_CONNECTIONS, perAddress: config.MAX_CONNECTIONS_PER_ADDRESS });
   server.listen(port, host);
   await once(server, 'listening');
   return server;

@@ -25,7 +25,7 @@ let api: typeof fetch;
 beforeAll(async () => {
   const logger = createLogger({ level: 'info' });
   logger.clear().add(new winston.transports.Stream({ stream: new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }) }));
-  t = await startTestService({ PORT: '0', REQUEST_TIMEOUT: '1s', HEADERS_TIMEOUT: '1s', MAX_CONNECTIONS: '2', METRICS_PORT: '0' }, { logger });
+  t = await startTestService({ PORT: '0', REQUEST_TIMEOUT: '1s', HEADERS_TIMEOUT: '1s', MAX_CONNECTIONS: '2', MAX_CONNECTIONS_PER_ADDRESS: '0', METRICS_PORT: '0' }, { logger });
   role = await ROLE_STARTERS.http(t.service);
   const listening = lines.find((line) => line.message === 'http listening')!;
   port = listening.port as number;
