@@ -8,13 +8,21 @@ export interface ConnectionLimits {
   perAddress: number;
 }
 
+/** Why a connection was closed on arrival. */
+export type RefusalReason = 'per_address' | 'max_connections';
+
+/** What the limits report: each refusal as it happens. */
+export interface ConnectionObserver {
+  refused(reason: RefusalReason): void;
+}
+
 /**
  * Decides on each new connection of `server`: one from an address already at `perAddress` is closed on arrival;
  * one that finds `max` open closes the idle keep-alive connections to make room (their clients reconnect when
  * they next send), and is closed itself only when none was idle. So neither one address nor a crowd of idle
- * keep-alive sockets can keep everyone else out.
+ * keep-alive sockets can keep everyone else out. Returns the count of open connections, for a gauge.
  */
-export function limitConnections(server: Server, limits: ConnectionLimits): void {
+export function limitConnections(server: Server, limits: ConnectionLimits, observer?: ConnectionObserver): { open(): number } {
   /** Every connection let in and not yet closed, with its client's address. */
   const open = new Map<Socket, string>();
   /** Connections per address; an address leaves at zero, so the map holds at most one entry per open connection. */
@@ -30,12 +38,14 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
     const overAddressCap = limits.perAddress > 0 && (perAddress.get(address) ?? 0) >= limits.perAddress;
     if (overAddressCap || (open.size >= limits.max && !makeRoom())) {
       socket.destroy();
+      observer?.refused(overAddressCap ? 'per_address' : 'max_connections');
       return;
     }
     open.set(socket, address);
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     socket.once('close', () => release(socket));
   });
+  return { open: () => open.size };
 
   /** Closes the idle keep-alive connections; true when that, or a close not yet reported, left a slot free. */
   function makeRoom(): boolean {

@@ -42,7 +42,7 @@ const API_TAGS: Record<string, string> = {
 /** Serves the API on HOST:PORT, and /metrics on METRICS_HOST:METRICS_PORT when that is set. */
 export async function startHttpRole(service: Service): Promise<RunningRole> {
   const { config, logger } = service;
-  const server = await listen(createServiceApp(service), config.HOST, config.PORT, config);
+  const server = await listen(createServiceApp(service), config.HOST, config.PORT, config, service.metrics);
   const metricsServer = config.METRICS_PORT === undefined ? undefined : await listen(operationsApp(service, { probes: false }), config.METRICS_HOST, config.METRICS_PORT, config);
   const auth = authModeOf(config);
   logger.info('http listening', {

@@ -2,15 +2,17 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type express from 'express';
 import type { Config } from '../config.js';
+import type { Metrics } from '../platform/observability/metrics.js';
 import { limitConnections } from './connection-limits.js';
 
 /**
  * A server with the abuse limits of config: a whole request (headers and body) must arrive within
  * REQUEST_TIMEOUT and its headers within HEADERS_TIMEOUT (else 408 and the connection closes), at most
  * MAX_CONNECTIONS_PER_ADDRESS sockets are open from one client address, and at most MAX_CONNECTIONS in all, idle
- * keep-alive ones closed to make room for a newcomer (connection-limits.ts).
+ * keep-alive ones closed to make room for a newcomer (connection-limits.ts). With `metrics`, its connections are
+ * the http_connections_* metrics (the API listener's; the metrics listener's own are not counted).
  */
-export async function listen(app: express.Express, host: string, port: number, config: Config): Promise<Server> {
+export async function listen(app: express.Express, host: string, port: number, config: Config, metrics?: Metrics): Promise<Server> {
   const server = createServer(
     {
       requestTimeout: config.REQUEST_TIMEOUT,
@@ -22,7 +24,12 @@ export async function listen(app: express.Express, host: string, port: number, c
     },
     app,
   );
-  limitConnections(server, { max: config.MAX_CONNECTIONS, perAddress: config.MAX_CONNECTIONS_PER_ADDRESS });
+  const connections = limitConnections(
+    server,
+    { max: config.MAX_CONNECTIONS, perAddress: config.MAX_CONNECTIONS_PER_ADDRESS },
+    metrics && { refused: (reason) => metrics.httpConnectionsRefused.inc({ reason }) },
+  );
+  metrics?.observeConnections(connections.open);
   server.listen(port, host);
   await once(server, 'listening');
   return server;

@@ -6,6 +6,7 @@ import { captureLogs } from '../support/log-capture.js';
 import { ROLE_STARTERS, type RunningRole } from '../../src/composition/roles.js';
 import { clientAddress } from '../../src/composition/connection-limits.js';
 import { parseConfig } from '../../src/config.js';
+import { counter } from '../support/polling.js';
 
 // The http role's listener against clients that hold connections open: one address at its cap of idle
 // keep-alive sockets, and a server whose every slot is held. Other clients (other loopback addresses, which
@@ -78,10 +79,13 @@ async function healthcheckFrom(localAddress: string): Promise<string> {
 describe('connections per client address', () => {
   it('when one address holds MAX_CONNECTIONS_PER_ADDRESS idle keep-alive connections, then its next one is closed on arrival and another address is still served', async () => {
     const held = [await idleKeepAlive('127.0.0.1'), await idleKeepAlive('127.0.0.1')];
+    const refusedBefore = await counter(t, 'http_connections_refused_total', { reason: 'per_address' });
 
     const refused = await connect('127.0.0.1');
     refused.socket.end('GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(await refused.closed).toBe('');
+    expect(await counter(t, 'http_connections_refused_total', { reason: 'per_address' })).toBe(refusedBefore + 1);
+    expect(await counter(t, 'http_connections_open')).toBe(2);
 
     const other = await healthcheckFrom('127.0.0.2');
     expect(other).toMatch(/^HTTP\/1\.1 200 /);
@@ -108,7 +112,9 @@ describe('the connection cap of the process', () => {
       client.socket.write('GET /healthcheck HTTP/1.1\r\n');
       busy.push(client);
     }
+    const refusedBefore = await counter(t, 'http_connections_refused_total', { reason: 'max_connections' });
     expect(await healthcheckFrom('127.0.0.8')).toBe('');
+    expect(await counter(t, 'http_connections_refused_total', { reason: 'max_connections' })).toBe(refusedBefore + 1);
 
     const [finished, ...stillBusy] = busy;
     finished!.socket.write('Host: x\r\n\r\n');

@@ -203,12 +203,38 @@ export class Metrics {
 
   private databasePoolUse: (() => DatabasePoolUse) | undefined;
 
+  readonly httpConnectionsRefused = new client.Counter({
+    name: 'http_connections_refused_total',
+    help: 'Connections the API listener closed on arrival, by reason: per_address (MAX_CONNECTIONS_PER_ADDRESS), max_connections (MAX_CONNECTIONS open and none idle)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** The API listener's open connections, read at each scrape from what observeConnections was given (0 before it). */
+  readonly httpConnectionsOpen = new client.Gauge({
+    name: 'http_connections_open',
+    help: 'Connections open on the API listener (at most MAX_CONNECTIONS)',
+    registers: [this.registry],
+    collect: () => {
+      this.httpConnectionsOpen.set(this.openConnections?.() ?? 0);
+    },
+  });
+
+  private openConnections: (() => number) | undefined;
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+    // Both reasons from the start, so that a rate over them is 0, not "no data", until the first refusal.
+    for (const reason of ['per_address', 'max_connections'] as const) this.httpConnectionsRefused.inc({ reason }, 0);
   }
 
   /** db_pool_connections reads the pool through this at each scrape. */
   observeDatabasePool(use: () => DatabasePoolUse): void {
     this.databasePoolUse = use;
+  }
+
+  /** http_connections_open reads the API listener through this at each scrape. */
+  observeConnections(open: () => number): void {
+    this.openConnections = open;
   }
 }
