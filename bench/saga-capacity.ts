@@ -98,7 +98,7 @@ try {
   if (inOrder) {
     const inOrderHighest = highest.get('floor-in-order') ?? 0;
     console.log(`\n## reference: against the floor that keeps each order's events in sequence (not the issue's targets)`);
-    console.log(`reference highest sustained rate: ${serviceHighest} vs ${inOrderHighest} orders/s: ${round(serviceHighest / inOrderHighest, 2)}x the order-keeping floor (its own: ${round(inOrderHighest / floorHighest, 2)}x the one-wave floor)`);
+    console.log(`reference highest sustained rate: ${serviceHighest} vs ${inOrderHighest} orders/s: ${times(serviceHighest, inOrderHighest)} the order-keeping floor (its own: ${times(inOrderHighest, floorHighest)} the one-wave floor)`);
     console.log(`reference round-trip p95 at ${halfRate}/s: ${round(service.p95, 1)} ms vs ${round(inOrder.p95, 1)} ms: ${round(service.p95 / inOrder.p95, 2)}x the order-keeping floor (its own: ${round(inOrder.p95 / floor.p95, 2)}x the one-wave floor)`);
     console.log(`reference cpu per order: ${round(service.cpuMs, 2)} ms vs ${round(inOrder.cpuMs, 2)} ms: ${round(service.cpuMs / inOrder.cpuMs, 2)}x the order-keeping floor`);
   }
@@ -298,4 +298,9 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
 function target(name: string, figures: string, ratio: number, comparison: '<=' | '>=', bound: number): void {
   const met = comparison === '<=' ? ratio <= bound : ratio >= bound;
   console.log(`target ${name}: ${figures}: ${round(ratio, 2)}x the floor (target ${comparison} ${bound}x): ${met ? 'PASS' : 'MISS'}`);
+}
+
+/** `a / b` as a ratio ("1.23x"), or "no ratio" when b sustained no step (a division by zero is no figure). */
+function times(a: number, b: number): string {
+  return b > 0 ? `${round(a / b, 2)}x` : 'no ratio';
 }
