@@ -5,6 +5,7 @@ import { expect204, orderBody, seedCatalog, type Catalog } from '../support/fixt
 import { ApproveOrder } from '../../src/orders/saga/saga-reply-commands.js';
 import { USER_ORDERS_PAGE } from '../../src/orders/persistence/order-reads.js';
 import { ProjectionRebuild } from '../../src/orders/projection/projection-rebuild.js';
+import { ProjectionRepair } from '../../src/orders/projection/projection-repair.js';
 import { ProjectionStore, rebuildChunks, REBUILD_CHUNK, type RebuildEntry } from '../../src/orders/projection/projection-store.js';
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { counter, databaseList, envelope, flushTestKeys } from './projection-harness.js';
@@ -65,7 +66,7 @@ describe('a rebuild of a user with a long history', () => {
     });
     expect(seenBetweenPages).toEqual(Array(Math.floor(ORDERS / 100)).fill(false));
     expect(rebuilt).toMatchObject({ listed: LISTED });
-    expect(new Set(rebuilt!.orderIds).size).toBe(ORDERS);
+    expect(new Set(rebuilt!.orders.map((order) => order.orderId)).size).toBe(ORDERS);
     expect((await store.readPage(catalog.userId, { limit: 1, offset: 0, order: 'asc' }))?.total).toBe(rebuilt!.listed);
   });
 
@@ -73,11 +74,28 @@ describe('a rebuild of a user with a long history', () => {
     await t.service.database.pool.query(`UPDATE orders SET created_at = '2026-01-01T00:00:00Z'::timestamptz + (serial_number % 3) * interval '1 millisecond' WHERE user_id = $1`, [catalog.userId]);
     await flushTestKeys(t);
     const rebuilt = await t.service.resolve(ProjectionRebuild).rebuildUser(catalog.userId, { pageSize: 7 });
-    expect(new Set(rebuilt!.orderIds).size).toBe(rebuilt!.orderIds.length);
-    expect(rebuilt!.orderIds.length).toBe(ORDERS);
+    expect(new Set(rebuilt!.orders.map((order) => order.orderId)).size).toBe(ORDERS);
+    expect(rebuilt!.orders.length).toBe(ORDERS);
     const params = { limit: 1000, offset: 0, order: 'desc' as const };
     const res = await t.http.get(`/api/v1/orders/user/${catalog.userId}?order=desc`);
     expect(res.text).toBe(JSON.stringify(envelope(await databaseList(t, catalog.userId), params)));
+  });
+
+  it('when the repair runs on the long history, then it finds what the merge leaves, past the first batch too: a forged tombstone, and documents under members PostgreSQL does not list', async () => {
+    const redis = t.service.redis;
+    const listed = await databaseList(t, catalog.userId);
+    const victim = listed.at(-3)!;
+    // The last batch of the repair: the rebuild writes, and the repair reads, in list order.
+    const realMember = String(victim.serialNumber);
+    // Written by hand, as a publisher with too much access could have before publishers were checked.
+    await redis.hset(projectionKeys.order(catalog.userId, victim.OrderID), 'tomb', '999', 'v', '999');
+    await redis.hset(projectionKeys.userDocs(catalog.userId), realMember.padStart(17, '0'), '{"forged":"another form of a listed member"}', '9'.repeat(16), '{"forged":"no such order"}');
+
+    const result = await t.service.resolve(ProjectionRebuild).rebuildAll({ repair: t.service.resolve(ProjectionRepair) });
+    expect(result.repaired).toBe(3);
+    const res = await t.http.get(`/api/v1/orders/user/${catalog.userId}?order=desc`);
+    expect(res.text).toBe(JSON.stringify(envelope(listed, { limit: 1000, offset: 0, order: 'desc' })));
+    expect(await redis.hlen(projectionKeys.userDocs(catalog.userId))).toBe(listed.length);
   });
 
   it('when a reader renews its rebuild lock, then the lock outlives its first time to live, and only its holder can renew it', async () => {

@@ -19,7 +19,7 @@ function recordingClient(): { client: Redis; sent: Command[] } {
   const sent: Command[] = [];
   client.sendCommand = ((command: Command) => {
     sent.push(command);
-    command.resolve(command.name === 'set' ? 'OK' : [-1]);
+    command.resolve(command.name === 'set' ? 'OK' : command.name === 'hscan' ? ['0', []] : [-1]);
     return command.promise;
   }) as Redis['sendCommand'];
   return { client, sent };
@@ -42,7 +42,8 @@ async function everyProjectionCommand(): Promise<Command[]> {
   await store.tryLock(userId, 'token', 5_000);
   await store.renewLock(userId, 'token', 5_000);
   await store.unlock(userId, 'token');
-  await repair.readUser(userId, entries.map((entry) => entry.orderId)).catch(() => undefined);
+  await repair.readOrders(userId, entries.map((entry) => ({ orderId: entry.orderId, member: '7' }))).catch(() => undefined);
+  for await (const docs of repair.scanDocs(userId)) void docs;
   await repair.repairListed({ orderId, userId, member: '7', score: '1', json: '{}', version: 4 }, '', '');
   await repair.repairUnlisted(userId, '7', '');
   return sent;

@@ -15,7 +15,7 @@ export interface StoredOrderView extends OrderView {
   createdAtMs: number;
 }
 
-/** Some of a user's approved orders, visible and deleted: a page of them, or all of them. */
+/** Some of a user's approved orders, visible and deleted: a page of them. */
 export interface UserOrdersSnapshot {
   /** Not deleted, by createdAt then serialNumber, ascending: the user's list. */
   visible: StoredOrderView[];
@@ -125,20 +125,20 @@ export class OrderReads {
     };
   }
 
-  /**
-   * All of a user's approved orders, read a page at a time but held together: for the rebuild command's repair,
-   * which compares a whole user. Request paths page through userOrdersPage instead.
-   */
-  async userSnapshot(userId: string): Promise<UserOrdersSnapshot | undefined> {
-    let page = await this.userOrdersPage(userId, undefined, USER_ORDERS_PAGE);
-    if (!page) return undefined;
-    const snapshot: UserOrdersSnapshot = { visible: [...page.visible], deleted: [...page.deleted] };
-    while (page?.next) {
-      page = await this.userOrdersPage(userId, page.next, USER_ORDERS_PAGE);
-      snapshot.visible.push(...(page?.visible ?? []));
-      snapshot.deleted.push(...(page?.deleted ?? []));
-    }
-    return snapshot;
+  /** Those of these orders that the user's list shows (the user's, approved, not deleted), with their versions. */
+  async listedViews(userId: string, orderIds: string[]): Promise<StoredOrderView[]> {
+    const rows = await this.database.read(sql<OrderViewRow>`
+      SELECT ${VIEW_COLUMNS} ${FROM_ORDERS}
+      WHERE o.id = ANY(${orderIds}::uuid[]) AND o.user_id = ${userId}::uuid AND ${APPROVED} AND o.deleted_at IS NULL`);
+    return rows.map((row) => ({ ...toView(row), version: row.version, createdAtMs: row.createdAt.getTime() }));
+  }
+
+  /** Those of these serial numbers whose orders the user's list shows (the user's, approved, not deleted). */
+  async listedSerialNumbers(userId: string, serialNumbers: bigint[]): Promise<Set<bigint>> {
+    const rows = await this.database.read(sql<{ serial: string }>`
+      SELECT serial_number::text AS serial FROM orders o
+      WHERE o.serial_number = ANY(${serialNumbers.map(String)}::bigint[]) AND o.user_id = ${userId}::uuid AND ${APPROVED} AND o.deleted_at IS NULL`);
+    return new Set(rows.map((row) => BigInt(row.serial)));
   }
 
   /** Whether any pending saga is past its deadline: the timeout job's cheap probe on the partial index. */

@@ -5,6 +5,7 @@ import type { CustomerRepository } from '../../customers/customer-repository.js'
 import { orderJsonText } from '../order-json.js';
 import { USER_ORDERS_PAGE, type OrderReads, type UserOrdersSnapshot } from '../persistence/order-reads.js';
 import type { ProjectionStore, RebuildEntry } from './projection-store.js';
+import { orderMember } from './projection-keys.js';
 import type { ProjectionRepair } from './projection-repair.js';
 
 export interface RebuildProgress {
@@ -29,8 +30,8 @@ export interface RebuildAllOptions {
 export interface RebuiltUser {
   /** Orders now listed (approved, not deleted) as PostgreSQL had them. */
   listed: number;
-  /** Every order written, listed or ended. */
-  orderIds: string[];
+  /** Every order written, listed or ended, with its member (from its serial number) in the user's list. */
+  orders: { orderId: string; member: string }[];
 }
 
 export interface RebuildUserOptions {
@@ -57,14 +58,14 @@ export class ProjectionRebuild {
    */
   async rebuildUser(userId: string, options: RebuildUserOptions = {}): Promise<RebuiltUser | undefined> {
     const pageSize = options.pageSize ?? USER_ORDERS_PAGE;
-    const rebuilt: RebuiltUser = { listed: 0, orderIds: [] };
+    const rebuilt: RebuiltUser = { listed: 0, orders: [] };
     let page = await this.reads.userOrdersPage(userId, undefined, pageSize);
     if (!page) return undefined;
     for (;;) {
       const entries = rebuildEntries(page);
       await this.store.writeRebuild(userId, entries, { markBuilt: page.next === undefined });
       rebuilt.listed += page.visible.length;
-      rebuilt.orderIds.push(...entries.map((entry) => entry.orderId));
+      rebuilt.orders.push(...entries.map((entry) => ({ orderId: entry.orderId, member: orderMember(entry.serialNumber) })));
       if (!page.next) return rebuilt;
       await options.afterPage?.();
       // The user cannot go away (users are never deleted), so a later page is never undefined.
@@ -93,7 +94,7 @@ export class ProjectionRebuild {
 
   private async rebuildAndRepair(userId: string, progress: RebuildProgress, repair: ProjectionRepair | undefined): Promise<RebuiltUser | undefined> {
     const rebuilt = await this.rebuildUser(userId);
-    if (rebuilt && repair) progress.repaired += await repair.repairUser(userId, rebuilt.orderIds);
+    if (rebuilt && repair) progress.repaired += await repair.repairUser(userId, rebuilt.orders);
     return rebuilt;
   }
 }

@@ -4,11 +4,17 @@ import { mastersOf, type RedisClient } from '../../platform/cache/redis.js';
 import { KEY_PATTERN, OLD_LAYOUT_PATTERNS, parseProjectionKey, projectionKeys as keys } from './projection-keys.js';
 import { REPAIR_LISTED_SCRIPT, REPAIR_UNLISTED_SCRIPT } from './projection-scripts.js';
 
-/** What Redis holds for one user: member -> document, and per order the fingerprint of its hash. */
-export interface StoredUserState {
-  docs: Map<string, string>;
-  /** `tomb|v|member|vis|field count` of each asked order's hash: compared, never parsed, by the repair script. */
-  orders: Map<string, string>;
+/** What Redis holds for one order of a user: its hash's fingerprint, and its member's document ('' if none). */
+export interface StoredOrderState {
+  /** `tomb|v|member|vis|field count` of the order's hash: compared, never parsed, by the repair script. */
+  state: string;
+  doc: string;
+}
+
+/** An order as the repair asks Redis for it: the member is the one its serial number gives (never Redis's own). */
+export interface OrderToRead {
+  orderId: string;
+  member: string;
 }
 
 export type RepairStatus = 'repaired' | 'changed';
@@ -26,11 +32,13 @@ interface RepairCommands {
 }
 
 const SCAN_COUNT = 500;
+/** Documents per HSCAN call: a few MB at most (an order of 100 products is about 20 KB of JSON). */
+const DOCS_SCAN_COUNT = 100;
 
 /**
  * The Redis side of the projection's repair (see projection-repair.ts): reads a user's state as it is, rewrites what
  * PostgreSQL contradicts, and finds the keys of orders and users that PostgreSQL does not have. Only the rebuild
- * command uses it: it reads whole lists and scans the key space, which no request path may do.
+ * command uses it: it scans whole lists (a batch at a time) and the key space, which no request path may do.
  */
 @injectable()
 export class ProjectionRepairStore {
@@ -40,20 +48,32 @@ export class ProjectionRepairStore {
   }
 
   /** One pipeline: every key it reads carries the user's hash tag, so on a cluster it goes to one node. */
-  async readUser(userId: string, orderIds: string[]): Promise<StoredUserState> {
-    const pipeline = this.redis.pipeline().hgetall(keys.userDocs(userId));
-    for (const orderId of orderIds) pipeline.hmget(keys.order(userId, orderId), 'tomb', 'v', 'member', 'vis').hlen(keys.order(userId, orderId));
+  async readOrders(userId: string, orders: OrderToRead[]): Promise<Map<string, StoredOrderState>> {
+    const pipeline = this.redis.pipeline();
+    for (const { orderId, member } of orders) {
+      pipeline.hmget(keys.order(userId, orderId), 'tomb', 'v', 'member', 'vis').hlen(keys.order(userId, orderId)).hget(keys.userDocs(userId), member);
+    }
     const replies = (await pipeline.exec()) ?? [];
     const failed = replies.find(([error]) => error);
     if (failed) throw failed[0];
-    const docs = new Map(Object.entries(replies[0]![1] as Record<string, string>));
-    const orders = new Map<string, string>();
-    orderIds.forEach((orderId, index) => {
-      const fields = replies[1 + index * 2]![1] as (string | null)[];
-      const count = replies[2 + index * 2]![1] as number;
-      orders.set(orderId, `${fields.map((field) => field ?? '').join('|')}|${count}`);
+    const stored = new Map<string, StoredOrderState>();
+    orders.forEach(({ orderId }, index) => {
+      const [fields, count, doc] = replies.slice(index * 3, index * 3 + 3).map(([, reply]) => reply) as [(string | null)[], number, string | null];
+      stored.set(orderId, { state: `${fields.map((field) => field ?? '').join('|')}|${count}`, doc: doc ?? '' });
     });
-    return { docs, orders };
+    return stored;
+  }
+
+  /** The user's documents (member -> JSON), a batch at a time (HSCAN: a user's whole list is never held at once). */
+  async *scanDocs(userId: string): AsyncGenerator<Map<string, string>> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(keys.userDocs(userId), cursor, 'COUNT', DOCS_SCAN_COUNT);
+      cursor = next;
+      const docs = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) docs.set(flat[i]!, flat[i + 1]!);
+      if (docs.size > 0) yield docs;
+    } while (cursor !== '0');
   }
 
   repairListed(entry: { orderId: string; userId: string; member: string; score: string; json: string; version: number }, readState: string, readDoc: string): Promise<RepairStatus> {

@@ -5,7 +5,14 @@ import type { CustomerRepository } from '../../customers/customer-repository.js'
 import { orderJsonText } from '../order-json.js';
 import type { OrderReads } from '../persistence/order-reads.js';
 import { orderMember } from './projection-keys.js';
-import type { FoundKey, ProjectionRepairStore } from './projection-repair-store.js';
+import type { FoundKey, OrderToRead, ProjectionRepairStore } from './projection-repair-store.js';
+
+/** Orders compared per round trip (Redis, then PostgreSQL). */
+const REPAIR_BATCH = 200;
+/** Whether a member is what orderMember makes of some serial number (anything else was never written by the service). */
+function isMemberForm(member: string): boolean {
+  return /^\d{1,19}$/.test(member) && orderMember(BigInt(member)) === member;
+}
 
 /**
  * Repairs what the merge of a rebuild leaves as it is because it cannot tell it from the projector's own recent
@@ -26,28 +33,41 @@ export class ProjectionRepair {
     @inject(TOKENS.Database) private readonly database: Database,
   ) {}
 
-  /** Repairs one user's list and orders (those of `knownOrderIds`, the rebuild's snapshot); returns how many. */
-  async repairUser(userId: string, knownOrderIds: string[]): Promise<number> {
-    const stored = await this.store.readUser(userId, knownOrderIds);
-    const truth = await this.reads.userSnapshot(userId);
-    if (!truth) return 0;
+  /**
+   * Repairs one user's list and orders (those `written` by the rebuild just before, with their members); returns
+   * how many. Both halves go a batch at a time, Redis first, so a user with a long history costs a batch of memory.
+   */
+  async repairUser(userId: string, written: OrderToRead[]): Promise<number> {
     let repaired = 0;
-    const listed = new Set<string>();
-    for (const view of truth.visible) {
+    for (let start = 0; start < written.length; start += REPAIR_BATCH) repaired += await this.repairListed(userId, written.slice(start, start + REPAIR_BATCH));
+    for await (const docs of this.store.scanDocs(userId)) repaired += await this.repairUnlisted(userId, docs);
+    return repaired;
+  }
+
+  /** The orders of the batch that PostgreSQL lists: rewritten where Redis holds anything but what it lists. */
+  private async repairListed(userId: string, batch: OrderToRead[]): Promise<number> {
+    const stored = await this.store.readOrders(userId, batch);
+    const truth = await this.reads.listedViews(userId, batch.map((order) => order.orderId));
+    let repaired = 0;
+    for (const view of truth) {
       const member = orderMember(view.serialNumber);
-      listed.add(member);
-      const readState = stored.orders.get(view.orderId);
-      // Not asked for: approved since the rebuild's snapshot, so the projector lists it now; the next run looks at it.
-      if (readState === undefined) continue;
+      const read = stored.get(view.orderId)!;
       const json = orderJsonText(view);
-      const readDoc = stored.docs.get(member) ?? '';
       // What the projector (or a rebuild) leaves for a listed order: no tombstone, its version, member, listed, four fields.
-      if (readDoc === json && readState === `|${view.version}|${member}|1|4`) continue;
+      if (read.doc === json && read.state === `|${view.version}|${member}|1|4`) continue;
       const entry = { orderId: view.orderId, userId, member, score: String(view.createdAtMs), json, version: view.version };
-      if ((await this.store.repairListed(entry, readState, readDoc)) === 'repaired') repaired++;
+      if ((await this.store.repairListed(entry, read.state, read.doc)) === 'repaired') repaired++;
     }
-    for (const [member, doc] of stored.docs) {
-      if (listed.has(member)) continue;
+    return repaired;
+  }
+
+  /** The documents of the batch whose members PostgreSQL does not list (forged, or of an order since deleted): taken off. */
+  private async repairUnlisted(userId: string, docs: Map<string, string>): Promise<number> {
+    const serials = [...docs.keys()].filter(isMemberForm).map(BigInt);
+    const listed = await this.reads.listedSerialNumbers(userId, serials);
+    let repaired = 0;
+    for (const [member, doc] of docs) {
+      if (isMemberForm(member) && listed.has(BigInt(member))) continue;
       if ((await this.store.repairUnlisted(userId, member, doc)) === 'repaired') repaired++;
     }
     return repaired;
