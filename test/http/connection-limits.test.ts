@@ -95,13 +95,13 @@ describe('connections per client address', () => {
 });
 
 describe('the connection cap of the process', () => {
-  it('when MAX_CONNECTIONS idle keep-alive connections are open, then a new client is served and the idle ones are closed', async () => {
-    const idle = [];
-    for (const address of ['127.0.0.3', '127.0.0.3', '127.0.0.4', '127.0.0.4']) idle.push(await idleKeepAlive(address));
+  it('when MAX_CONNECTIONS idle keep-alive connections are open, then a new client is served by closing one of them: of the address holding the most, the one idle longest', async () => {
+    const [alone, older, newer, other] = [await idleKeepAlive('127.0.0.3'), await idleKeepAlive('127.0.0.4'), await idleKeepAlive('127.0.0.4'), await idleKeepAlive('127.0.0.10')];
 
     expect(await healthcheckFrom('127.0.0.5')).toMatch(/^HTTP\/1\.1 200 /);
-    // Their clients see a close after a whole answer, as at a keep-alive timeout, and reconnect when they next send.
-    await Promise.all(idle.map(({ closed }) => closed));
+    // Its client sees a close after a whole answer, as at a keep-alive timeout, and reconnects when it next sends.
+    expect(await older!.closed).toMatch(/^HTTP\/1\.1 200 /);
+    expect([alone, newer, other].map((client) => client!.socket.readyState)).toEqual(['open', 'open', 'open']);
   });
 
   it('when MAX_CONNECTIONS connections are open, then a newcomer is closed while all are busy, and gets in by closing the one idle as soon as there is one', async () => {
@@ -153,12 +153,14 @@ describe('configuration of the connection limits', () => {
 });
 
 describe('the address a connection is counted under', () => {
-  it('when an IPv4 client reaches a dual-stack listener (::ffff:1.2.3.4), then it counts as 1.2.3.4; IPv6 addresses stay as they are', () => {
+  it('when an IPv4 client reaches a dual-stack listener (::ffff:1.2.3.4), then it counts as 1.2.3.4; an IPv6 client counts as its /64, however it is written', () => {
     const from = (remoteAddress: string) => clientAddress({ remoteAddress } as net.Socket);
     expect(from('::ffff:1.2.3.4')).toBe('1.2.3.4');
     expect(from('::FFFF:10.0.0.1')).toBe('10.0.0.1');
     expect(from('1.2.3.4')).toBe('1.2.3.4');
-    expect(from('2001:db8::1')).toBe('2001:db8::1');
-    expect(from('::ffff:abcd')).toBe('::ffff:abcd');
+    for (const address of ['2001:db8::1', '2001:DB8:0:0:ffff::2', '2001:0db8:0000:0000:0001::']) expect(from(address), address).toBe('2001:db8:0:0::/64');
+    expect(from('1:2:3:4:5:6:1.2.3.4')).toBe('1:2:3:4::/64');
+    expect(from('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(from('::ffff:abcd')).toBe('0:0:0:0::/64');
   });
 });
