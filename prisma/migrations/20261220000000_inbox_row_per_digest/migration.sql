@@ -4,6 +4,11 @@
 -- and slowed as it grew, and retention counted from the first reply only. Now each message is one small insert of
 -- its own, kept for INBOX_RETENTION from its own receipt.
 -- Rows from before the digests (an empty list) never matched a delivery: dropping them changes no outcome.
+-- The lock makes a reply that an earlier version's consumer is recording wait for the copy, and then fail (it is
+-- retried, then dead-lettered, and can be replayed: README, "Upgrading"), instead of committing into the old
+-- table behind the copy's back.
+LOCK TABLE "inbox" IN EXCLUSIVE MODE;
+
 CREATE TABLE "inbox_by_digest" (
     "consumer" TEXT NOT NULL,
     "message_id" TEXT NOT NULL,
