@@ -58,7 +58,7 @@ const byteCount = (min: number, max: number) =>
     return size;
   });
 const url = (protocols: string[]) =>
-  z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), `must be a ${protocols.join(' or ')}:// URL`);
+  z.string().refine((text) => protocols.some((p) => text.startsWith(`${p}://`)) && URL.canParse(text), `must be a ${protocols.join(' or ')}:// URL`);
 /**
  * A setting that may be left empty: '' becomes undefined. Anything else must pass `schema`, and a refusal keeps its
  * sentence (a union of the two would only say "Invalid input").

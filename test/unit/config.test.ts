@@ -162,6 +162,10 @@ describe('configuration of authentication (fail closed)', () => {
     for (const AUTH_JWKS_URL of ['http://127.0.0.1:8100/keys', 'http://localhost/keys', 'http://[::1]:8100/keys']) {
       expect(authModeOf(parseConfig({ ...AUTH, AUTH_JWKS_URL })), AUTH_JWKS_URL).toBe('jwt');
     }
+    // No URL at all: refused with the setting's sentence, never a TypeError from the https check.
+    for (const AUTH_JWKS_URL of ['https://', 'http://[bad', 'http:// 127.0.0.1/']) {
+      expect(messageOf(() => parseConfig({ ...AUTH, AUTH_JWKS_URL })), AUTH_JWKS_URL).toMatch(/AUTH_JWKS_URL must be a https or http:\/\/ URL/);
+    }
   });
 
   it('when server limits are inconsistent, then starting fails naming them', () => {
