@@ -26,7 +26,7 @@ export interface UserOrdersSnapshot {
 /** Where a page of a user's orders ended: the next page starts after this order (createdAt, then serial number). */
 export interface UserOrdersCursor {
   createdAt: Date;
-  serialNumber: number | string;
+  serialNumber: number;
 }
 
 /** A page of a user's approved orders, and where the next page starts (none after the last page). */
@@ -101,7 +101,7 @@ export class OrderReads {
   async userOrdersPage(userId: string, after: UserOrdersCursor | undefined, limit: number): Promise<UserOrdersPage | undefined> {
     // created_at >= lets the (user_id, created_at) index start at the cursor; the row comparison breaks ties.
     const afterCursor = after
-      ? sql`AND o.created_at >= ${after.createdAt}::timestamptz AND (o.created_at, o.serial_number) > (${after.createdAt}::timestamptz, ${String(after.serialNumber)}::bigint)`
+      ? sql`AND o.created_at >= ${after.createdAt}::timestamptz AND (o.created_at, o.serial_number) > (${after.createdAt}::timestamptz, ${after.serialNumber}::bigint)`
       : sql.empty;
     // From the user, so that a user without (more) approved orders still gives one row (with no order in it). The
     // page is chosen inside the lateral join, so the lines of only its orders are aggregated, not of the whole rest.

@@ -80,7 +80,7 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
     }
     if (!locked) return this.waitForRebuild(params);
     try {
-      const rebuilt = await this.rebuild.rebuildUser(userID, { afterPage: () => this.store.renewLock(userID, token, REBUILD_LOCK_MS).then(() => undefined) });
+      const rebuilt = await this.rebuild.rebuildUser(userID, { afterPage: () => this.renewLock(userID, token) });
       // No such user: nothing was written, and the list is empty.
       if (!rebuilt) return listPage('orders', [], 0, params);
       this.metrics.projectionRebuilds.inc({ trigger: 'read' });
@@ -92,6 +92,14 @@ export class GetUserOrdersHandler implements Handler<typeof GetUserOrders> {
       await this.store.unlock(userID, token).catch(() => undefined);
     }
     return this.fromPostgres(params);
+  }
+
+  /**
+   * Keeps the rebuild lock while pages are written. A lock that expired (a page took longer than REBUILD_LOCK_MS) may
+   * be another reader's now: both rebuilds merge safely, so this one goes on, and says so.
+   */
+  private async renewLock(userId: string, token: string): Promise<void> {
+    if (!(await this.store.renewLock(userId, token, REBUILD_LOCK_MS))) this.logger.warn('projection rebuild lock expired mid-rebuild; another reader may rebuild this user too', { userId });
   }
 
   private async waitForRebuild(params: Params): Promise<Answer> {
