@@ -31,7 +31,7 @@ import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { bareRelay } from './bare-relay.js';
 import { floorOrdersApp } from './floor-orders-app.js';
 import type { FloorProduct } from './raw-order.js';
-import { approvalDigest } from './reply-digest.js';
+import { sagaReplyInboxKey } from '../../src/orders/saga/saga-reply.js';
 import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -70,7 +70,7 @@ async function approve(message: ConsumeMessage): Promise<void> {
     await client.query('BEGIN');
     const inbox = await client.query(
       `INSERT INTO inbox (consumer, message_id, payload_digest) VALUES ('saga-reply', $1, $2) ON CONFLICT DO NOTHING`,
-      [messageId, approvalDigest(orderID)],
+      [messageId, sagaReplyInboxKey(messageId, { orderId: orderID, decision: 'Approved' })!.payloadDigest],
     );
     if (inbox.rowCount === 1) {
       const approved = await client.query(`UPDATE orders SET saga_status = 'Approved', saga_ended_at = now() WHERE id = $1 AND saga_status = 'Pending'`, [orderID]);

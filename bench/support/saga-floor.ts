@@ -14,7 +14,7 @@ import { declareTopology, ORDERS_EXCHANGE, QUEUES } from '../../src/platform/mes
 import { projectionKeys } from '../../src/orders/projection/projection-keys.js';
 import { floorOrdersApp } from './floor-orders-app.js';
 import type { FloorEvent, FloorProduct } from './raw-order.js';
-import { approvalDigest } from './reply-digest.js';
+import { sagaReplyInboxKey } from '../../src/orders/saga/saga-reply.js';
 import { serveToParent } from './serve-to-parent.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -53,7 +53,7 @@ async function serveFloor(): Promise<void> {
         await client.query('BEGIN');
         await client.query(
           `INSERT INTO inbox (consumer, message_id, payload_digest) VALUES ('saga-reply', $1, $2) ON CONFLICT DO NOTHING`,
-          [message.properties.messageId, approvalDigest(orderID)],
+          [message.properties.messageId, sagaReplyInboxKey(message.properties.messageId, { orderId: orderID, decision: 'Approved' })!.payloadDigest],
         );
         await client.query(`UPDATE orders SET saga_status = 'Approved', saga_ended_at = now() WHERE id = $1 AND saga_status = 'Pending'`, [orderID]);
         ({ rows: released } = await client.query(

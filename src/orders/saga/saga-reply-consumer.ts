@@ -12,7 +12,7 @@ import { currentCorrelationId } from '../../platform/observability/correlation.j
 import { boundCarrier } from '../../platform/observability/trace-context.js';
 import type { SagaReplyLog } from '../persistence/saga-reply-log.js';
 import { ApproveOrder, RejectOrder, type SagaReplyResult } from './saga-reply-commands.js';
-import { parseSagaReply, type SagaReply } from './saga-reply.js';
+import { parseSagaReply, sagaReplyInboxKey, type SagaReply } from './saga-reply.js';
 import { inboxKey, type InboxKey } from '../../inbox/inbox-key.js';
 
 /**
@@ -44,8 +44,7 @@ export class SagaReplyConsumer implements ConsumerOptions<DecodedReply> {
     const parsed = parseSagaReply(message.content);
     // The order the body named, if it named a valid one, goes with the error: deadLettered records it unparsed.
     if (!parsed.ok) throw new PoisonMessageError(parsed.problem, parsed.detail, parsed.orderId);
-    const { orderId, decision } = parsed.reply;
-    return { reply: parsed.reply, inbox: inboxKey(message.properties.messageId, `${orderId}:${decision}`) };
+    return { reply: parsed.reply, inbox: sagaReplyInboxKey(message.properties.messageId, parsed.reply) };
   }
 
   async handle({ reply, inbox }: DecodedReply): Promise<SagaReplyResult> {

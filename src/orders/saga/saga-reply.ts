@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { uuid } from '../../kernel/schemas.js';
+import { inboxKey, type InboxKey } from '../../inbox/inbox-key.js';
 
 /**
  * A reply of the customer service as it arrives on CustomerSaga: `{"orderID": "<uuid>", "orderType":
@@ -97,4 +98,9 @@ function shown(value: unknown): string {
 
 function preview(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+/** The inbox key of a reply (src/inbox/inbox-key.ts): its message id, and its meaning, the order and the decision. */
+export function sagaReplyInboxKey(messageId: unknown, reply: Pick<SagaReply, 'orderId' | 'decision'>): InboxKey | undefined {
+  return inboxKey(messageId, `${reply.orderId}:${reply.decision}`);
 }
