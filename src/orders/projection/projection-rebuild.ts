@@ -99,8 +99,8 @@ export class ProjectionRebuild {
   }
 }
 
-/** Listed orders first, then the deleted ones, so that a row seen both ways (deleted mid-read) ends deleted. */
-export function rebuildEntries(snapshot: UserOrdersSnapshot): RebuildEntry[] {
+/** A page's entries: each listed order with its document, each deleted one as a tombstone (no document). */
+function rebuildEntries(snapshot: UserOrdersSnapshot): RebuildEntry[] {
   const listed = snapshot.visible.map<RebuildEntry>((view) => ({
     orderId: view.orderId,
     version: view.version,
