@@ -6,8 +6,8 @@
  *
  * 1. Step load: 50, 100, 150, ... orders/s (open loop), the sides alternating window by window, each until a step
  *    is not sustained. A step is up to BENCH_STEP_WINDOWS windows of BENCH_STEP_SECONDS per side, and sustained
- *    when most of them are: no window's p95 POST -> listed over BENCH_P95_BOUND_MS, every order answered 204 and
- *    listed within 10 s, the load generator at the rate. Per window: p95, and the CPU
+ *    when most of its windows are: a window is when its p95 POST -> listed is within BENCH_P95_BOUND_MS, every
+ *    order was answered 204 and listed within 10 s, and the load generator kept the rate. Per window: p95, and the CPU
  *    of every process involved as a share of one core, the machine's busy and iowait share: the first to
  *    saturate is named. Then each side runs one more step halfway between its last sustained step and its first
  *    failed one, so that one step does not decide the rate's ratio alone. The highest sustained rate of each side
