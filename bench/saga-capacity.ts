@@ -41,6 +41,7 @@ const STEP_MAX = Number(process.env.BENCH_STEP_MAX ?? 1000);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 6);
 /** Windows per side and step, of which a majority decides (see step()); 1 decides on one window. */
 const STEP_WINDOWS = Number(process.env.BENCH_STEP_WINDOWS ?? 3);
+if (!Number.isInteger(STEP_WINDOWS) || STEP_WINDOWS < 1) throw new Error(`BENCH_STEP_WINDOWS must be a whole number of at least 1, not "${process.env.BENCH_STEP_WINDOWS}"`);
 /**
  * Each side's warm-up at the first step's rate, before anything is measured: V8 was still compiling the service's
  * code after 3 s (perf: 17% of its samples in compiler and baseline code in the first 8 s window at 50/s, 9% in the
@@ -138,12 +139,10 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
     }
   }
   const stepHighest = new Map(highest);
-  const probes = new Map<CapacityTarget, number>();
   for (const target of all) {
     const [below, above] = [highest.get(target.kind), failedAt.get(target.kind)];
-    if (below !== undefined && above !== undefined && above - below >= 10) probes.set(target, Math.round((below + above) / 2));
-  }
-  for (const [target, halfway] of probes) {
+    if (below === undefined || above === undefined || above - below < 10) continue;
+    const halfway = Math.round((below + above) / 2);
     const [, ok] = (await step([target], halfway, ' (halfway)'))[0]!;
     if (ok) highest.set(target.kind, halfway);
   }
@@ -166,17 +165,18 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
  */
 async function step(targets: CapacityTarget[], rate: number, note: string): Promise<[CapacityTarget, boolean][]> {
   const majority = Math.floor(STEP_WINDOWS / 2) + 1;
-  const votes = new Map(targets.map((target) => [target, { sustained: 0, not: 0, p95: [] as number[], worst: undefined as WindowResult | undefined }]));
+  /** Per side: each window's p95, how many were sustained, and the failed window with the highest p95 (for "saturates first"). */
+  const votes = new Map(targets.map((target) => [target, { sustained: 0, not: 0, p95: [] as number[], worst: undefined as { p95: number; result: WindowResult } | undefined }]));
   for (let window = 1; window <= STEP_WINDOWS; window++) {
     for (const [target, vote] of votes) {
       if (vote.sustained >= majority || vote.not >= majority) continue;
       const result = await target.window(rate, STEP_SECONDS);
-      const label = STEP_WINDOWS === 1 ? note : `${note} (window ${window})`;
-      vote.p95.push(percentile(result.visible, 95));
-      if (printStep(target, rate, result, label)) vote.sustained++;
+      const p95 = percentile(result.visible, 95);
+      vote.p95.push(p95);
+      if (printStep(target, rate, result, STEP_WINDOWS === 1 ? note : `${note} (window ${window})`)) vote.sustained++;
       else {
         vote.not++;
-        if (!vote.worst || percentile(result.visible, 95) > percentile(vote.worst.visible, 95)) vote.worst = result;
+        if (!vote.worst || p95 > vote.worst.p95) vote.worst = { p95, result };
         await target.drained();
       }
     }
@@ -185,7 +185,7 @@ async function step(targets: CapacityTarget[], rate: number, note: string): Prom
     const ok = vote.sustained >= majority;
     const p95s = vote.p95.map((p95) => round(p95, 1)).join(', ');
     console.log(`step ${target.kind} ${rate}/s${note}: ${vote.sustained} of ${vote.p95.length} windows sustained (p95 ${p95s} ms): ${ok ? 'sustained' : 'NOT sustained'}`);
-    if (!ok) console.log(`step ${target.kind}: saturates first: ${saturated(vote.worst!)}`);
+    if (!ok) console.log(`step ${target.kind}: saturates first: ${saturated(vote.worst!.result)}`);
     return [target, ok];
   });
 }
