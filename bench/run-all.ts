@@ -43,7 +43,7 @@ const CREATE_ENV = { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10', BENCH_ROUNDS:
 const WHAT_IF_SAGA_ENV = { ...SAGA_ENV, BENCH_SECONDS: '10' };
 
 /** The saga chain's capacity, service and like-for-like floor (issue 17); about 6 to 10 minutes. */
-const CAPACITY_ENV = { BENCH_STEP_SECONDS: '6', BENCH_STEP_WINDOWS: '3', BENCH_SECONDS: '16', BENCH_ROUNDS: '2' };
+const CAPACITY_ENV = { BENCH_STEP_SECONDS: '6', BENCH_STEP_WINDOWS: '3', BENCH_SECONDS: '32', BENCH_ROUNDS: '8' };
 
 const STEPS: Step[] = [
   // Five rounds: one drain swings by 10-15% either way on a 2-core VM, and the verdict is a ratio of two medians.
@@ -52,7 +52,7 @@ const STEPS: Step[] = [
     name: 'saga-capacity',
     file: 'bench/saga-capacity.ts',
     env: { ...CAPACITY_ENV, BENCH_FLOOR_IN_ORDER: '1' },
-    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s, each step up to 3 windows of 6 s per side decided by their majority, until p95 > 250 ms, then one step halfway back; then cost per order at half the floor\'s highest rate (16 s per side); the floor keeping each order\'s events in sequence beside them as a reference',
+    about: 'saga chain, service (all roles, one process) vs the bare outbox chain: step load 50, 100, ... orders/s, each step up to 3 windows of 6 s per side decided by their majority, until p95 > 250 ms, then one step halfway back; then cost per order and round trip at half the floor\'s highest rate (32 s per side in 8 alternating slices); the floor keeping each order\'s events in sequence beside them as a reference',
   },
   {
     name: 'publish-latency',

@@ -12,15 +12,15 @@
  *    saturate is named. Then each side runs one more step halfway between its last sustained step and its first
  *    failed one, so that one step does not decide the rate's ratio alone. The highest sustained rate of each side
  *    is printed.
- * 2. At half the floor's highest rate (BENCH_SECONDS per side, alternating in BENCH_ROUNDS slices): the round
- *    trip, and what one order costs: CPU ms per process group and in all, PostgreSQL transactions, rows written
+ * 2. At half the floor's highest rate (BENCH_SECONDS per side, alternating in BENCH_ROUNDS slices, so that the
+ *    machine's own changes of speed fall on every side alike): the round trip, and what one order costs: CPU ms per process group and in all, PostgreSQL transactions, rows written
  *    and WAL bytes, statements (pg_stat_statements, when loaded), RabbitMQ messages (routed through the Orders
  *    exchange, counted by a tap), Redis commands (server-wide).
  * Prints figures and the issue's targets with PASS/MISS; never fails.
  *
  * Settings by environment: BENCH_WARMUP_SECONDS (10 per side at the first step's rate, not measured), BENCH_STEP_START
  * (50), BENCH_STEP (50), BENCH_STEP_MAX (1000), BENCH_STEP_SECONDS (6), BENCH_STEP_WINDOWS (3),
- * BENCH_P95_BOUND_MS (250), BENCH_SECONDS (16 per side at half rate), BENCH_ROUNDS (2), BENCH_SAGA_SPLIT (1: the
+ * BENCH_P95_BOUND_MS (250), BENCH_SECONDS (32 per side at half rate), BENCH_ROUNDS (8), BENCH_SAGA_SPLIT (1: the
  * service's roles in three processes, http | relay | consumers,scheduler, so each role's CPU per order shows),
  * BENCH_BASELINE_REF (a commit, e.g. HEAD~1: its service as a third side, to measure a change against the code
  * before it in the same run; built once in a git worktree under /tmp, see bench/support/main-process.ts),
@@ -33,6 +33,7 @@ import { percentile, printLoad, printMachine, round } from './support/bench-env.
 import { CapacityTarget, HOPS, sustained, type WindowResult } from './support/capacity-target.js';
 import { serviceRuntimeLabel } from './support/main-process.js';
 import { totalCpu, type Usage } from './support/resource-meter.js';
+import { waitForQuietMachine } from './support/quiet-machine.js';
 import type { ThreadSchedule } from './support/proc-stats.js';
 
 const STEP_START = Number(process.env.BENCH_STEP_START ?? 50);
@@ -49,8 +50,16 @@ if (!Number.isInteger(STEP_WINDOWS) || STEP_WINDOWS < 1) throw new Error(`BENCH_
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const P95_BOUND_MS = Number(process.env.BENCH_P95_BOUND_MS ?? 250);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/**
+ * The half-rate phase: each side's BENCH_SECONDS in BENCH_ROUNDS alternating slices. The machine's speed drifts
+ * over tens of seconds: the service alone at 80/s gave p95 43, 75 and 125 ms in three 16-second rounds in a row,
+ * every phase of its relay slower by the same factor (2026-12-04). Two slices of 8 s let one slow spell fall on
+ * one side; eight of 4 s spread it over all.
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a whole number of at least 1, not "${process.env.BENCH_ROUNDS}"`);
+if (!(SECONDS / ROUNDS >= 1)) throw new Error(`BENCH_SECONDS / BENCH_ROUNDS must be at least one second a slice, not ${process.env.BENCH_SECONDS ?? SECONDS} / ${ROUNDS}`);
 const SPLIT = process.env.BENCH_SAGA_SPLIT === '1';
 /** A commit to measure beside the working tree's service (before/after of a change), as a third side. */
 const BASELINE = process.env.BENCH_BASELINE_REF;
@@ -91,6 +100,7 @@ try {
   const counters = await Promise.all(targets.map(async (target, i) => target.meter.usage(countersBefore[i]!, await target.meter.snapshot())));
   console.log(`\n## at half the floor's highest sustained rate: ${halfRate} orders/s, ${SECONDS} s per side`);
   const costs = new Map(targets.map((target, i) => [target.kind, printCost(target, withDatabaseCounters(merge(windows.get(target)!), counters[i]!))]));
+  printSlices(windows, targets.find((each) => each.kind === 'floor')!);
   const [service, floor] = [costs.get(SPLIT ? 'service-split' : 'service')!, costs.get('floor')!];
   const serviceHighest = highest.get(targets[0]!.kind) ?? 0;
   console.log(`\n## targets (ratios to the floor in this run)`);
@@ -158,8 +168,8 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
 /**
  * One rate for these sides: windows of BENCH_STEP_SECONDS, the sides alternating, until a majority of
  * BENCH_STEP_WINDOWS has decided each side (two of three: a third is run only when the first two disagree). A
- * window that was not sustained is drained before the next one starts, of either side, so that no side's window
- * runs beside the other's backlog. On this 2-core VM one six-second window is not a measurement: the same service
+ * window that was not sustained is drained, and the machine left to settle (settle()), before the next one starts,
+ * of either side, so that no side's window runs beside the other's backlog or its aftermath. On this 2-core VM one six-second window is not a measurement: the same service
  * at 150 orders/s gave p95 171, 213, 175, 408 and 361 ms in five alternating windows (2026-12-03), and the
  * order-keeping floor 118 ms in one run and 1,133 ms in the next.
  */
@@ -177,7 +187,7 @@ async function step(targets: CapacityTarget[], rate: number, note: string): Prom
       else {
         vote.not++;
         if (!vote.worst || p95 > vote.worst.p95) vote.worst = { p95, result };
-        await target.drained();
+        await settle(target);
       }
     }
   }
@@ -188,6 +198,19 @@ async function step(targets: CapacityTarget[], rate: number, note: string): Prom
     if (!ok) console.log(`step ${target.kind}: saturates first: ${saturated(vote.worst!.result)}`);
     return [target, ok];
   });
+}
+
+/**
+ * After a window not sustained: its backlog drained, then two quiet seconds (at most 20 s), so that the next
+ * window, of either side, does not run beside the aftermath (autovacuum of the rows the backlog churned, the
+ * broker settling its queues). Without the wait, in one run (2026-12-04), each side's first window at the halfway
+ * steps came right after another side's drained backlog and was the slowest of its step by far (p95 1,697, 1,045
+ * and 1,602 ms; the two windows after each, 178-274 ms).
+ */
+async function settle(target: CapacityTarget): Promise<void> {
+  await target.drained();
+  const { waitedSeconds, idle } = await waitForQuietMachine(0.85, 20);
+  console.log(`step ${target.kind}: drained; the machine was ${Math.round(idle * 100)}% idle after ${waitedSeconds} s`);
 }
 
 /** Prints one window's lines; returns whether the window was sustained. */
@@ -327,6 +350,28 @@ function printCost(target: CapacityTarget, result: WindowResult): { cpuMs: numbe
   );
   console.log(`${target.kind}: rabbitmq per order: ${per(result.messages)} messages routed through the Orders exchange; redis per order: ${per(usage.redisCommands, 1)} commands (server-wide, HGET left out: the watch's polls)`);
   return { cpuMs, p95: percentile(result.visible, 95) };
+}
+
+/**
+ * Each slice's p95 per side, and each side's p95 over the floor's in the same round (slices a few seconds apart):
+ * how far the pooled ratio is the machine's drift and how far the sides'.
+ */
+function printSlices(windows: Map<CapacityTarget, WindowResult[]>, floor: CapacityTarget): void {
+  if (ROUNDS < 2) return;
+  const p95s = (target: CapacityTarget) => windows.get(target)!.map((slice) => percentile(slice.visible, 95));
+  const floorP95s = p95s(floor);
+  for (const target of windows.keys()) {
+    const own = p95s(target);
+    const line = `${target.kind}: p95 slice by slice ${own.map((p95) => round(p95, 1)).join(', ')} ms`;
+    if (target === floor) {
+      console.log(line);
+      continue;
+    }
+    const ratios = own.map((p95, slice) => p95 / floorP95s[slice]!).sort((a, b) => a - b);
+    const middle = ratios.length / 2;
+    const median = ratios.length % 2 === 1 ? ratios[Math.floor(middle)]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
+    console.log(`${line}; over the floor's same slice: median ${round(median, 2)}x (${round(ratios[0]!, 2)}x to ${round(ratios.at(-1)!, 2)}x)`);
+  }
 }
 
 function target(name: string, figures: string, ratio: number, comparison: '<=' | '>=', bound: number): void {
