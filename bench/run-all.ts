@@ -42,7 +42,7 @@ const CREATE_ENV = { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10', BENCH_ROUNDS:
 /** What-if runs are shorter: they show a direction and a size, beside the full-length shipped figure. */
 const WHAT_IF_SAGA_ENV = { ...SAGA_ENV, BENCH_SECONDS: '10' };
 
-/** The saga chain's capacity, service and like-for-like floor (issue 17); about 6 to 10 minutes. */
+/** The saga chain's capacity, service and like-for-like floor (issue 17); about 8 to 12 minutes. */
 const CAPACITY_ENV = { BENCH_STEP_SECONDS: '6', BENCH_STEP_WINDOWS: '3', BENCH_SECONDS: '32', BENCH_ROUNDS: '8' };
 
 const STEPS: Step[] = [

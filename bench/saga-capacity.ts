@@ -13,9 +13,10 @@
  *    failed one, so that one step does not decide the rate's ratio alone. The highest sustained rate of each side
  *    is printed.
  * 2. At half the floor's highest rate (BENCH_SECONDS per side, alternating in BENCH_ROUNDS slices, so that the
- *    machine's own changes of speed fall on every side alike): the round trip, and what one order costs: CPU ms per process group and in all, PostgreSQL transactions, rows written
- *    and WAL bytes, statements (pg_stat_statements, when loaded), RabbitMQ messages (routed through the Orders
- *    exchange, counted by a tap), Redis commands (server-wide).
+ *    machine's own changes of speed fall on every side alike): the round trip, and what one order costs: CPU ms
+ *    per process group and in all, PostgreSQL transactions, rows written and WAL bytes, statements
+ *    (pg_stat_statements, when loaded), RabbitMQ messages (routed through the Orders exchange, counted by a tap),
+ *    Redis commands (server-wide).
  * Prints figures and the issue's targets with PASS/MISS; never fails.
  *
  * Settings by environment: BENCH_WARMUP_SECONDS (10 per side at the first step's rate, not measured), BENCH_STEP_START
@@ -169,9 +170,10 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
  * One rate for these sides: windows of BENCH_STEP_SECONDS, the sides alternating, until a majority of
  * BENCH_STEP_WINDOWS has decided each side (two of three: a third is run only when the first two disagree). A
  * window that was not sustained is drained, and the machine left to settle (settle()), before the next one starts,
- * of either side, so that no side's window runs beside the other's backlog or its aftermath. On this 2-core VM one six-second window is not a measurement: the same service
- * at 150 orders/s gave p95 171, 213, 175, 408 and 361 ms in five alternating windows (2026-12-03), and the
- * order-keeping floor 118 ms in one run and 1,133 ms in the next.
+ * of either side, so that no side's window runs beside the other's backlog or its aftermath. On this 2-core VM
+ * one six-second window is not a measurement: the same service at 150 orders/s gave p95 171, 213, 175, 408 and
+ * 361 ms in five alternating windows (2026-12-03), and the order-keeping floor 118 ms in one run and 1,133 ms in
+ * the next.
  */
 async function step(targets: CapacityTarget[], rate: number, note: string): Promise<[CapacityTarget, boolean][]> {
   const majority = Math.floor(STEP_WINDOWS / 2) + 1;
