@@ -28,7 +28,7 @@ import { composeService } from '../src/composition/service.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { startRelayRole } from '../src/composition/relay-role.js';
 import { declareTopology, QUEUES } from '../src/platform/messaging/topology.js';
-import { createBenchEnvironment, printLoad, printMachine, round } from './support/bench-env.js';
+import { createBenchEnvironment, median, printLoad, printMachine, round } from './support/bench-env.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { bareRelay, type PhaseTimes } from './support/bare-relay.js';
 import type { Metrics } from '../src/platform/observability/metrics.js';
@@ -207,12 +207,6 @@ async function publishedRows(): Promise<number> {
   const { rows } = await sql.query(`SELECT count(*)::int AS n FROM outbox WHERE status = 'Published'`);
   await sql.end();
   return rows[0].n;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** `rows` rows with bodies shaped like OrderAddProduct (the most common event), ~330 bytes each; then ANALYZE. */

@@ -30,7 +30,7 @@
  * beside the issue's targets, which stay against the one-wave floor. 0 leaves it out).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { percentile, printLoad, printMachine, round } from './support/bench-env.js';
+import { median, percentile, printLoad, printMachine, round } from './support/bench-env.js';
 import { CapacityTarget, HOPS, sustained, type WindowResult } from './support/capacity-target.js';
 import { serviceRuntimeLabel } from './support/main-process.js';
 import { totalCpu, type Usage } from './support/resource-meter.js';
@@ -178,16 +178,15 @@ async function stepLoad(all: CapacityTarget[]): Promise<Map<string, number>> {
 async function step(targets: CapacityTarget[], rate: number, note: string): Promise<[CapacityTarget, boolean][]> {
   const majority = Math.floor(STEP_WINDOWS / 2) + 1;
   /** Per side: each window's p95, how many were sustained, and the failed window with the highest p95 (for "saturates first"). */
-  const votes = new Map(targets.map((target) => [target, { sustained: 0, not: 0, p95: [] as number[], worst: undefined as { p95: number; result: WindowResult } | undefined }]));
+  const votes = new Map(targets.map((target) => [target, { sustained: 0, p95: [] as number[], worst: undefined as { p95: number; result: WindowResult } | undefined }]));
   for (let window = 1; window <= STEP_WINDOWS; window++) {
     for (const [target, vote] of votes) {
-      if (vote.sustained >= majority || vote.not >= majority) continue;
+      if (vote.sustained >= majority || vote.p95.length - vote.sustained >= majority) continue;
       const result = await target.window(rate, STEP_SECONDS);
       const p95 = percentile(result.visible, 95);
       vote.p95.push(p95);
       if (printStep(target, rate, result, STEP_WINDOWS === 1 ? note : `${note} (window ${window})`)) vote.sustained++;
       else {
-        vote.not++;
         if (!vote.worst || p95 > vote.worst.p95) vote.worst = { p95, result };
         await settle(target);
       }
@@ -369,10 +368,8 @@ function printSlices(windows: Map<CapacityTarget, WindowResult[]>, floor: Capaci
       console.log(line);
       continue;
     }
-    const ratios = own.map((p95, slice) => p95 / floorP95s[slice]!).sort((a, b) => a - b);
-    const middle = ratios.length / 2;
-    const median = ratios.length % 2 === 1 ? ratios[Math.floor(middle)]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
-    console.log(`${line}; over the floor's same slice: median ${round(median, 2)}x (${round(ratios[0]!, 2)}x to ${round(ratios.at(-1)!, 2)}x)`);
+    const ratios = own.map((p95, slice) => p95 / floorP95s[slice]!);
+    console.log(`${line}; over the floor's same slice: median ${round(median(ratios), 2)}x (${round(Math.min(...ratios), 2)}x to ${round(Math.max(...ratios), 2)}x)`);
   }
 }
 
